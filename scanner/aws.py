@@ -1,0 +1,298 @@
+"""The AWS layer: one session, shared clients, per-account credentials, read-only guard.
+
+Why shared clients: creating a botocore client costs milliseconds of CPU and an aiohttp
+connector each; a 1,000-account scan would pay that per account and service and lose connection
+reuse. botocore's signer signs a request with ``context['signing']['request_credentials']`` when
+present, so ONE client per (service, region) serves every account: a ``before-parameter-build``
+hook puts the current account's credentials (a context variable set by the orchestrator's
+account scope) into each request's signing context. The clients themselves hold placeholder
+credentials, and the hook refuses any call made outside an account scope, so a forgotten scope
+is an error, never a silent read of the wrong account.
+
+The same hook is the read-only guard: it refuses every operation that is not a read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import aioboto3
+from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
+from botocore.config import Config
+
+from scanner import __version__
+from scanner.errors import ReadOnlyViolation, ScopeError, translate
+
+# Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
+# is refused before it is signed.
+READ_PREFIXES = ("List", "Get", "Describe", "Lookup")
+READ_ALLOWLIST = frozenset({
+    "iam:GenerateCredentialReport",  # only (re)builds the read-only report
+    "sts:AssumeRole",
+    "sts:GetCallerIdentity",
+    # Athena root-usage queries: the query only reads the trail table; results land in the
+    # configured output location, which the user chose for orgscan.
+    "athena:StartQueryExecution",
+})
+
+# STS refuses role sessions shorter than this.
+MIN_SESSION_SECONDS = 900
+
+
+def is_read_operation(service: str, operation: str) -> bool:
+    return operation.startswith(READ_PREFIXES) or f"{service}:{operation}" in READ_ALLOWLIST
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str = "us-east-1"  # home region for global services and the org walk
+    endpoint_url: str | None = None
+    profile: str | None = None
+    management_role_arn: str | None = None  # assumed first, with the base credentials
+    role_name: str = "OrganizationAccountAccessRole"
+    external_id: str | None = None
+    session_name: str = "orgscan"
+    session_duration: int = 3600
+    max_attempts: int = 8
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_pool_connections: int = 64
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """Whose credentials the shared clients sign with inside this scope."""
+
+    account_id: str
+    credentials: AioCredentials
+
+
+_SCOPE: ContextVar[AccountScope | None] = ContextVar("orgscan_account_scope", default=None)
+
+
+@contextlib.contextmanager
+def account_scope(scope: AccountScope) -> Iterator[AccountScope]:
+    """Sign every call made in this context (and tasks it starts) as ``scope``'s account."""
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_scope() -> AccountScope:
+    scope = _SCOPE.get()
+    if scope is None:
+        raise ScopeError("an AWS call was made outside an account scope")
+    return scope
+
+
+class RateLimiter:
+    """Spaces calls to ``rate`` per second with a small burst (GCRA), without a lock.
+
+    Each caller reserves the next free slot and sleeps until it; the event loop is single
+    threaded, so reservation is atomic.
+    """
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        self._interval = 1.0 / rate
+        self._burst = burst
+        self._next = 0.0
+
+    async def acquire(self) -> None:
+        now = time.monotonic()
+        # Allow up to `burst` calls to start back to back after an idle period.
+        slot = max(self._next, now - (self._burst - 1) * self._interval)
+        self._next = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass
+class CallStats:
+    """HTTP attempts by account and operation, and retries after throttling: for progress,
+    coverage and the benchmarks."""
+
+    attempts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, svc:Op)
+    throttles: Counter[str] = field(default_factory=Counter)  # account -> throttled answers
+
+    def calls_for(self, account_id: str) -> dict[str, int]:
+        return {op: n for (acct, op), n in self.attempts.items() if acct == account_id}
+
+
+class Aws:
+    """One per scan: the shared session, clients, credentials and limiters."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self.settings = settings
+        self.stats = CallStats()
+        self._session = aioboto3.Session(profile_name=settings.profile)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = asyncio.Lock()
+        self._stack = contextlib.AsyncExitStack()
+        self._limiters: dict[tuple[str, str, str], RateLimiter] = {}
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=settings.max_pool_connections,
+            user_agent_extra=f"orgscan/{__version__}",
+        )
+
+    async def __aenter__(self) -> Aws:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        self._clients.clear()
+
+    async def client(self, service: str, region: str | None = None) -> Any:
+        """The shared client for (service, region); calls sign as the current account scope."""
+        key = (service, region or self.settings.region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        async with self._client_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = await self._stack.enter_async_context(self._session.client(
+                    service, region_name=key[1], endpoint_url=self.settings.endpoint_url,
+                    config=self._config,
+                    # Placeholders: every request is signed with the scope's credentials.
+                    aws_access_key_id="orgscan-unscoped", aws_secret_access_key="orgscan-unscoped",
+                ))
+                events = client.meta.events
+                events.register_first("before-parameter-build.*.*", self._before_call)
+                events.register("before-send.*.*", self._count_attempt)
+                events.register("needs-retry.*.*", self._count_throttle)
+                self._clients[key] = client
+        return client
+
+    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.endpoint_prefix
+        if not is_read_operation(service, model.name):
+            raise ReadOnlyViolation(service, model.name)
+        scope = current_scope()
+        context.setdefault("signing", {})["request_credentials"] = scope.credentials
+
+    def _count_attempt(self, event_name: str, **_: Any) -> None:
+        _, service, op = event_name.split(".", 2)
+        scope = _SCOPE.get()
+        self.stats.attempts[(scope.account_id if scope else "-", f"{service}:{op}")] += 1
+
+    def _count_throttle(self, response: Any = None, **_: Any) -> None:
+        if not response:
+            return
+        code = str(response[1].get("Error", {}).get("Code", ""))
+        if "Throttl" in code or code in ("TooManyRequestsException", "SlowDown",
+                                         "RequestLimitExceeded"):
+            scope = _SCOPE.get()
+            self.stats.throttles[scope.account_id if scope else "-"] += 1
+
+    def limiter(self, account_id: str, api: str, region: str, rate: float,
+                burst: int = 1) -> RateLimiter:
+        """The limiter for one (account, API, region): AWS's quotas are per account and region."""
+        key = (account_id, api, region)
+        lim = self._limiters.get(key)
+        if lim is None:
+            lim = self._limiters[key] = RateLimiter(rate, burst)
+        return lim
+
+    # -- credentials ------------------------------------------------------------------------
+
+    async def base_scope(self) -> AccountScope:
+        """The management (or delegated administrator) credentials, from the standard chain,
+        optionally through ``management_role_arn``."""
+        creds = await self._session.get_credentials()
+        if creds is None:
+            raise translate(RuntimeError("no AWS credentials found"), service="sts")
+        # A placeholder account id until the caller identity is known.
+        scope = AccountScope("base", creds)
+        with account_scope(scope):
+            sts = await self.client("sts")
+            try:
+                ident = await sts.get_caller_identity()
+            except Exception as exc:
+                raise translate(exc, service="sts", operation="GetCallerIdentity") from exc
+        scope = AccountScope(str(ident["Account"]), creds)
+        if self.settings.management_role_arn:
+            account_id = self.settings.management_role_arn.split(":")[4]
+            creds = await self._assume(scope, self.settings.management_role_arn, account_id)
+            scope = AccountScope(account_id, creds)
+        return scope
+
+    async def assume(self, base: AccountScope, account_id: str) -> AccountScope:
+        """Credentials in a member account through the audit role, refreshed before expiry."""
+        arn = f"arn:aws:iam::{account_id}:role/{self.settings.role_name}"
+        return AccountScope(account_id, await self._assume(base, arn, account_id))
+
+    async def _assume(self, base: AccountScope, role_arn: str,
+                      account_id: str) -> AioRefreshableCredentials:
+        duration = max(MIN_SESSION_SECONDS, self.settings.session_duration)
+
+        async def fetch() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {
+                "RoleArn": role_arn,
+                "RoleSessionName": self.settings.session_name,
+                "DurationSeconds": duration,
+            }
+            if self.settings.external_id:
+                kwargs["ExternalId"] = self.settings.external_id
+            with account_scope(base):
+                sts = await self.client("sts")
+                try:
+                    resp = await sts.assume_role(**kwargs)
+                except Exception as exc:
+                    raise translate(exc, service="sts", operation="AssumeRole",
+                                    account_id=account_id) from exc
+            c = resp["Credentials"]
+            return {
+                "access_key": c["AccessKeyId"],
+                "secret_key": c["SecretAccessKey"],
+                "token": c["SessionToken"],
+                "expiry_time": _iso(c["Expiration"]),
+            }
+
+        metadata = await fetch()
+        # botocore's defaults (refresh 15 / 10 minutes before expiry) would refresh a 15-minute
+        # session on every call; scale them to the session instead.
+        return AioRefreshableCredentials.create_from_metadata(
+            metadata, refresh_using=fetch, method="assume-role",
+            advisory_timeout=min(15 * 60, duration // 4),
+            mandatory_timeout=min(10 * 60, duration // 8),
+        )
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    return str(value)
+
+
+async def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> AsyncIterator[Any]:
+    """Yield every item under ``key`` across all pages of ``operation``."""
+    paginator = client.get_paginator(operation)
+    async for page in paginator.paginate(**kwargs):
+        for item in page.get(key, []):
+            yield item
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+__all__ = [
+    "Aws", "AwsSettings", "AccountScope", "RateLimiter", "account_scope", "current_scope",
+    "is_read_operation", "paginate", "utcnow",
+]

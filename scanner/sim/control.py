@@ -1,0 +1,220 @@
+"""SimServer: start the simulator subprocess, wait for it, talk to its control endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import yaml
+
+from scanner.sim.scenario import Scenario, load_scenario
+
+START_TIMEOUT_S = 120.0
+
+
+class SimServerError(RuntimeError):
+    """The simulator could not start (the message carries its stderr tail)."""
+
+
+class SimServer:
+    """The simulated organization as a context manager.
+
+    >>> with SimServer("minimal") as sim:
+    ...     boto3.client("organizations", endpoint_url=sim.endpoint, **sim.credentials)
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | dict[str, Any],
+        *,
+        port: int = 0,
+        faults: dict[str, Any] | None = None,
+        seed: int = 0,
+        log_path: Path | None = None,
+    ) -> None:
+        self.scenario: Scenario = load_scenario(scenario)
+        self._raw = scenario
+        self.port = port
+        self.faults = faults
+        self.seed = seed
+        self.log_path = log_path
+        self.endpoint = ""
+        self.management_account_id = self.scenario["organization"]["management_account_id"]
+        self.organization_id = ""
+        self.info: dict[str, Any] = {}
+        self.credentials: dict[str, str] = {}
+        self.env: dict[str, str] = {}
+        self.startup_seconds = 0.0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._ground_truth: dict[str, Any] | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> SimServer:
+        if self._proc is not None:
+            return self
+        self._tmpdir = tempfile.TemporaryDirectory(prefix="orgscan-sim-")
+        scenario_file = Path(self._tmpdir.name) / "scenario.yaml"
+        # The subprocess re-normalises; ids are deterministic, so both sides agree.
+        scenario_file.write_text(yaml.safe_dump(self.scenario, sort_keys=False), "utf-8")
+        cmd = [
+            sys.executable,
+            "-m",
+            "scanner.sim.server",
+            "--scenario",
+            str(scenario_file),
+            "--port",
+            str(self.port),
+            "--seed",
+            str(self.seed),
+        ]
+        if self.faults is not None:
+            cmd += ["--faults", json.dumps(self.faults)]
+        if self.log_path is None:
+            cmd.append("--quiet")
+            self._stderr = open(Path(self._tmpdir.name) / "stderr.log", "w+b")  # noqa: SIM115
+        else:
+            self._stderr = open(self.log_path, "w+b")  # noqa: SIM115
+        env = {k: v for k, v in os.environ.items() if k != "MOTO_ACCOUNT_ID"}
+        env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+        env["PYTHONUNBUFFERED"] = "1"
+        began = time.monotonic()
+        self._proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=_project_root()
+        )
+        line = self._await_ready()
+        self.startup_seconds = time.monotonic() - began
+        _, _, endpoint, payload = line.split(" ", 3)
+        self.info = json.loads(payload)
+        self.endpoint = endpoint
+        self.organization_id = self.info["organization_id"]
+        self.management_account_id = self.info["management_account_id"]
+        self.credentials = {
+            "aws_access_key_id": self.info["aws_access_key_id"],
+            "aws_secret_access_key": self.info["aws_secret_access_key"],
+            "region_name": "us-east-1",
+        }
+        self.env = {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": self.credentials["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        return self
+
+    def _await_ready(self) -> str:
+        assert self._proc is not None and self._proc.stdout is not None  # noqa: S101
+        sel = selectors.DefaultSelector()
+        sel.register(self._proc.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        buf = b""
+        try:
+            while time.monotonic() < deadline:
+                if sel.select(timeout=0.2):
+                    chunk = os.read(self._proc.stdout.fileno(), 65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+                    for raw in buf.split(b"\n")[:-1]:
+                        text = raw.decode(errors="replace")
+                        if text.startswith("SIM READY "):
+                            return text
+                elif self._proc.poll() is not None:
+                    break
+        finally:
+            sel.close()
+        tail = self._stderr_tail()
+        code = self._proc.poll()
+        self.stop()
+        why = "exited with code %s" % code if code is not None else "timed out"
+        raise SimServerError(f"simulator {why} before it was ready; stderr tail:\n{tail}")
+
+    def _stderr_tail(self, lines: int = 30) -> str:
+        if self._stderr is None:
+            return ""
+        self._stderr.flush()
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- control endpoints -----------------------------------------------------------------
+    def _call(self, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        if not self.endpoint:
+            raise SimServerError("simulator not started")
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(  # noqa: S310 - our own local http endpoint
+            self.endpoint + path, data=data, method="GET" if payload is None else "POST"
+        )
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            result: dict[str, Any] = json.loads(resp.read())
+        return result
+
+    def counters(self) -> dict[str, Any]:
+        return self._call("/_sim/counters")
+
+    def reset_counters(self) -> None:
+        self._call("/_sim/counters/reset", {})
+
+    def set_faults(self, spec: dict[str, Any]) -> None:
+        self._call("/_sim/faults", spec)
+
+    @property
+    def now(self) -> datetime:
+        """The server's start time: the anchor of the scenario's relative dates."""
+        if "now" not in self.info:
+            raise SimServerError("simulator not started")
+        return datetime.fromisoformat(self.info["now"])
+
+    @property
+    def ground_truth(self) -> dict[str, Any]:
+        if self._ground_truth is None:
+            from scanner.sim.groundtruth import ground_truth
+
+            self._ground_truth = ground_truth(self.scenario, self.now)
+        return self._ground_truth
+
+
+def _project_root() -> str:
+    # The subprocess must import this same `scanner` package even if it is not installed.
+    return str(Path(__file__).resolve().parents[2])

@@ -1,0 +1,57 @@
+"""Request counters served at GET /_sim/counters (thread-safe; werkzeug serves threaded)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class Counters:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.requests = 0
+        self.by_action: Counter[str] = Counter()
+        self.by_account: Counter[str] = Counter()
+        self.throttled: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.assume_role_denials: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def request(self, service: str, action: str, account: str) -> None:
+        with self._lock:
+            self.requests += 1
+            self.by_action[f"{service}:{action}"] += 1
+            self.by_account[account] += 1
+
+    def throttle(self, service: str, action: str) -> None:
+        with self._lock:
+            self.throttled[f"{service}:{action}"] += 1
+
+    def fault(self, kind: str) -> None:
+        with self._lock:
+            self.faults[kind] += 1
+
+    def denial(self, target_account: str) -> None:
+        with self._lock:
+            self.assume_role_denials[target_account] += 1
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "by_action": dict(self.by_action),
+                "by_account": dict(self.by_account),
+                "throttled": dict(self.throttled),
+                "throttled_total": sum(self.throttled.values()),
+                "faults": dict(self.faults),
+                "faults_total": sum(self.faults.values()),
+                "assume_role_denials": dict(self.assume_role_denials),
+                "assume_role_denials_total": sum(self.assume_role_denials.values()),
+            }

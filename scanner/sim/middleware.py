@@ -1,0 +1,130 @@
+"""orgscan's WSGI layer in front of moto: control endpoints, counters, faults, extensions."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from scanner.sim import awserrors
+from scanner.sim.awserrors import Reply
+from scanner.sim.faults import FaultSpec, FaultSpecError
+from scanner.sim.request import SimRequest, parse
+from scanner.sim.state import SimState
+
+WSGIApp = Any
+StartResponse = Any
+
+
+def _send(reply: Reply, start_response: StartResponse) -> Iterable[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(
+        reply.status, "Error"
+    )
+    start_response(f"{reply.status} {reason}", reply.wsgi_headers())
+    return [reply.body]
+
+
+def _drop(environ: dict[str, Any]) -> None:
+    """Close the client's socket without an answer, like a reset connection.
+
+    werkzeug treats ConnectionError from the app as a dropped client and stays quiet.
+    """
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    raise ConnectionResetError("sim: dropped connection")
+
+
+class SimMiddleware:
+    def __init__(self, app: WSGIApp, state: SimState) -> None:
+        self.app = app
+        self.state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/_sim/"):
+            return _send(self._control(environ, path), start_response)
+        if path.startswith("/moto-api"):
+            return self.app(environ, start_response)  # type: ignore[no-any-return]
+        req = parse(environ)
+        reply = self._intercept(req, environ)
+        if reply is not None:
+            return _send(reply, start_response)
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+    def _target_account(self, req: SimRequest) -> str:
+        """For AssumeRole, the account of the role; otherwise the caller's."""
+        if req.service == "sts" and req.action == "AssumeRole":
+            arn = req.param("RoleArn") or ""
+            parts = arn.split(":")
+            if len(parts) > 4 and parts[4]:
+                return parts[4]
+        return req.account
+
+    def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
+        st = self.state
+        st.counters.request(req.service, req.action, req.account)
+        target = self._target_account(req)
+        for rule in st.faults.decide(req.service, req.action, target):
+            st.counters.fault(rule.kind)
+            if rule.kind == "latency":
+                time.sleep(st.faults.latency_s(rule))
+            elif rule.kind == "hang":
+                time.sleep(rule.hang_s)
+            elif rule.kind == "drop":
+                _drop(environ)
+            elif rule.kind == "throttle":
+                st.counters.throttle(req.service, req.action)
+                return awserrors.throttle(req.service)
+            elif rule.kind == "error":
+                return awserrors.error(req.service, rule.status, rule.code, "Injected fault")
+            elif rule.kind == "access_denied":
+                if req.service == "sts" and req.action == "AssumeRole":
+                    st.counters.denial(target)
+                return self._access_denied(req)
+        if req.service == "sts" and req.action == "AssumeRole" and st.role_missing(target):
+            st.counters.denial(target)
+            return self._access_denied(req)
+        handler = st.handlers.get((req.service, req.action))
+        return handler(req) if handler else None
+
+    def _access_denied(self, req: SimRequest) -> Reply:
+        from scanner.sim.identity import caller_arn
+
+        who = caller_arn(req.access_key, req.account)
+        if req.service == "sts" and req.action == "AssumeRole":
+            resource = req.param("RoleArn") or ""
+            msg = f"User: {who} is not authorized to perform: sts:AssumeRole on resource: {resource}"
+        else:
+            msg = f"User: {who} is not authorized to perform: {req.service}:{req.action}"
+        return awserrors.error(req.service, 403, "AccessDenied", msg)
+
+    def _control(self, environ: dict[str, Any], path: str) -> Reply:
+        st = self.state
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/_sim/counters" and method == "GET":
+            return _json(st.counters.snapshot())
+        if path == "/_sim/counters/reset" and method == "POST":
+            st.counters.reset()
+            return _json({"ok": True})
+        if path == "/_sim/faults" and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b"{}"
+            try:
+                st.faults.replace(FaultSpec.parse(json.loads(raw or b"{}")))
+            except (ValueError, FaultSpecError) as exc:
+                return Reply(400, json.dumps({"error": str(exc)}).encode(), "application/json")
+            return _json({"ok": True})
+        if path == "/_sim/info" and method == "GET":
+            return _json(st.ready_info())
+        return Reply(404, b'{"error": "no such simulator endpoint"}', "application/json")
+
+
+def _json(payload: object) -> Reply:
+    return Reply(200, json.dumps(payload).encode(), "application/json")

@@ -1,0 +1,84 @@
+"""The simulator process: seed moto in-process, wrap it, serve it on 127.0.0.1.
+
+Run as ``python -m scanner.sim.server --scenario FILE --port N [--faults JSON]``. Prints exactly
+one line to stdout when ready: ``SIM READY <endpoint> <json>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+# Before moto is imported: the default-AMI load makes every account's first EC2 call ~5x slower.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override every request's account
+
+
+def build(scenario_path: str, faults_json: str | None, seed: int) -> tuple[Any, Any]:
+    """Seed moto and return (wsgi app, SimState)."""
+    from moto.moto_api._internal import mock_random
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    from scanner.sim.extensions import install
+    from scanner.sim.faults import FaultSpec, Faults
+    from scanner.sim.middleware import SimMiddleware
+    from scanner.sim.scenario import load_scenario, now_utc
+    from scanner.sim.seed import seed_organization
+    from scanner.sim.state import SimState
+
+    scenario = load_scenario(Path(scenario_path))
+    mock_random.seed(seed or scenario["seed"])  # deterministic org/OU/policy/key ids
+    now = now_utc()
+    seeded = seed_organization(scenario)
+    spec = FaultSpec.parse(json.loads(faults_json) if faults_json else None)
+    state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed))
+    install(state)
+    moto_app = DomainDispatcherApplication(create_backend_app)
+    return SimMiddleware(moto_app, state), state
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m scanner.sim.server")
+    parser.add_argument("--scenario", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--faults", default=None, help="fault spec as JSON text or @FILE")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    args = parser.parse_args(argv)
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import make_server
+
+    faults = args.faults
+    if faults and faults.startswith("@"):
+        faults = Path(faults[1:]).read_text(encoding="utf-8")
+    app, state = build(args.scenario, faults, args.seed)
+    if args.quiet:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server(
+        "127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler
+    )
+    endpoint = f"http://127.0.0.1:{server.server_port}"
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        # shutdown() blocks until serve_forever returns, so it must run on another thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    sys.stdout.write(f"SIM READY {endpoint} {json.dumps(state.ready_info())}\n")
+    sys.stdout.flush()
+    server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
