@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import yaml
 
-from scanner.sim.scenario import Scenario, load_scenario
+from scanner.sim.scenario import Scenario, normalise, read_raw
 
 START_TIMEOUT_S = 120.0
 
@@ -42,8 +42,8 @@ class SimServer:
         seed: int = 0,
         log_path: Path | None = None,
     ) -> None:
-        self.scenario: Scenario = load_scenario(scenario)
-        self._raw = scenario
+        self._raw = read_raw(scenario)
+        self.scenario: Scenario = normalise(self._raw)
         self.port = port
         self.faults = faults
         self.seed = seed
@@ -66,8 +66,8 @@ class SimServer:
             return self
         self._tmpdir = tempfile.TemporaryDirectory(prefix="orgscan-sim-")
         scenario_file = Path(self._tmpdir.name) / "scenario.yaml"
-        # The subprocess re-normalises; ids are deterministic, so both sides agree.
-        scenario_file.write_text(yaml.safe_dump(self.scenario, sort_keys=False), "utf-8")
+        # The subprocess normalises the same text; ids are deterministic, so both sides agree.
+        scenario_file.write_text(yaml.safe_dump(self._raw, sort_keys=False), "utf-8")
         cmd = [
             sys.executable,
             "-m",
@@ -114,7 +114,7 @@ class SimServer:
         return self
 
     def _await_ready(self) -> str:
-        assert self._proc is not None and self._proc.stdout is not None  # noqa: S101
+        assert self._proc is not None and self._proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(self._proc.stdout, selectors.EVENT_READ)
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -137,7 +137,7 @@ class SimServer:
         tail = self._stderr_tail()
         code = self._proc.poll()
         self.stop()
-        why = "exited with code %s" % code if code is not None else "timed out"
+        why = f"exited with code {code}" if code is not None else "timed out"
         raise SimServerError(f"simulator {why} before it was ready; stderr tail:\n{tail}")
 
     def _stderr_tail(self, lines: int = 30) -> str:

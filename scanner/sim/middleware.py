@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -34,7 +35,8 @@ def _drop(environ: dict[str, Any]) -> None:
     sock = environ.get("werkzeug.socket")
     if isinstance(sock, socket.socket):
         try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            # SO_LINGER 0: the peer sees a reset, not an orderly close.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
@@ -100,7 +102,10 @@ class SimMiddleware:
         who = caller_arn(req.access_key, req.account)
         if req.service == "sts" and req.action == "AssumeRole":
             resource = req.param("RoleArn") or ""
-            msg = f"User: {who} is not authorized to perform: sts:AssumeRole on resource: {resource}"
+            msg = (
+                f"User: {who} is not authorized to perform: sts:AssumeRole "
+                f"on resource: {resource}"
+            )
         else:
             msg = f"User: {who} is not authorized to perform: {req.service}:{req.action}"
         return awserrors.error(req.service, 403, "AccessDenied", msg)

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.iam.models import get_account_id_from
+
+# moto answers unknown keys with its default account.
+DEFAULT_ACCOUNT_ID = "123456789012"
 
 _key_cache: dict[str, str] = {}
 _key_lock = threading.Lock()

@@ -31,7 +31,7 @@ class ScenarioError(ValueError):
 
 def bundled_scenario(name: str = "demo") -> Path:
     """Path of a scenario shipped inside the package (``demo`` or ``minimal``)."""
-    ref = resources.files("scanner.sim") / "scenarios" / f"{name}.yaml"
+    ref: Any = resources.files("scanner.sim") / "scenarios" / f"{name}.yaml"
     path = Path(str(ref))
     if not path.is_file():
         raise ScenarioError(f"no bundled scenario named {name!r}")
@@ -40,6 +40,11 @@ def bundled_scenario(name: str = "demo") -> Path:
 
 def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
     """Read (YAML file, bundled name or dict) and normalise a scenario."""
+    return normalise(read_raw(source))
+
+
+def read_raw(source: str | Path | dict[str, Any]) -> dict[str, Any]:
+    """The scenario as written (a YAML path, a bundled name such as ``demo``, or a dict)."""
     if isinstance(source, dict):
         raw: Any = source
     else:
@@ -49,7 +54,7 @@ def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
         raise ScenarioError("a scenario is a mapping at the top level")
-    return normalise(raw)
+    return raw
 
 
 def when(value: Any, now: datetime) -> datetime | None:
@@ -151,7 +156,7 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         if text in ids:
             return text
         if text in by_name:
-            return by_name[text]
+            return str(by_name[text])
         raise ScenarioError(f"{what}: unknown account {ref!r}")
 
     scps = []

@@ -66,7 +66,7 @@ def seed_organization(scenario: Scenario) -> SeedResult:
     orgs = organizations_backends[mgmt_id][PARTITION]
     orgs.create_organization(region=HOME_REGION, FeatureSet="ALL")
     org = orgs.org
-    assert org is not None  # noqa: S101 - just created
+    assert org is not None
     accounts: list[dict[str, Any]] = scenario["accounts"]
     mgmt = next(a for a in accounts if a["management"])
     org.master_account_email = mgmt["email"]

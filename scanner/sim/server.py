@@ -28,7 +28,7 @@ def build(scenario_path: str, faults_json: str | None, seed: int) -> tuple[Any, 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from scanner.sim.extensions import install
-    from scanner.sim.faults import FaultSpec, Faults
+    from scanner.sim.faults import Faults, FaultSpec
     from scanner.sim.middleware import SimMiddleware
     from scanner.sim.scenario import load_scenario, now_utc
     from scanner.sim.seed import seed_organization
