@@ -26,6 +26,7 @@ from typing import Any
 
 import aioboto3
 from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
+from botocore import xform_name
 from botocore.config import Config
 
 from scanner import __version__
@@ -281,8 +282,9 @@ def _iso(value: Any) -> str:
 
 
 async def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> AsyncIterator[Any]:
-    """Yield every item under ``key`` across all pages of ``operation``."""
-    paginator = client.get_paginator(operation)
+    """Yield every item under ``key`` across all pages of ``operation`` (API name such as
+    ``ListRoots`` or Python name such as ``list_roots``)."""
+    paginator = client.get_paginator(xform_name(operation))
     async for page in paginator.paginate(**kwargs):
         for item in page.get(key, []):
             yield item

@@ -1,0 +1,194 @@
+"""Walk the organization from the management account (or a delegated administrator).
+
+Breadth-first over roots and OUs with a bounded number of containers in flight: each container
+costs two paginated calls (child OUs, child accounts), each account one call for its tags, and
+each SCP two (content, targets) -- fewer calls than listing parents per account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from scanner.aws import Aws, paginate
+from scanner.config import ScopeFilter
+from scanner.errors import translate
+from scanner.models import Account, AccountState, Organization, OrgUnit, Policy
+
+T = TypeVar("T")
+SCP = "SERVICE_CONTROL_POLICY"
+
+
+async def _call(op: str, coro: Awaitable[T]) -> T:
+    try:
+        return await coro
+    except Exception as exc:
+        raise translate(exc, service="organizations", operation=op) from exc
+
+
+async def _collect(op: str, client: Any, key: str, **kwargs: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        return [item async for item in paginate(client, op, key, **kwargs)]
+
+    return await _call(op, run())
+
+
+async def _bounded(limit: int, items: Iterable[T],
+                   fn: Callable[[T], Awaitable[Any]]) -> list[Any]:
+    sem = asyncio.Semaphore(limit)
+
+    async def one(item: T) -> Any:
+        async with sem:
+            return await fn(item)
+
+    async with asyncio.TaskGroup() as tg:
+        tasks = [tg.create_task(one(i)) for i in items]
+    return [t.result() for t in tasks]
+
+
+def _state(raw: dict[str, Any]) -> AccountState:
+    # Newer APIs report `State` (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED); older `Status`.
+    value = str(raw.get("State") or raw.get("Status") or "ACTIVE")
+    if value in ("SUSPENDED", "CLOSED"):
+        return AccountState.SUSPENDED
+    if value == "PENDING_CLOSURE":
+        return AccountState.PENDING_CLOSURE
+    return AccountState.ACTIVE
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value or "")
+
+
+async def walk(aws: Aws, concurrency: int = 8) -> Organization:
+    """The whole organization: units (roots first, parents before children), accounts,
+    tags and SCP attachments. Must run inside the management (or delegated admin) scope."""
+    client = await aws.client("organizations")
+    org = (await _call("DescribeOrganization", client.describe_organization()))["Organization"]
+    roots = await _collect("ListRoots", client, "Roots")
+
+    units: list[OrgUnit] = []
+    raw_accounts: list[tuple[dict[str, Any], str, str]] = []  # (account, parent id, path)
+
+    async def expand(parent: OrgUnit) -> list[OrgUnit]:
+        ous, accounts = await asyncio.gather(
+            _collect("ListOrganizationalUnitsForParent", client, "OrganizationalUnits",
+                     ParentId=parent.id),
+            _collect("ListAccountsForParent", client, "Accounts", ParentId=parent.id),
+        )
+        raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
+        return [OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id, f"{parent.path}/{o['Name']}")
+                for o in sorted(ous, key=lambda o: o["Name"])]
+
+    level = [OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]) for r in roots]
+    while level:
+        units.extend(level)
+        children = await _bounded(concurrency, level, expand)
+        level = [u for group in children for u in group]
+
+    async def tags_of(account_id: str) -> dict[str, str]:
+        tags = await _collect("ListTagsForResource", client, "Tags", ResourceId=account_id)
+        return {t["Key"]: t["Value"] for t in tags}
+
+    tag_maps = await _bounded(concurrency, [a["Id"] for a, _, _ in raw_accounts], tags_of)
+    policies, attachments = await _policies(client, concurrency, org)
+
+    mgmt_id = org["MasterAccountId"]
+    accounts = tuple(sorted((
+        Account(
+            id=a["Id"], name=a.get("Name", ""), email=a.get("Email", ""), arn=a.get("Arn", ""),
+            status=_state(a), joined_method=a.get("JoinedMethod", ""),
+            joined_timestamp=_iso(a.get("JoinedTimestamp")), parent_id=parent, ou_path=path,
+            tags=tags, policy_ids=tuple(sorted(attachments.get(a["Id"], ()))),
+            is_management=a["Id"] == mgmt_id,
+        )
+        for (a, parent, path), tags in zip(raw_accounts, tag_maps, strict=True)
+    ), key=lambda a: (a.ou_path, a.name, a.id)))
+    units_with_policies = tuple(
+        OrgUnit(u.id, u.name, u.arn, u.parent_id, u.path, tuple(sorted(attachments.get(u.id, ()))))
+        for u in units
+    )
+    return Organization(
+        id=org["Id"], arn=org["Arn"], feature_set=org.get("FeatureSet", ""),
+        management_account_id=mgmt_id, management_account_email=org.get("MasterAccountEmail", ""),
+        units=units_with_policies, accounts=accounts, policies=policies,
+    )
+
+
+async def _policies(client: Any, concurrency: int,
+                    org: dict[str, Any]) -> tuple[dict[str, Policy], dict[str, set[str]]]:
+    """Every SCP with its content, and target id -> attached policy ids."""
+    if org.get("FeatureSet") != "ALL":
+        return {}, {}  # consolidated-billing organizations have no SCPs
+    summaries = await _collect("ListPolicies", client, "Policies", Filter=SCP)
+
+    async def one(summary: dict[str, Any]) -> tuple[Policy, list[Any]]:
+        detail, targets = await asyncio.gather(
+            _call("DescribePolicy", client.describe_policy(PolicyId=summary["Id"])),
+            _collect("ListTargetsForPolicy", client, "Targets", PolicyId=summary["Id"]),
+        )
+        content = detail["Policy"].get("Content", "{}")
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = {"unparsed": content}
+        return Policy(summary["Id"], summary.get("Name", ""), SCP,
+                      bool(summary.get("AwsManaged")), parsed,
+                      summary.get("Description", "")), targets
+
+    results = await _bounded(concurrency, summaries, one)
+    policies: dict[str, Policy] = {}
+    attachments: dict[str, set[str]] = {}
+    for policy, targets in results:
+        policies[policy.id] = policy
+        for t in targets:
+            attachments.setdefault(t["TargetId"], set()).add(policy.id)
+    return policies, attachments
+
+
+# -- scope filters ------------------------------------------------------------------------
+
+
+def _ou_match(account: Account, org: Organization, patterns: tuple[str, ...]) -> bool:
+    ancestors = _ancestor_ids(account, org)
+    for p in patterns:
+        if p.startswith(("ou-", "r-")):
+            if p in ancestors:
+                return True
+        elif account.ou_path == p or account.ou_path.startswith(p.rstrip("/") + "/") or \
+                fnmatch.fnmatchcase(account.ou_path, p):
+            return True
+    return False
+
+
+def _ancestor_ids(account: Account, org: Organization) -> set[str]:
+    by_id = {u.id: u for u in org.units}
+    out: set[str] = set()
+    current: str | None = account.parent_id
+    while current is not None and current in by_id:
+        out.add(current)
+        current = by_id[current].parent_id
+    return out
+
+
+def _tag_match(account: Account, tags: dict[str, tuple[str, ...]]) -> bool:
+    return any(k in account.tags and ("*" in vs or account.tags[k] in vs) for k, vs in tags.items())
+
+
+def matches(account: Account, org: Organization, f: ScopeFilter) -> bool:
+    """Whether ``account`` is named by the filter (by id, OU subtree, or tag)."""
+    return (account.id in f.accounts or _ou_match(account, org, f.ous)
+            or _tag_match(account, dict(f.tags)))
+
+
+def in_scope(org: Organization, include: ScopeFilter, exclude: ScopeFilter) -> tuple[Account, ...]:
+    """The accounts to scan: included (everything when the include filter is empty), minus
+    excluded. Exclusion wins."""
+    return tuple(
+        a for a in org.accounts
+        if (include.empty or matches(a, org, include)) and not matches(a, org, exclude)
+    )
