@@ -287,7 +287,8 @@ class Compare:
         if actual is _MISSING:
             return Truth.unknown(f"{label} is missing")
         if is_unknown(actual):
-            return Truth.unknown(f"{label} is unknown ({actual!r})")
+            shown = "null" if actual is None else repr(actual)
+            return Truth.unknown(f"{label} is unknown ({shown})")
         return OPERATORS[self.op].fn(actual, self.value, ctx, label)
 
 

@@ -274,7 +274,7 @@ def _finding(rule: Rule, account: Account, status: Status, message: str,
     return Finding(
         rule_id=rule.id, title=rule.title, severity=rule.severity, status=status,
         account_id=account.id, account_name=account.name, ou_path=account.ou_path,
-        region=_render(rule.region, names), message=message,
+        region=_render(rule.region, names), message=" ".join(message.split()),
         resource=_render(rule.resource_id, names), evidence=dict(evidence),
         compliance=dict(rule.compliance), remediation=rule.remediation, scope=rule.scope,
     )

@@ -55,7 +55,7 @@ def _account(overrides: dict[str, JSON], management: bool) -> Account:
     )
 
 
-def test_organization(account: Account | None = None) -> Organization:
+def case_organization(account: Account | None = None) -> Organization:
     """A one- or two-account organization for rule test cases."""
     mgmt = _account({}, True)
     accounts = (mgmt,) if account is None or account.is_management else (mgmt, account)
@@ -70,7 +70,7 @@ def run_case(rule: Rule, case: RuleTest) -> CaseResult:
     facts: dict[str, JSON] = {**case.facts, **case.fact_errors}
     overrides = dict(case.account)
     account = _account(overrides, bool(overrides.get("is_management", False)))
-    org = test_organization(account)
+    org = case_organization(account)
     findings: list[Finding]
     if rule.scope == "organization":
         findings = evaluate_organization([rule], facts, org, now)
