@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from scanner.sim import features, lookup, rootstate
 from scanner.sim.state import SimState
 
 
 def install(state: SimState) -> None:
-    """Register handlers and patch backends. Order matters only where noted."""
-    return None
+    """Register handlers and patch backends."""
+    rootstate.install(state)
+    features.install(state)
+    lookup.install(state)

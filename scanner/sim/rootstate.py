@@ -31,13 +31,18 @@ COLUMNS = (
 )
 
 
+def _utc(d: datetime) -> datetime:
+    # moto keeps naive UTC datetimes; scenario dates are aware.
+    return d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC)
+
+
 def report_date(d: datetime) -> str:
     """The credential report's own date format (no fractions, explicit +00:00)."""
-    return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return _utc(d).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def iso_z(d: datetime) -> str:
-    return d.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(d).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _bool(v: bool) -> str:
@@ -166,17 +171,18 @@ class RootState:
                 f"<EnableDate>{iso_z(m.mfa_enabled)}</EnableDate></member>"
             )
         for dev in list(iam.virtual_mfa_devices.values()):
-            assigned = dev.enable_date is not None and dev.user is not None
+            u: Any = dev.user
+            enabled: Any = dev.enable_date
+            assigned = enabled is not None and u is not None
             if (status == "Assigned" and not assigned) or (status == "Unassigned" and assigned):
                 continue
             xml = f"<member><SerialNumber>{escape(dev.serial_number)}</SerialNumber>"
             if assigned:
-                u = dev.user
                 xml += (
                     f"<User><Path>{escape(u.path)}</Path><UserName>{escape(u.name)}</UserName>"
                     f"<UserId>{u.id}</UserId><Arn>{escape(u.arn)}</Arn>"
                     f"<CreateDate>{iso_z(u.create_date)}</CreateDate></User>"
-                    f"<EnableDate>{iso_z(dev.enable_date)}</EnableDate>"
+                    f"<EnableDate>{iso_z(enabled)}</EnableDate>"
                 )
             members.append(xml + "</member>")
         body = (

@@ -79,6 +79,15 @@ def when(value: Any, now: datetime) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def duration(value: Any) -> timedelta:
+    """``1d``, ``-2h30m`` or ``90s`` as a positive timedelta (the sign is ignored)."""
+    text = str(value).strip().lstrip("+-")
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ScenarioError(f"not a duration: {value!r}")
+    return timedelta(seconds=sum(int(n) * _UNIT_SECONDS[u] for n, u in parts))
+
+
 def derived_account_id(seed: int, name: str, taken: set[str]) -> str:
     """A stable 12-digit id from the scenario seed and the account name."""
     counter = 0

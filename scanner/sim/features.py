@@ -1,0 +1,44 @@
+"""IAM ListOrganizationsFeatures (centralized root access), which moto does not implement."""
+
+from __future__ import annotations
+
+from scanner.sim import awserrors
+from scanner.sim.awserrors import Reply
+from scanner.sim.request import SimRequest
+from scanner.sim.state import SimState
+
+
+def install(state: SimState) -> None:
+    features = state.scenario["organization"]["features"]
+    enabled = [
+        name
+        for key, name in (
+            ("root_credentials_management", "RootCredentialsManagement"),
+            ("root_sessions", "RootSessions"),
+        )
+        if features[key]
+    ]
+
+    def handle(req: SimRequest) -> Reply:
+        if req.account != state.seeded.management_account_id:
+            return awserrors.error(
+                "iam", 400, "AccountNotManagementOrDelegatedAdministratorException",
+                "The request was rejected because the account making the request is not the "
+                "management account or delegated administrator account for centralized root "
+                "access.",
+            )
+        if not enabled:
+            # With neither feature on, IAM has no trusted access in the organization.
+            return awserrors.error(
+                "iam", 400, "ServiceAccessNotEnabledException",
+                "The request was rejected because trusted access is not enabled for IAM in "
+                "AWS Organizations.",
+            )
+        members = "".join(f"<member>{f}</member>" for f in enabled)
+        body = (
+            f"<OrganizationId>{state.seeded.organization_id}</OrganizationId>"
+            f"<EnabledFeatures>{members}</EnabledFeatures>"
+        )
+        return awserrors.query_ok("iam", "ListOrganizationsFeatures", body)
+
+    state.handlers[("iam", "ListOrganizationsFeatures")] = handle
