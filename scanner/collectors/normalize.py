@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from scanner.models import JSON
@@ -64,7 +64,7 @@ def norm_bool(value: str | None) -> bool | None:
 def iso(value: datetime) -> str:
     """ISO 8601 with a timezone; a naive datetime is taken as UTC (AWS's report clock)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.isoformat()
 
 

@@ -1,0 +1,42 @@
+"""Account facts: the alternate contacts (security, billing, operations)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from scanner.collectors.base import CollectContext, Collector
+from scanner.collectors.iam import aws_call
+from scanner.errors import NotFound
+from scanner.models import JSON
+
+CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
+
+
+async def _contact(ctx: CollectContext, kind: str) -> JSON:
+    # The Account Management API is global (served from us-east-1). Without AccountId the call
+    # reads the calling account's own contact.
+    client = await ctx.aws.client("account")
+    try:
+        resp = await aws_call(ctx, client, "get_alternate_contact", AlternateContactType=kind)
+    except NotFound:
+        return None  # ResourceNotFoundException: no contact of this type is set
+    c = resp.get("AlternateContact") or {}
+    return {
+        "name": c.get("Name"),
+        "email": c.get("EmailAddress"),
+        "phone": c.get("PhoneNumber"),
+        "title": c.get("Title"),
+    }
+
+
+async def fetch_alternate_contacts(ctx: CollectContext) -> JSON:
+    values = await asyncio.gather(*(_contact(ctx, k) for k in CONTACT_TYPES))
+    return {k.lower(): v for k, v in zip(CONTACT_TYPES, values, strict=True)}
+
+
+COLLECTORS: tuple[Collector, ...] = (
+    Collector("account.alternate_contacts", "account", ("account:GetAlternateContact",),
+              fetch_alternate_contacts, "security, billing and operations contacts"),
+)
+
+__all__ = ["COLLECTORS"]
