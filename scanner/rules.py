@@ -339,12 +339,12 @@ def load_rule_file(path: Path, known_facts: frozenset[str] = KNOWN_FACTS
     def err(p: YamlPath, msg: str, hint: str | None) -> RuleError:
         return RuleError(path, _line(marks, p), rule_id, format_path(p), msg, hint)
 
+    # Semantic checks assume the schema's shape, so they run only on schema-valid files.
     errors = [err(p, m, h) for p, m, h in _schema_errors(data)]
+    if not errors:
+        errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, known_facts)]
     if errors:
-        return None, errors
-    errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, known_facts)]
-    if errors:
-        return None, errors
+        return None, sorted(errors, key=lambda e: e.line or 0)
     return _build(data, path, marks), []
 
 
