@@ -66,6 +66,8 @@ class AwsSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 30.0
     max_pool_connections: int = 64
+    # Explicit (access key id, secret) instead of the standard chain: the demo's simulator.
+    credentials: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,12 @@ class Aws:
     def __init__(self, settings: AwsSettings) -> None:
         self.settings = settings
         self.stats = CallStats()
-        self._session = aioboto3.Session(profile_name=settings.profile)
+        if settings.credentials is not None:
+            key, secret = settings.credentials
+            self._session = aioboto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
+                                             region_name=settings.region)
+        else:
+            self._session = aioboto3.Session(profile_name=settings.profile)
         self._clients: dict[tuple[str, str], Any] = {}
         self._client_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from scanner.aws import Aws
+from scanner.aws import AccountScope, Aws, account_scope
 from scanner.errors import AwsError, translate
 from scanner.models import JSON, Account, FactError, Organization
 
@@ -50,13 +50,19 @@ class Collector:
 
 @dataclass
 class FactStore:
-    """Memoises facts for one account: each collector runs at most once, concurrently with the
-    others; a failure is stored as FactError and handed to every rule that reads it."""
+    """Memoises facts for one account: each collector runs at most once however many rules or
+    collectors read it; a failure is stored as FactError and handed to every reader.
+
+    It creates no tasks (the orchestrator is the only place that does): the first reader runs
+    the fetch and publishes the result in a future that later readers await.
+    """
 
     collectors: Mapping[str, Collector]
     make_context: Callable[[FactStore], CollectContext]
+    # Whose credentials this store's collectors sign with, whoever asks first.
+    scope: AccountScope | None = None
     parent: FactStore | None = None  # organization-scope facts, shared by every account
-    _tasks: dict[str, asyncio.Task[JSON | FactError]] = field(default_factory=dict)
+    _futures: dict[str, asyncio.Future[JSON | FactError]] = field(default_factory=dict)
 
     async def get(self, name: str) -> JSON | FactError:
         collector = self.collectors.get(name)
@@ -64,11 +70,17 @@ class FactStore:
             return FactError("UnknownFact", f"no collector provides {name!r}")
         if collector.scope == "organization" and self.parent is not None:
             return await self.parent.get(name)
-        task = self._tasks.get(name)
-        if task is None:
-            # asyncio.Task so that concurrent readers of the same fact share one fetch.
-            task = self._tasks[name] = asyncio.ensure_future(self._run(collector))
-        return await task
+        fut = self._futures.get(name)
+        if fut is not None:
+            return await asyncio.shield(fut)
+        fut = self._futures[name] = asyncio.get_running_loop().create_future()
+        try:
+            result = await self._run(collector)
+        except BaseException:
+            fut.cancel()  # readers waiting on it are cut short with the first reader
+            raise
+        fut.set_result(result)
+        return result
 
     async def require(self, name: str) -> JSON:
         """For collectors that build on another fact: its failure becomes theirs."""
@@ -79,10 +91,13 @@ class FactStore:
 
     async def _run(self, collector: Collector) -> JSON | FactError:
         try:
-            return await collector.fetch(self.make_context(self))
+            if self.scope is None:
+                return await collector.fetch(self.make_context(self))
+            with account_scope(self.scope):
+                return await collector.fetch(self.make_context(self))
         except AwsError as exc:
             return FactError(exc.code, str(exc))
-        except Exception as exc:  # noqa: BLE001 - any collection failure is data
+        except Exception as exc:
             try:
                 err = translate(exc, service=collector.name.split(".")[0])
             except TypeError:
@@ -91,8 +106,8 @@ class FactStore:
             return FactError(err.code, str(err))
 
     def collected(self) -> dict[str, JSON | FactError]:
-        """Every fact fetched so far (finished tasks only)."""
-        return {n: t.result() for n, t in self._tasks.items() if t.done() and not t.cancelled()}
+        """Every fact of this store fetched so far."""
+        return {n: f.result() for n, f in self._futures.items() if f.done() and not f.cancelled()}
 
 
 def closure(names: set[str], collectors: Mapping[str, Collector]) -> set[str]:

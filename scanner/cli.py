@@ -1,0 +1,189 @@
+"""orgscan's command line: subcommands and exit codes, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from scanner import __version__
+from scanner.aws import AwsSettings
+from scanner.config import ScanConfig, load_config
+from scanner.errors import AwsError, ConfigError
+from scanner.models import Severity, Status
+from scanner.progress import Progress
+from scanner.results import ScanResult
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # FAIL findings at or above --fail-on
+EXIT_USAGE = 2  # bad arguments, config, rules or other input files
+EXIT_PARTIAL = 3  # some accounts not (fully) assessed
+EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
+EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
+
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    scan complete; no FAIL at or above --fail-on
+  {EXIT_FINDINGS}    FAIL findings at or above --fail-on
+  {EXIT_USAGE}    usage, config or rule error (nothing was scanned)
+  {EXIT_PARTIAL}    partial coverage: some accounts could not be (fully) assessed
+  {EXIT_AWS}    AWS error before any account could be scanned
+  {EXIT_INTERRUPTED}  interrupted; the reports written are marked incomplete"""
+
+
+def _scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="config file (see config.example.yaml)")
+    p.add_argument("--role-name", help="audit role in member accounts")
+    p.add_argument("--region", action="append", dest="regions", metavar="REGION",
+                   help="region to scan (repeatable; 'all' for every enabled region)")
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--concurrency", type=int, help="accounts scanned at once")
+    p.add_argument("--profile", help="AWS profile for the management credentials")
+    p.add_argument("--endpoint-url", help="send every AWS call here (a simulator)")
+    p.add_argument("--lookback-days", type=int, help="root-usage window in days")
+    p.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
+                   help="output format (repeatable): json csv html markdown ocsf asff junit graph")
+    p.add_argument("--fail-on", choices=[s.value for s in Severity],
+                   help="exit 1 when a FAIL at or above this severity exists")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted scan from the journal in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {"role_name": args.role_name, "regions": args.regions, "out": args.out,
+            "concurrency": args.concurrency, "profile": args.profile,
+            "endpoint_url": args.endpoint_url, "lookback_days": args.lookback_days,
+            "formats": args.formats}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orgscan", description="Audit root-user use and protection across an AWS Organization.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="scan the organization", epilog=EXIT_CODES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    _scan_options(scan)
+    scan.set_defaults(func=cmd_scan)
+
+    demo = sub.add_parser("demo", help="scan the built-in simulated organization",
+                          epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--scenario", default="demo", help="bundled scenario name or YAML file")
+    demo.add_argument("--out", default="orgscan-demo", help="output directory")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    from scanner import cli_rules
+    cli_rules.add_parser(sub)
+    from scanner.sim import cli as sim_cli  # the demo path: only the CLI imports the simulator
+    sim_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
+
+
+def _load_rules(config: ScanConfig) -> list:  # type: ignore[type-arg]
+    from scanner.rules import RuleLoadError, load_rules
+    from scanner.selection import select
+
+    dirs = [Path(d) for d in config.rules.dirs] or None
+    try:
+        rules = load_rules(dirs)
+    except RuleLoadError as exc:
+        raise ConfigError("rules", str(exc)) from exc
+    return select(rules, config.rules)
+
+
+def run_scan(config: ScanConfig, *, resume: bool, quiet: bool) -> ScanResult:
+    from scanner.orchestrator import scan
+    from scanner.report import write_reports
+
+    rules = _load_rules(config)
+    out = Path(config.output_dir)
+    progress = Progress(total=0, quiet=quiet)
+    result = asyncio.run(scan(config, rules, out_dir=out, resume=resume, progress=progress))
+    write_reports(result, out, config.formats)
+    return result
+
+
+def exit_code(result: ScanResult, fail_on: str | None) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if not result.complete:
+        return EXIT_PARTIAL
+    if fail_on is not None:
+        floor = Severity(fail_on).rank
+        if any(f.status is Status.FAIL and f.severity.rank >= floor for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    config = load_config(args.config, **_overrides(args))
+    try:
+        result = run_scan(config, resume=args.resume, quiet=args.quiet)
+    except AwsError as exc:
+        print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
+        return EXIT_AWS
+    _print_summary(result, Path(config.output_dir))
+    return exit_code(result, args.fail_on)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scanner.sim import SimServer
+
+    t0 = time.monotonic()
+    print("orgscan demo: starting the simulated organization ...", file=sys.stderr)
+    with SimServer(args.scenario) as sim:
+        creds = sim.credentials
+        aws = AwsSettings(endpoint_url=sim.endpoint, region="us-east-1",
+                          credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
+        config = load_config(None, out=args.out)
+        config = replace(config, aws=aws)
+        print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "
+              "scanning ...", file=sys.stderr)
+        result = run_scan(config, resume=False, quiet=args.quiet)
+    _print_summary(result, Path(args.out))
+    print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    return exit_code(result, None) if not result.interrupted else EXIT_INTERRUPTED
+
+
+def _print_summary(result: ScanResult, out: Path) -> None:
+    from scanner.orchestrator import summary_by_ou
+
+    counts = result.coverage_counts()
+    print(f"Organization {result.org.id}: {len(result.accounts)} account(s) in scope, "
+          f"{counts['assessed']} assessed, {counts['partial']} partial, "
+          f"{counts['not_assessed']} not assessed")
+    print(f"  {'OU':40} {'accounts':>8} {'assessed':>8} {'partial':>8} {'not assessed':>13}")
+    for path, row in summary_by_ou(result).items():
+        print(f"  {path:40} {sum(row.values()):>8} {row['assessed']:>8} {row['partial']:>8} "
+              f"{row['not_assessed']:>13}")
+    for r in result.accounts:
+        if r.reason:
+            print(f"  ! {r.account.id} {r.account.name} ({r.account.ou_path}): {r.reason}")
+    by_status: dict[str, int] = {}
+    for f in result.findings:
+        by_status[f.status.value] = by_status.get(f.status.value, 0) + 1
+    print("Findings: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"))
+    if result.interrupted:
+        print("INCOMPLETE: the scan was interrupted; rerun with --resume to finish it.")
+    print(f"Reports in {out}/")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,261 @@
+"""The scan: the only place tasks are created.
+
+walk the organization -> organization facts once -> fan out over accounts (TaskGroup, a
+semaphore, a per-account deadline) -> each account assumes the audit role, collects the facts
+its rules need concurrently, is evaluated purely and journaled -> organization rules.
+
+Every expected failure becomes data: an account whose role cannot be assumed, that is
+suspended, or that runs out of time is reported with the reason and never disappears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.session import get_session
+
+from scanner import __version__
+from scanner.aws import AccountScope, Aws, account_scope, utcnow
+from scanner.collectors import COLLECTORS, CollectContext, FactStore, closure
+from scanner.config import ScanConfig
+from scanner.engine import evaluate_account, evaluate_organization, facts_needed, not_assessed
+from scanner.errors import AwsError, translate
+from scanner.journal import JOURNAL_NAME, Journal
+from scanner.models import JSON, Account, AccountState, FactError, Organization, Status
+from scanner.org import in_scope, walk
+from scanner.progress import Progress
+from scanner.results import AccountResult, Coverage, ScanResult
+from scanner.rules import Rule
+
+
+def rules_digest(rules: Sequence[Rule]) -> str:
+    """Identifies the rule set (ids and sources) so a journal is only resumed by the same."""
+    h = hashlib.sha256()
+    for r in sorted(rules, key=lambda r: r.id):
+        h.update(r.id.encode())
+        h.update(Path(r.path).read_bytes() if Path(r.path).is_file() else b"")
+    return h.hexdigest()
+
+
+@dataclass
+class _Scan:
+    """State shared by the account tasks of one scan."""
+
+    config: ScanConfig
+    aws: Aws
+    base: AccountScope
+    org: Organization
+    rules: Sequence[Rule]
+    needed: frozenset[str]
+    org_store: FactStore
+    now: datetime
+    journal: Journal
+    progress: Progress
+
+
+async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
+               resume: bool = False, now: datetime | None = None,
+               progress: Progress | None = None) -> ScanResult:
+    """Scan the organization. Raises AwsError only when nothing can be scanned at all
+    (no base credentials, no organization); everything per account becomes data."""
+    now = now or utcnow()
+    started = now.isoformat()
+    async with Aws(config.aws) as aws:
+        base = await aws.base_scope()
+        with account_scope(base):
+            sts = await aws.client("sts")
+            caller = (await sts.get_caller_identity())["Arn"]
+            org = await walk(aws, config.org_walk_concurrency)
+        targets = _targets(config, org)
+        needed = frozenset(closure(facts_needed(rules), COLLECTORS))
+        org_store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
+            aws=aws, org=org, account=None, account_id=base.account_id,
+            regions=config.regions or (config.aws.region,), now=now,
+            options=config.collector_options, facts=fs), scope=base)
+        header = {"scan_id": str(uuid.uuid4()), "started": started, "organization_id": org.id,
+                  "rules_digest": rules_digest(rules), "tool_version": __version__}
+        prog = progress or Progress(total=len(targets), quiet=True)
+        prog.total = len(targets)
+        with Journal(out_dir / JOURNAL_NAME, header, resume=resume) as journal:
+            if journal.done:
+                prog.note(f"resuming: {len(journal.done)} account(s) already scanned")
+                # The resumed scan keeps the original window, so both halves agree.
+                now = datetime.fromisoformat(str(journal.header["started"]))
+            state = _Scan(config, aws, base, org, rules, needed, org_store, now, journal, prog)
+            org_facts = await _org_facts(state)
+            interrupted = await _fan_out(state, targets)
+            prog.close()
+        results = tuple(journal.done[a.id] for a in targets if a.id in journal.done)
+        org_findings = tuple(evaluate_organization(rules, org_facts, org, now))
+    return ScanResult(
+        scan_id=str(journal.header["scan_id"]), started=str(journal.header["started"]),
+        finished=utcnow().isoformat(), tool_version=__version__, caller_arn=str(caller),
+        org=org, accounts=results, org_facts=org_facts, org_findings=org_findings,
+        out_of_scope=tuple(a.id for a in org.accounts if a not in targets),
+        regions=config.regions, lookback_days=config.lookback_days,
+        rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
+    )
+
+
+def _targets(config: ScanConfig, org: Organization) -> tuple[Account, ...]:
+    accounts = in_scope(org, config.include, config.exclude)
+    return tuple(a for a in accounts
+                 if (config.scan_management or not a.is_management)
+                 and (config.include_suspended or a.status is AccountState.ACTIVE))
+
+
+async def _org_facts(s: _Scan) -> dict[str, JSON | FactError]:
+    names = sorted(n for n in s.needed
+                   if n in COLLECTORS and COLLECTORS[n].scope == "organization")
+    async with asyncio.TaskGroup() as tg:
+        tasks = {n: tg.create_task(s.org_store.get(n)) for n in names}
+    return {n: t.result() for n, t in tasks.items()}
+
+
+async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
+    """Scan every target not already journaled; True when interrupted (Ctrl-C)."""
+    sem = asyncio.Semaphore(s.config.concurrency)
+
+    async def one(account: Account) -> None:
+        async with sem:
+            result = await _scan_account(s, account)
+        s.journal.record(result)
+        errors = sum(f.status is Status.ERROR for f in result.findings)
+        s.progress.account_done(
+            f"{account.id} {account.name}", result.reason or "assessed",
+            not_assessed=result.coverage is not Coverage.ASSESSED, errors=errors,
+            throttles=sum(s.aws.stats.throttles.values()))
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for account in targets:
+                if account.id not in s.journal.done:
+                    tg.create_task(one(account))
+    except asyncio.CancelledError:
+        # Ctrl-C: what is journaled stands; the reports say the scan is incomplete.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return True
+    return False
+
+
+async def _scan_account(s: _Scan, account: Account) -> AccountResult:
+    t0 = time.monotonic()
+    started = utcnow().isoformat()
+
+    def done(coverage: Coverage, reason: str, facts: Mapping[str, JSON | FactError]) -> AccountResult:
+        if coverage is Coverage.NOT_ASSESSED:
+            findings = not_assessed(s.rules, account, reason)
+        else:
+            findings = evaluate_account(s.rules, facts, account, s.now, s.org)
+        return AccountResult(account, coverage, reason, dict(facts), tuple(findings), started,
+                             time.monotonic() - t0, s.aws.stats.calls_for(account.id))
+
+    if account.status is not AccountState.ACTIVE:
+        return done(Coverage.NOT_ASSESSED, f"account is {account.status.value}", {})
+    deadline = s.config.account_deadline_seconds
+    try:
+        async with asyncio.timeout(deadline):
+            scope = await _scope_for(s, account)
+    except AwsError as exc:
+        return done(Coverage.NOT_ASSESSED,
+                    f"cannot assume {s.config.aws.role_name}: {exc.code}: {exc.message}", {})
+    except TimeoutError:
+        return done(Coverage.NOT_ASSESSED, f"deadline of {deadline:g}s exceeded assuming the role", {})
+
+    with account_scope(scope):
+        try:
+            regions = s.config.regions or await _enabled_regions(s.aws)
+        except AwsError as exc:
+            return done(Coverage.NOT_ASSESSED, f"cannot list enabled regions: {exc}", {})
+        store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
+            aws=s.aws, org=s.org, account=account, account_id=account.id, regions=regions,
+            now=s.now, options=s.config.collector_options, facts=fs),
+            scope=scope, parent=s.org_store)
+        facts, timed_out = await _collect(store, sorted(s.needed),
+                                          deadline - (time.monotonic() - t0))
+    if timed_out:
+        return done(Coverage.PARTIAL, f"deadline of {deadline:g}s exceeded collecting facts", facts)
+    return done(Coverage.ASSESSED, "", facts)
+
+
+async def _collect(store: FactStore, names: Sequence[str],
+                   budget: float) -> tuple[dict[str, JSON | FactError], bool]:
+    """Collect every fact concurrently within ``budget`` seconds; what did not finish is a
+    DeadlineExceeded FactError, what did is kept."""
+    tasks: dict[str, asyncio.Task[Any]] = {}
+    timed_out = False
+    try:
+        async with asyncio.timeout(max(budget, 0.001)), asyncio.TaskGroup() as tg:
+            for n in names:
+                tasks[n] = tg.create_task(store.get(n))
+    except TimeoutError:
+        timed_out = True
+    facts: dict[str, JSON | FactError] = {}
+    for n in names:
+        t = tasks.get(n)
+        if t is not None and t.done() and not t.cancelled():
+            facts[n] = t.result()
+        else:
+            facts[n] = FactError("DeadlineExceeded", "the account's deadline ran out first")
+    return facts, timed_out
+
+
+async def _scope_for(s: _Scan, account: Account) -> AccountScope:
+    if account.id == s.base.account_id and not s.config.management_uses_member_role:
+        return s.base
+    return await s.aws.assume(s.base, account.id)
+
+
+async def _enabled_regions(aws: Aws) -> tuple[str, ...]:
+    """Regions enabled for the current account, in the home region's partition: "all regions"
+    is found from the account, never a fixed list (opt-in regions differ per account)."""
+    ec2 = await aws.client("ec2")
+    try:
+        resp = await ec2.describe_regions(AllRegions=False)
+    except Exception as exc:
+        raise translate(exc, service="ec2", operation="DescribeRegions") from exc
+    session = get_session()
+    partition = session.get_partition_for_region(aws.settings.region)
+    known = set(session.get_available_regions("ec2", partition))
+    names = {r["RegionName"] for r in resp.get("Regions", [])
+             if r.get("OptInStatus") in (None, "opt-in-not-required", "opted-in")}
+    return tuple(sorted(names & known))
+
+
+def summary_by_ou(result: ScanResult) -> dict[str, dict[str, int]]:
+    """Accounts per OU path with their coverage: the demo's printout and coverage.json."""
+    out: dict[str, dict[str, int]] = {}
+    for r in result.accounts:
+        row = out.setdefault(r.account.ou_path, {c.value: 0 for c in Coverage})
+        row[r.coverage.value] += 1
+    return dict(sorted(out.items()))
+
+
+def coverage_json(result: ScanResult) -> dict[str, Any]:
+    return {
+        "scan_id": result.scan_id,
+        "organization_id": result.org.id,
+        "complete": result.complete,
+        "interrupted": result.interrupted,
+        "counts": result.coverage_counts(),
+        "accounts_in_organization": len(result.org.accounts),
+        "out_of_scope": list(result.out_of_scope),
+        "regions": list(result.regions) if result.regions else "all enabled",
+        "by_ou": summary_by_ou(result),
+        "accounts": [
+            {"account_id": r.account.id, "name": r.account.name, "ou_path": r.account.ou_path,
+             "status": r.account.status.value, "coverage": r.coverage.value, "reason": r.reason,
+             "duration_s": round(r.duration_s, 3), "api_calls": sum(r.calls.values())}
+            for r in result.accounts
+        ],
+    }
