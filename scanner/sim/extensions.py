@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.sim import features, lookup, rootstate
+from scanner.sim import features, lookup, monitoring, orgtrail, rootstate
 from scanner.sim.state import SimState
 
 
@@ -11,3 +11,5 @@ def install(state: SimState) -> None:
     rootstate.install(state)
     features.install(state)
     lookup.install(state)
+    orgtrail.install(state)
+    monitoring.install(state)

@@ -27,7 +27,9 @@ def client(sim: SimServer, service: str, **kw: Any) -> Any:
     return boto3.client(service, endpoint_url=sim.endpoint, **(sim.credentials | kw))
 
 
-def assume(sim: SimServer, account_id: str, service: str, region: str = "us-east-1") -> Any:
+def assume(
+    sim: SimServer, account_id: str, service: str, region: str = "us-east-1", **kw: Any
+) -> Any:
     """A client in ``account_id`` through the org's access role, as the scanner does it."""
     creds = client(sim, "sts").assume_role(
         RoleArn=f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole",
@@ -40,4 +42,5 @@ def assume(sim: SimServer, account_id: str, service: str, region: str = "us-east
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
+        **kw,
     )
