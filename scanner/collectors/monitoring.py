@@ -17,6 +17,7 @@ from scanner.collectors.iam import aws_call, aws_list
 from scanner.collectors.normalize import arn_region, is_sns_topic_arn, log_group_name
 from scanner.errors import AccessDenied, NotFound
 from scanner.models import JSON
+from scanner.patterns import is_cis_root_usage_pattern
 
 PENDING = "PendingConfirmation"
 
@@ -85,8 +86,6 @@ def chain_complete(entry: Mapping[str, Any]) -> bool | None:
 
 
 async def _filters(ctx: CollectContext, trail: Mapping[str, Any]) -> list[JSON]:
-    from scanner.patterns import is_cis_root_usage_pattern
-
     group_arn = str(trail["cloudwatch_logs_log_group_arn"])
     group = log_group_name(group_arn)
     if group is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from scanner.collectors.base import CollectContext, Collector
 from scanner.models import JSON, Account, Organization, OrgUnit
+from scanner.scp import denies_root_actions
 
 SCP = "SERVICE_CONTROL_POLICY"
 
@@ -23,8 +24,6 @@ def _units_down_to(org: Organization, account: Account) -> list[OrgUnit]:
 
 
 def account_policies(org: Organization, account: Account) -> dict[str, JSON]:
-    from scanner.scp import denies_root_actions
-
     targets: list[tuple[str, str, tuple[str, ...]]] = [
         (u.id, u.path, u.policy_ids) for u in _units_down_to(org, account)
     ]
