@@ -21,6 +21,7 @@ SEC = "222222222222"  # root credentials centrally removed
 APP = "333333333333"  # root password, virtual MFA, an active key
 HW = "444444444444"  # root password, hardware MFA
 TOOLS = "666666666666"  # no root state in the scenario; IAM/CloudTrail/monitoring seeded here
+PEND = "777777777777"  # monitoring chain whose only subscription is pending
 
 SCENARIO: dict[str, Any] = {
     "name": "collectors",
@@ -29,7 +30,10 @@ SCENARIO: dict[str, Any] = {
     "organization": {
         "management_account": {"id": MGMT, "name": "management"},
         "features": {"root_credentials_management": True, "root_sessions": False},
+        "trail": {"name": "org-trail", "log_archive_account": "security",
+                  "cloudwatch_logs_log_group": "aws-controltower/CloudTrailLogs"},
     },
+    "background": {"events_per_day": 1, "days": 1},
     "scps": [{
         "name": "DenyRootUser",
         "description": "Deny every action by the root user",
@@ -47,10 +51,16 @@ SCENARIO: dict[str, Any] = {
          "root": {"centrally_removed": True}},
         {"id": APP, "name": "app", "ou": "Root/Workloads/Prod",
          "root": {"password": True, "mfa": "virtual",
-                  "access_keys": [{"active": True, "last_rotated": "-400d"}]}},
+                  "access_keys": [{"active": True, "last_rotated": "-400d"}]},
+         "monitoring": {"chain": "complete"},
+         "alternate_contacts": {"security": {"name": "Sec Team", "email": "sec@example.com",
+                                             "phone": "+1-555-0101", "title": "CISO"}}},
         {"id": HW, "name": "hw", "ou": "Root/Workloads/Dev",
-         "root": {"password": True, "mfa": "hardware"}},
+         "root": {"password": True, "mfa": "hardware"},
+         "monitoring": {"chain": "wrong_case"}},
         {"id": TOOLS, "name": "tools", "ou": "Root/Workloads/Dev"},
+        {"id": PEND, "name": "pending", "ou": "Root/Security",
+         "monitoring": {"chain": "pending_subscription"}},
     ],
 }
 
@@ -97,7 +107,7 @@ def hand_org(sim: SimServer) -> Organization:
                 f"account/{sim.organization_id}/{a}", status=AccountState.ACTIVE,
                 joined_method="CREATED", joined_timestamp="2024-01-01T00:00:00+00:00",
                 parent_id="r-root", ou_path="Root", is_management=a == MGMT)
-        for a in (MGMT, SEC, APP, HW, TOOLS)
+        for a in (MGMT, SEC, APP, HW, TOOLS, PEND)
     )
     return Organization(id=sim.organization_id, arn="arn:aws:organizations::org",
                         feature_set="ALL", management_account_id=MGMT,
