@@ -17,7 +17,8 @@ C = '$.eventType != "AwsServiceEvent"'
 
 @pytest.mark.parametrize("pattern", [
     CIS,
-    '{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS&&$.eventType!="AwsServiceEvent"}',
+    '{$.userIdentity.type="Root"&&$.userIdentity.invokedBy NOT EXISTS'
+    '&&$.eventType!="AwsServiceEvent"}',
     "{ $.userIdentity.type = Root && $.userIdentity.invokedBy NOT EXISTS && "
     "$.eventType != AwsServiceEvent }",
     f"{{ ({A}) && ({B} && {C}) }}",
