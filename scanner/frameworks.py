@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from scanner.models import Finding, Status
 
@@ -31,7 +32,7 @@ class ControlSummary:
     failing_accounts: tuple[str, ...]  # account ids with a FAIL
     error_accounts: tuple[str, ...]  # ERROR or NOT_ASSESSED: the control is undecided there
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "framework": self.framework, "control": self.control, "status": self.status.value,
             "rule_ids": list(self.rule_ids),
