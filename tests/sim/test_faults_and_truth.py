@@ -35,7 +35,7 @@ def test_faults_throttle_error_drop_and_counters(sim: SimServer) -> None:
         with pytest.raises(ClientError) as info:
             client(sim, "iam", config=NO_RETRY).list_users()
         assert info.value.response["Error"]["Code"] == "ServiceUnavailable"
-        with pytest.raises(Exception, match="(?i)connection|endpoint"):
+        with pytest.raises(Exception, match=r"(?i)connection|endpoint"):
             org.list_policies(Filter="SERVICE_CONTROL_POLICY")
         client(sim, "sts").get_caller_identity()
         counts = sim.counters()
