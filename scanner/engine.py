@@ -36,7 +36,7 @@ from scanner.conditions import (
     lookup,
 )
 from scanner.models import Account, AccountState, FactError, Finding, Organization, Status
-from scanner.rules import BUILTIN_FACTS, Rule
+from scanner.rules import BUILTIN_FACTS, ORGANIZATION_FACTS, Rule
 
 JSON = Any
 Facts = Mapping[str, JSON | FactError]
@@ -50,9 +50,18 @@ _ON_EMPTY = {
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 
 
-def facts_needed(rules: Iterable[Rule]) -> set[str]:
-    """Facts to collect for these rules (the engine's own ``scan.*`` facts excluded)."""
-    return {f for r in rules for f in r.facts if f not in BUILTIN_FACTS}
+def facts_needed(rules: Iterable[Rule], scope: str | None = None) -> set[str]:
+    """Facts to collect for these rules (the engine's own ``scan.*`` facts excluded).
+
+    ``scope="organization"`` keeps the organization-scope facts (collected once, including
+    those that account-scope rules read); ``scope="account"`` the rest.
+    """
+    names = {f for r in rules for f in r.facts if f not in BUILTIN_FACTS}
+    if scope == "organization":
+        return names & ORGANIZATION_FACTS
+    if scope == "account":
+        return names - ORGANIZATION_FACTS
+    return names
 
 
 def account_fact(account: Account) -> dict[str, JSON]:
