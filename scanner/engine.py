@@ -32,6 +32,7 @@ from scanner.conditions import (
     Not,
     Quantifier,
     Truth,
+    is_unknown,
     kleene_and,
     lookup,
 )
@@ -265,14 +266,17 @@ def _show(value: JSON) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return ", ".join(_show(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        # Lists of objects (e.g. inherited SCPs) read best by their name or id.
+        label = value.get("name") or value.get("id")
+        return str(label) if label is not None else str(dict(value))
     return str(value)
 
 
 def _render(template: str, names: Mapping[str, JSON]) -> str:
     def sub(m: re.Match[str]) -> str:
         value = lookup(names, m.group(1))
-        return "unknown" if not isinstance(value, str | int | float | bool | list | type(None)
-                                           ) else _show(value)
+        return "unknown" if is_unknown(value) else _show(value)
 
     return _PLACEHOLDER.sub(sub, template)
 
