@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from scanner.collectors.base import CollectContext, Collector
 from scanner.collectors.iam import aws_call
 from scanner.errors import NotFound
@@ -30,8 +28,8 @@ async def _contact(ctx: CollectContext, kind: str) -> JSON:
 
 
 async def fetch_alternate_contacts(ctx: CollectContext) -> JSON:
-    values = await asyncio.gather(*(_contact(ctx, k) for k in CONTACT_TYPES))
-    return {k.lower(): v for k, v in zip(CONTACT_TYPES, values, strict=True)}
+    # Sequential on purpose: the orchestrator is the only place that creates tasks.
+    return {k.lower(): await _contact(ctx, k) for k in CONTACT_TYPES}
 
 
 COLLECTORS: tuple[Collector, ...] = (

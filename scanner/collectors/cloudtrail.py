@@ -3,7 +3,6 @@ whether it records management events."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -79,10 +78,8 @@ async def _describe(ctx: CollectContext, trail: Mapping[str, Any]) -> dict[str, 
     client = await ctx.aws.client("cloudtrail", home)
     name = arn or str(trail.get("Name"))
     try:
-        status, selectors = await asyncio.gather(
-            aws_call(ctx, client, "get_trail_status", Name=name),
-            aws_call(ctx, client, "get_event_selectors", TrailName=name),
-        )
+        status = await aws_call(ctx, client, "get_trail_status", Name=name)
+        selectors = await aws_call(ctx, client, "get_event_selectors", TrailName=name)
     except _NOT_DATA:
         raise
     except AwsError as exc:
@@ -99,7 +96,9 @@ async def fetch_trails(ctx: CollectContext) -> JSON:
     client = await ctx.aws.client("cloudtrail")
     resp = await aws_call(ctx, client, "describe_trails", includeShadowTrails=True)
     trails = resp.get("trailList") or []
-    return list(await asyncio.gather(*(_describe(ctx, t) for t in trails)))
+    # Sequential on purpose: the orchestrator is the only place that creates tasks (an
+    # account sees a handful of trails).
+    return [await _describe(ctx, t) for t in trails]
 
 
 COLLECTORS: tuple[Collector, ...] = (

@@ -226,11 +226,10 @@ def derive_root_mfa(rows: list[JSON], summary: Mapping[str, Any],
 
 
 async def fetch_root_mfa(ctx: CollectContext) -> JSON:
-    rows, summary, devices = await asyncio.gather(
-        ctx.facts.require("iam.credential_report"),
-        ctx.facts.require("iam.account_summary"),
-        ctx.facts.require("iam.virtual_mfa_devices"),
-    )
+    # The orchestrator fetches the facts a scan needs concurrently; these are shared.
+    rows = await ctx.facts.require("iam.credential_report")
+    summary = await ctx.facts.require("iam.account_summary")
+    devices = await ctx.facts.require("iam.virtual_mfa_devices")
     return derive_root_mfa(rows, summary, devices)
 
 

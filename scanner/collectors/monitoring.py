@@ -8,7 +8,6 @@ this account's control, so shadow trails are skipped.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,7 +42,7 @@ async def _alarms(ctx: CollectContext, region: str, namespace: str,
     out: list[JSON] = []
     for alarm in resp.get("MetricAlarms") or []:
         topics = sorted({str(a) for a in alarm.get("AlarmActions") or [] if is_sns_topic_arn(a)})
-        counts = await asyncio.gather(*(_topic_subscriptions(ctx, t) for t in topics))
+        counts = [await _topic_subscriptions(ctx, t) for t in topics]
         known = [c for c in counts if c is not None]
         unknown = len(known) < len(counts)
         total = sum(c[0] for c in known)
@@ -122,8 +121,8 @@ async def _filters(ctx: CollectContext, trail: Mapping[str, Any]) -> list[JSON]:
 async def fetch_root_usage_alarms(ctx: CollectContext) -> JSON:
     trails = await ctx.facts.require("cloudtrail.trails")
     own = [t for t in trails if not t.get("is_shadow") and t.get("cloudwatch_logs_log_group_arn")]
-    per_trail = await asyncio.gather(*(_filters(ctx, t) for t in own))
-    return [entry for entries in per_trail for entry in entries]
+    # Sequential on purpose: the orchestrator is the only place that creates tasks.
+    return [entry for t in own for entry in await _filters(ctx, t)]
 
 
 COLLECTORS: tuple[Collector, ...] = (

@@ -13,7 +13,7 @@ import pytest
 
 from scanner.aws import Aws, AwsSettings, account_scope
 from scanner.collectors import COLLECTORS, CollectContext, FactStore
-from scanner.models import JSON, Account, AccountState, FactError, Organization
+from scanner.models import JSON, Account, AccountState, FactError, Organization, OrgUnit
 from scanner.sim import SimServer
 
 MGMT = "111111111111"
@@ -111,7 +111,10 @@ def hand_org(sim: SimServer) -> Organization:
     )
     return Organization(id=sim.organization_id, arn="arn:aws:organizations::org",
                         feature_set="ALL", management_account_id=MGMT,
-                        management_account_email="m@example.com", units=(), accounts=accounts)
+                        management_account_email="m@example.com",
+                        units=(OrgUnit("r-root", "Root", "arn:aws:organizations::root", None,
+                                       "Root"),),
+                        accounts=accounts)
 
 
 @dataclass
