@@ -19,7 +19,7 @@ ROOT_ROW_USER = "<root_account>"
 DEFAULT_LOOKBACK_DAYS = 90
 DEFAULT_MAX_EVIDENCE_EVENTS = 1000
 # On equal times, the more specific channel names the use.
-_CHANNEL_RANK = {"keys": 2, "api": 1, "console": 0}
+_CHANNEL_RANK = {"keys": 2, "console": 1, "api": 0}
 
 # Source names, as configured under root_usage.sources and recorded in the evidence.
 CREDENTIAL_REPORT = "credential_report"
@@ -137,8 +137,9 @@ class RootUsage:
     window_start: str
     window_end: str
     used_in_window: bool | None  # None: no event source covered the window and no use was seen
-    last_used: str | None  # latest known use (any age: the credential report may be older)
-    last_used_channel: str | None  # console | api | keys
+    last_used: str | None  # latest use inside the window
+    last_used_channel: str | None  # console | api | keys (on a tie: keys, console, api)
+    last_used_any: str | None  # latest known use of any age (the credential report's may be older)
     channels: tuple[str, ...]  # channels used inside the window
     # Counts are within the window. None when the count is 0 but no event source covered the
     # whole window (a zero would then be a guess); a positive count is always a lower bound.
@@ -179,6 +180,7 @@ class RootUsage:
             "window_end": self.window_end,
             "last_used": self.last_used,
             "last_used_channel": self.last_used_channel,
+            "last_used_any": self.last_used_any,
             "channels": list(self.channels),
             "console_logins": self.console_logins,
             "failed_logins": self.failed_logins,
@@ -314,10 +316,14 @@ def build_root_usage(
     covered = any(s.complete and s.name in EVENT_SOURCES for s in sources)
     used_in_window: bool | None = bool(channels) or (False if covered else None)
 
-    last_used = last_channel = None
-    if uses:
-        when, ch = max(uses, key=lambda u: (u[0], _CHANNEL_RANK[u[1]]))
-        last_used, last_channel = iso(when), ch
+    def latest(items: list[tuple[datetime, str]]) -> tuple[str | None, str | None]:
+        if not items:
+            return None, None
+        when, ch = max(items, key=lambda u: (u[0], _CHANNEL_RANK[u[1]]))
+        return iso(when), ch
+
+    last_used, last_channel = latest([u for u in uses if window.contains(u[0])])
+    last_known, _ = latest(uses)
 
     def count(n: int) -> int | None:
         return n if (n or covered) else None
@@ -348,6 +354,7 @@ def build_root_usage(
         used_in_window=used_in_window,
         last_used=last_used,
         last_used_channel=last_channel,
+        last_used_any=last_known,
         channels=tuple(sorted(channels)),
         console_logins=count(len(logins)),
         failed_logins=count(len(by_kind[Kind.FAILED_LOGIN])),

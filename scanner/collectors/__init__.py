@@ -11,7 +11,7 @@ from types import MappingProxyType
 
 from scanner.collectors.base import CollectContext, Collector, FactStore, closure
 
-_MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts")
+_MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts", "rootusage")
 
 
 def _load() -> Mapping[str, Collector]:

@@ -92,8 +92,8 @@ def test_credential_report_alone_can_prove_use() -> None:
 def test_credential_report_use_before_window_is_last_used_but_not_in_window() -> None:
     r = build_root_usage(ACCT, WIN, [], [complete()],
                          credential_row=row(password_last_used="2025-06-01T00:00:00+00:00"))
-    assert r.used_in_window is False
-    assert r.last_used == "2025-06-01T00:00:00+00:00"
+    assert r.used_in_window is False and r.last_used is None
+    assert r.last_used_any == "2025-06-01T00:00:00+00:00"
 
 
 def test_keys_channel_and_key_details() -> None:
