@@ -44,6 +44,9 @@ READ_ALLOWLIST = frozenset({
     "athena:StartQueryExecution",
 })
 
+# The label of calls made for the organization as a whole (see AccountScope.label).
+ORG_LABEL = "organization"
+
 # STS refuses role sessions shorter than this.
 MIN_SESSION_SECONDS = 900
 
@@ -76,6 +79,13 @@ class AccountScope:
 
     account_id: str
     credentials: AioCredentials
+    # Whom the calls are counted for: the organization-level work (walk, AssumeRole, org
+    # facts) is kept apart from the management account's own account scan.
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.label or self.account_id
 
 
 _SCOPE: ContextVar[AccountScope | None] = ContextVar("orgscan_account_scope", default=None)
@@ -195,7 +205,7 @@ class Aws:
     def _count_attempt(self, event_name: str, **_: Any) -> None:
         _, service, op = event_name.split(".", 2)
         scope = _SCOPE.get()
-        self.stats.attempts[(scope.account_id if scope else "-", f"{service}:{op}")] += 1
+        self.stats.attempts[(scope.key if scope else "-", f"{service}:{op}")] += 1
 
     def _count_throttle(self, response: Any = None, **_: Any) -> None:
         if not response:
@@ -204,7 +214,7 @@ class Aws:
         if "Throttl" in code or code in ("TooManyRequestsException", "SlowDown",
                                          "RequestLimitExceeded"):
             scope = _SCOPE.get()
-            self.stats.throttles[scope.account_id if scope else "-"] += 1
+            self.stats.throttles[scope.key if scope else "-"] += 1
 
     def limiter(self, account_id: str, api: str, region: str, rate: float,
                 burst: int = 1) -> RateLimiter:
@@ -231,11 +241,11 @@ class Aws:
                 ident = await sts.get_caller_identity()
             except Exception as exc:
                 raise translate(exc, service="sts", operation="GetCallerIdentity") from exc
-        scope = AccountScope(str(ident["Account"]), creds)
+        scope = AccountScope(str(ident["Account"]), creds, ORG_LABEL)
         if self.settings.management_role_arn:
             account_id = self.settings.management_role_arn.split(":")[4]
             creds = await self._assume(scope, self.settings.management_role_arn, account_id)
-            scope = AccountScope(account_id, creds)
+            scope = AccountScope(account_id, creds, ORG_LABEL)
         return scope
 
     async def assume(self, base: AccountScope, account_id: str) -> AccountScope:

@@ -23,7 +23,7 @@ from typing import Any
 from botocore.session import get_session
 
 from scanner import __version__
-from scanner.aws import AccountScope, Aws, account_scope, utcnow
+from scanner.aws import ORG_LABEL, AccountScope, Aws, account_scope, utcnow
 from scanner.collectors import COLLECTORS, CollectContext, FactStore, closure
 from scanner.config import ScanConfig
 from scanner.engine import evaluate_account, evaluate_organization, facts_needed, not_assessed
@@ -102,6 +102,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         out_of_scope=tuple(a.id for a in org.accounts if a not in targets),
         regions=config.regions, lookback_days=config.lookback_days,
         rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
+        org_calls=aws.stats.calls_for(ORG_LABEL),
     )
 
 
@@ -212,7 +213,8 @@ async def _collect(store: FactStore, names: Sequence[str],
 
 async def _scope_for(s: _Scan, account: Account) -> AccountScope:
     if account.id == s.base.account_id and not s.config.management_uses_member_role:
-        return s.base
+        # Same credentials, counted as the account's own scan rather than organization work.
+        return AccountScope(s.base.account_id, s.base.credentials)
     return await s.aws.assume(s.base, account.id)
 
 

@@ -79,6 +79,8 @@ class ScanResult:
     lookback_days: int
     rule_ids: tuple[str, ...]
     interrupted: bool = False  # Ctrl-C: the reports are partial and say so
+    # HTTP attempts made for the organization as a whole (walk, AssumeRole, org facts).
+    org_calls: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
