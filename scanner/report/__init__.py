@@ -1,13 +1,32 @@
-"""Report writers. ``write_reports`` writes every output the config asks for."""
+"""Report writers. ``write_reports`` writes every output the config asks for.
+
+Each format maps to one writer: ``(result, out_dir) -> list[Path]``. The core outputs
+(inventory, coverage, findings.json, graph) are always written.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from scanner.report.core import write_core
 from scanner.results import ScanResult
 
+Writer = Callable[[ScanResult, Path], list[Path]]
+
+
+def _writers() -> dict[str, Writer]:
+    # Imported lazily: a scan that asks for JSON never imports the HTML machinery.
+    table: dict[str, Writer] = {}
+    return table
+
 
 def write_reports(result: ScanResult, out: Path, formats: tuple[str, ...]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    return write_core(result, out)
+    written = write_core(result, out)
+    writers = _writers()
+    for fmt in formats:
+        writer = writers.get(fmt)
+        if writer is not None:
+            written.extend(writer(result, out))
+    return written
