@@ -25,6 +25,7 @@ from botocore.session import get_session
 from scanner import __version__
 from scanner.aws import ORG_LABEL, AccountScope, Aws, account_scope, utcnow
 from scanner.collectors import COLLECTORS, CollectContext, FactStore, closure
+from scanner.collectors.orgfacts import with_member_root_credentials
 from scanner.config import ScanConfig
 from scanner.engine import evaluate_account, evaluate_organization, facts_needed, not_assessed
 from scanner.errors import AwsError, translate
@@ -94,6 +95,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
             interrupted = await _fan_out(state, targets)
             prog.close()
         results = tuple(journal.done[a.id] for a in targets if a.id in journal.done)
+        org_facts = _complete_org_facts(org_facts, results)
         org_findings = tuple(evaluate_organization(rules, org_facts, org, now))
     return ScanResult(
         scan_id=str(journal.header["scan_id"]), started=str(journal.header["started"]),
@@ -119,6 +121,18 @@ async def _org_facts(s: _Scan) -> dict[str, JSON | FactError]:
     async with asyncio.TaskGroup() as tg:
         tasks = {n: tg.create_task(s.org_store.get(n)) for n in names}
     return {n: t.result() for n, t in tasks.items()}
+
+
+def _complete_org_facts(org_facts: dict[str, JSON | FactError],
+                        results: Sequence[AccountResult]) -> dict[str, JSON | FactError]:
+    """Organization facts that can only be known once every account is scanned."""
+    summary = org_facts.get("org.summary")
+    if isinstance(summary, dict):
+        root_mfa = {r.account.id: r.facts.get("root.mfa", FactError("NotCollected", r.reason))
+                    for r in results}
+        org_facts = {**org_facts, "org.summary": with_member_root_credentials(
+            summary, (r.account for r in results), root_mfa)}
+    return org_facts
 
 
 async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:

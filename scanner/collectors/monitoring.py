@@ -60,7 +60,8 @@ async def _alarms(ctx: CollectContext, region: str, namespace: str,
 
 def chain_complete(entry: Mapping[str, Any]) -> bool | None:
     """ROOT-SEMANTICS.md: a multi-region trail that is logging, the CIS pattern, an alarm on
-    the filter's metric, and a subscription on one of the alarm's topics. False when a link is
+    the filter's metric, and a confirmed subscription on one of the alarm's topics (a pending
+    one notifies nobody; CIS's audit asks for a real SubscriptionArn). False when a link is
     known to be missing, None when a link is unknown and nothing else is missing."""
     links: list[bool | None] = [
         entry.get("trail_is_multi_region"),
@@ -69,7 +70,8 @@ def chain_complete(entry: Mapping[str, Any]) -> bool | None:
     ]
     alarms = entry.get("alarms") or []
     subscribed: list[bool | None] = [
-        None if a.get("subscriptions") is None else a["subscriptions"] > 0 for a in alarms
+        None if a.get("confirmed_subscriptions") is None else a["confirmed_subscriptions"] > 0
+        for a in alarms
     ]
     if True in subscribed:
         links.append(True)

@@ -3,8 +3,10 @@ organization summary."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from scanner.collectors.base import CollectContext, Collector
-from scanner.models import JSON, Account, Organization, OrgUnit
+from scanner.models import JSON, Account, FactError, Organization, OrgUnit
 from scanner.scp import denies_root_actions
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -65,11 +67,42 @@ async def fetch_summary(ctx: CollectContext) -> JSON:
     }
 
 
+def with_member_root_credentials(summary: Mapping[str, JSON], accounts: Iterable[Account],
+                                 root_mfa: Mapping[str, JSON | FactError]) -> dict[str, JSON]:
+    """``org.summary`` completed from each scanned member's ``root.mfa`` (known after the
+    per-account phase). Members whose root state is unknown (not assessed, fact failed) are
+    listed apart; while no member is known to have credentials, any unknown member makes the
+    list itself unknown (null), so the organization rule is ERROR, never PASS. Accounts left
+    out of the scan's scope are not considered; ``accounts_considered`` says how many were."""
+    with_creds: list[str] = []
+    unknown: list[str] = []
+    considered = 0
+    for account in accounts:
+        if account.is_management:
+            continue
+        considered += 1
+        fact = root_mfa.get(account.id)
+        present = fact.get("credentials_present") if isinstance(fact, dict) else None
+        if present is True:
+            with_creds.append(account.id)
+        elif present is None:
+            unknown.append(account.id)
+    return {
+        **summary,
+        "member_accounts_with_root_credentials": with_creds or (None if unknown else []),
+        "member_accounts_root_credentials_unknown": unknown,
+        "accounts_considered": considered,
+    }
+
+
 COLLECTORS: tuple[Collector, ...] = (
     Collector("org.account_policies", "account", (), fetch_account_policies,
               "SCPs inherited by the account and those that deny root-user actions"),
+    # Uses every account's root.mfa: the orchestrator completes the summary from it after
+    # the per-account phase (with_member_root_credentials), so it must be collected.
     Collector("org.summary", "organization", (), fetch_summary,
-              "organization id, feature set and account count from the walk"),
+              "organization id, feature set and account count from the walk",
+              uses=("root.mfa",)),
 )
 
-__all__ = ["COLLECTORS", "account_policies"]
+__all__ = ["COLLECTORS", "account_policies", "with_member_root_credentials"]

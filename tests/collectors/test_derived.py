@@ -112,7 +112,7 @@ def test_management_selection(selectors: dict[str, Any],
 def entry(**kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"trail_is_multi_region": True, "trail_is_logging": True,
                             "pattern_is_cis_root_usage": True,
-                            "alarms": [{"subscriptions": 1}]}
+                            "alarms": [{"subscriptions": 1, "confirmed_subscriptions": 1}]}
     return base | kw
 
 
@@ -121,9 +121,12 @@ def test_chain_complete() -> None:
     assert chain_complete(entry(trail_is_multi_region=False)) is False
     assert chain_complete(entry(pattern_is_cis_root_usage=False)) is False
     assert chain_complete(entry(alarms=[])) is False
-    assert chain_complete(entry(alarms=[{"subscriptions": 0}])) is False
-    assert chain_complete(entry(alarms=[{"subscriptions": None}])) is None
-    assert chain_complete(entry(alarms=[{"subscriptions": None}, {"subscriptions": 2}])) is True
+    assert chain_complete(entry(alarms=[{"confirmed_subscriptions": 0}])) is False
+    # Only pending subscriptions: nobody is notified.
+    assert chain_complete(entry(alarms=[{"subscriptions": 1, "confirmed_subscriptions": 0}])) is False
+    assert chain_complete(entry(alarms=[{"confirmed_subscriptions": None}])) is None
+    assert chain_complete(entry(alarms=[{"confirmed_subscriptions": None},
+                                        {"confirmed_subscriptions": 2}])) is True
     assert chain_complete(entry(trail_is_logging=None)) is None
     # A known missing link decides even when another is unknown.
     assert chain_complete(entry(trail_is_logging=None, alarms=[])) is False

@@ -142,7 +142,8 @@ async def test_pending_subscription_counts_but_is_not_confirmed(sim: SimServer) 
         (e,) = await scan.ok("monitoring.root_usage_alarms")
     (alarm,) = e["alarms"]
     assert alarm["subscriptions"] == 1 and alarm["confirmed_subscriptions"] == 0
-    assert e["chain_complete"] is True  # ROOT-SEMANTICS.md: at least one subscription
+    # A pending subscription notifies nobody: CIS's audit asks for a real SubscriptionArn.
+    assert e["chain_complete"] is False
 
 
 async def test_no_chain_when_only_the_org_trail_has_a_log_group(sim: SimServer) -> None:
