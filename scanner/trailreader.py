@@ -373,8 +373,8 @@ async def read_org_trail(
 ) -> OrgTrailScan:
     """Stream the organization trail's logs for ``accounts`` over [start, end].
 
-    ``s3`` signs as whoever can read the bucket (the caller enters that scope). Listing per
-    (account, region, day) prefix runs ``list_concurrency`` at a time; at most
+    ``s3`` signs as whoever can read the bucket (the caller enters that scope). Listings per
+    (account, region) run ``list_concurrency`` at a time; at most
     ``files_in_flight`` objects are downloaded or scanned at once (the memory bound)."""
     scan = OrgTrailScan(accounts={a: AccountSlice(a) for a in accounts})
     describe = on_error or (lambda exc: (type(exc).__name__, str(exc)))
@@ -401,23 +401,34 @@ async def read_org_trail(
     own_pool = executor is None
     pool = executor or ThreadPoolExecutor(max_workers=max(1, files_in_flight))
 
-    def prefixes() -> Iterator[tuple[str, str]]:
+    first_day, last_day = f"{in_window[0]:%Y/%m/%d}", f"{in_window[-1]:%Y/%m/%d}"
+
+    def region_prefixes() -> Iterator[tuple[str, str]]:
         for a in accounts:
             for r in scan.accounts[a].regions:
-                for d in in_window:
-                    yield a, day_prefix(loc, a, r, d)
+                yield a, f"{loc.account_root(a)}{r}/"
 
     async def lister(item: tuple[str, str]) -> None:
+        # One listing per (account, region), starting after the day folder before the window:
+        # keys sort by YYYY/MM/DD, so the listing stops at the first key past the window. A
+        # listing per day would cost accounts x regions x days requests even for empty days.
         account_id, prefix = item
+        start_after = f"{prefix}{in_window[0] - timedelta(days=1):%Y/%m/%d}/~"
         try:
-            scan.list_calls += 1
-            keys = await list_keys(s3, loc.bucket, prefix)
+            paginator = s3.get_paginator("list_objects_v2")
+            pages = paginator.paginate(Bucket=loc.bucket, Prefix=prefix, StartAfter=start_after)
+            async for page in pages:
+                scan.list_calls += 1
+                for obj in page.get("Contents", []):
+                    key = str(obj["Key"])
+                    day = key[len(prefix):len(prefix) + 10]
+                    if day > last_day:
+                        return
+                    if day >= first_day:
+                        await queue.put((account_id, key, int(obj.get("Size", 0))))
         except Exception as exc:  # recorded as this account's gap
             error = ": ".join(describe(exc))
             scan.accounts[account_id].listing_errors.append(f"{prefix}: {error}")
-            return
-        for key, size in keys:
-            await queue.put((account_id, key, size))
 
     async def reader() -> None:
         while (item := await queue.get()) is not None:
@@ -446,7 +457,7 @@ async def read_org_trail(
     try:
         async with asyncio.TaskGroup() as tg:
             readers = [tg.create_task(reader()) for _ in range(max(1, files_in_flight))]
-            await _bounded(prefixes(), list_concurrency, lister)
+            await _bounded(region_prefixes(), list_concurrency, lister)
             for _ in readers:
                 await queue.put(None)
     finally:
