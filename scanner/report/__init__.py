@@ -18,7 +18,15 @@ Writer = Callable[[ScanResult, Path], list[Path]]
 def _writers() -> dict[str, Writer]:
     # Imported lazily: a scan that asks for JSON never imports the HTML machinery.
     table: dict[str, Writer] = {}
+    table["csv"] = lambda r, o: _lazy("scanner.report.csvout", "write_findings_csv")(r, o)
     return table
+
+
+def _lazy(module: str, name: str) -> Writer:
+    import importlib
+
+    writer: Writer = getattr(importlib.import_module(module), name)
+    return writer
 
 
 def write_reports(result: ScanResult, out: Path, formats: tuple[str, ...]) -> list[Path]:
