@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aioboto3
@@ -78,7 +78,7 @@ class AccountScope:
     """Whose credentials the shared clients sign with inside this scope."""
 
     account_id: str
-    credentials: AioCredentials
+    credentials: AioCredentials | AioRefreshableCredentials
     # Whom the calls are counted for: the organization-level work (walk, AssumeRole, org
     # facts) is kept apart from the management account's own account scan.
     label: str = ""
@@ -186,24 +186,28 @@ class Aws:
                     service, region_name=key[1], endpoint_url=self.settings.endpoint_url,
                     config=self._config,
                     # Placeholders: every request is signed with the scope's credentials.
-                    aws_access_key_id="orgscan-unscoped", aws_secret_access_key="orgscan-unscoped",
+                    aws_access_key_id="orgscan-unscoped",
+                    aws_secret_access_key="orgscan-unscoped",  # noqa: S106 - placeholder
                 ))
-                events = client.meta.events
-                events.register_first("before-parameter-build.*.*", self._before_call)
-                events.register("before-send.*.*", self._count_attempt)
-                events.register("needs-retry.*.*", self._count_throttle)
+                self._hook(client)
                 self._clients[key] = client
         return client
+
+    def _hook(self, client: Any) -> None:
+        events = client.meta.events
+        events.register_first("before-parameter-build.*.*", self._before_call)
+        events.register("before-send.*.*", self._count_attempt)
+        events.register("needs-retry.*.*", self._count_throttle)
 
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         service = model.service_model.endpoint_prefix
         if not is_read_operation(service, model.name):
             raise ReadOnlyViolation(service, model.name)
-        scope = current_scope()
-        context.setdefault("signing", {})["request_credentials"] = scope.credentials
+        signing: dict[str, Any] = context.setdefault("signing", {})
+        signing["request_credentials"] = current_scope().credentials
 
     def _count_attempt(self, event_name: str, **_: Any) -> None:
-        _, service, op = event_name.split(".", 2)
+        service, op = event_name.split(".", 2)[1:]
         scope = _SCOPE.get()
         self.stats.attempts[(scope.key if scope else "-", f"{service}:{op}")] += 1
 
@@ -292,9 +296,8 @@ class Aws:
 
 def _iso(value: Any) -> str:
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.isoformat()
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.isoformat()
     return str(value)
 
 
@@ -308,10 +311,17 @@ async def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> Asyn
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 __all__ = [
-    "Aws", "AwsSettings", "AccountScope", "RateLimiter", "account_scope", "current_scope",
-    "is_read_operation", "paginate", "utcnow",
+    "AccountScope",
+    "Aws",
+    "AwsSettings",
+    "RateLimiter",
+    "account_scope",
+    "current_scope",
+    "is_read_operation",
+    "paginate",
+    "utcnow",
 ]

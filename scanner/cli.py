@@ -17,6 +17,7 @@ from scanner.errors import AwsError, ConfigError
 from scanner.models import Severity, Status
 from scanner.progress import Progress
 from scanner.results import ScanResult
+from scanner.rules import Rule
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # FAIL findings at or above --fail-on
@@ -62,7 +63,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="orgscan", description="Audit root-user use and protection across an AWS Organization.",
+        prog="orgscan",
+        description="Audit root-user use and protection across an AWS Organization.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,13 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _load_rules(config: ScanConfig) -> list:  # type: ignore[type-arg]
+def _load_rules(config: ScanConfig) -> list[Rule]:
+    from scanner.collectors import COLLECTORS
     from scanner.rules import RuleLoadError, load_rules
     from scanner.selection import select
 
     dirs = [Path(d) for d in config.rules.dirs] or None
     try:
-        rules = load_rules(dirs)
+        # Any fact a collector provides may be read by a user's rule.
+        rules = load_rules(dirs, extra_facts=COLLECTORS.keys())
     except RuleLoadError as exc:
         raise ConfigError("rules", str(exc)) from exc
     return select(rules, config.rules)

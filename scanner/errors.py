@@ -101,7 +101,8 @@ _ACCESS_DENIED = {
 }
 _THROTTLED = {
     "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-    "SlowDown", "RequestThrottled", "RequestThrottledException", "ProvisionedThroughputExceededException",
+    "SlowDown", "RequestThrottled", "RequestThrottledException",
+    "ProvisionedThroughputExceededException",
 }
 _NOT_FOUND = {
     "NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException", "NoSuchBucket",
@@ -109,7 +110,8 @@ _NOT_FOUND = {
 }
 # An opt-in region that is not enabled rejects the signature instead of naming the region.
 _REGION_DISABLED = {"InvalidClientTokenId", "UnrecognizedClientException", "AuthFailure"}
-_UNAVAILABLE = {"InternalFailure", "InternalError", "ServiceUnavailable", "ServiceUnavailableException",
+_UNAVAILABLE = {"InternalFailure", "InternalError", "ServiceUnavailable",
+                "ServiceUnavailableException",
                 "InternalServerError", "ServiceException"}
 
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 # A JSON-able value: what collectors return and what evidence holds.
 JSON = Any
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Verdict of one rule for one account (or the organization)."""
 
-    PASS = "PASS"
+    PASS = "PASS"  # noqa: S105 - a verdict, not a password
     FAIL = "FAIL"
     # The rule could not be decided: a fact was missing, unknown, or its collection failed.
     ERROR = "ERROR"
@@ -29,7 +29,7 @@ class Status(str, Enum):
     MUTED = "MUTED"
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     CRITICAL = "critical"
     HIGH = "high"
     MEDIUM = "medium"
@@ -51,7 +51,7 @@ _SEVERITY_RANK = {
 }
 
 
-class AccountState(str, Enum):
+class AccountState(StrEnum):
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
     PENDING_CLOSURE = "PENDING_CLOSURE"

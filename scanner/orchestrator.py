@@ -42,7 +42,8 @@ def rules_digest(rules: Sequence[Rule]) -> str:
     h = hashlib.sha256()
     for r in sorted(rules, key=lambda r: r.id):
         h.update(r.id.encode())
-        h.update(Path(r.path).read_bytes() if Path(r.path).is_file() else b"")
+        if r.path is not None and Path(r.path).is_file():
+            h.update(Path(r.path).read_bytes())
     return h.hexdigest()
 
 
@@ -67,8 +68,8 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                progress: Progress | None = None) -> ScanResult:
     """Scan the organization. Raises AwsError only when nothing can be scanned at all
     (no base credentials, no organization); everything per account becomes data."""
-    now = now or utcnow()
-    started = now.isoformat()
+    start: datetime = now or utcnow()
+    started = start.isoformat()
     async with Aws(config.aws) as aws:
         base = await aws.base_scope()
         with account_scope(base):
@@ -79,7 +80,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         needed = frozenset(closure(facts_needed(rules), COLLECTORS))
         org_store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
             aws=aws, org=org, account=None, account_id=base.account_id,
-            regions=config.regions or (config.aws.region,), now=now,
+            regions=config.regions or (config.aws.region,), now=start,
             options=config.collector_options, facts=fs), scope=base)
         header = {"scan_id": str(uuid.uuid4()), "started": started, "organization_id": org.id,
                   "rules_digest": rules_digest(rules), "tool_version": __version__}
@@ -89,14 +90,14 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
             if journal.done:
                 prog.note(f"resuming: {len(journal.done)} account(s) already scanned")
                 # The resumed scan keeps the original window, so both halves agree.
-                now = datetime.fromisoformat(str(journal.header["started"]))
-            state = _Scan(config, aws, base, org, rules, needed, org_store, now, journal, prog)
+                start = datetime.fromisoformat(str(journal.header["started"]))
+            state = _Scan(config, aws, base, org, rules, needed, org_store, start, journal, prog)
             org_facts = await _org_facts(state)
             interrupted = await _fan_out(state, targets)
             prog.close()
         results = tuple(journal.done[a.id] for a in targets if a.id in journal.done)
         org_facts = _complete_org_facts(org_facts, results)
-        org_findings = tuple(evaluate_organization(rules, org_facts, org, now))
+        org_findings = tuple(evaluate_organization(rules, org_facts, org, start))
     return ScanResult(
         scan_id=str(journal.header["scan_id"]), started=str(journal.header["started"]),
         finished=utcnow().isoformat(), tool_version=__version__, caller_arn=str(caller),
@@ -167,7 +168,8 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     t0 = time.monotonic()
     started = utcnow().isoformat()
 
-    def done(coverage: Coverage, reason: str, facts: Mapping[str, JSON | FactError]) -> AccountResult:
+    def done(coverage: Coverage, reason: str,
+             facts: Mapping[str, JSON | FactError]) -> AccountResult:
         if coverage is Coverage.NOT_ASSESSED:
             findings = not_assessed(s.rules, account, reason)
         else:
@@ -185,7 +187,8 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
         return done(Coverage.NOT_ASSESSED,
                     f"cannot assume {s.config.aws.role_name}: {exc.code}: {exc.message}", {})
     except TimeoutError:
-        return done(Coverage.NOT_ASSESSED, f"deadline of {deadline:g}s exceeded assuming the role", {})
+        return done(Coverage.NOT_ASSESSED,
+                    f"deadline of {deadline:g}s exceeded assuming the role", {})
 
     with account_scope(scope):
         try:

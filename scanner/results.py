@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from scanner.models import (
@@ -20,7 +20,7 @@ from scanner.models import (
 )
 
 
-class Coverage(str, Enum):
+class Coverage(StrEnum):
     ASSESSED = "assessed"  # every fact collected (some may be FactErrors: see findings)
     PARTIAL = "partial"  # the deadline cut collection short; missing facts are ERROR
     NOT_ASSESSED = "not_assessed"  # nothing could be collected (role, suspended, ...)

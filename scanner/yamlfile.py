@@ -111,22 +111,24 @@ def closest(word: str, candidates: Iterable[str]) -> str:
 
 def _describe(err: jsonschema.ValidationError) -> tuple[PathKey, str, str]:
     parts: PathKey = tuple(err.absolute_path)
+    schema: dict[str, Any] = err.schema if isinstance(err.schema, dict) else {}
+    value: Any = err.validator_value
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = err.schema.get("properties", {}).keys()
+        allowed = schema.get("properties", {}).keys()
         extra = [k for k in err.instance if k not in allowed]
         if extra:
             key = str(extra[0])
             hint = closest(key, allowed) or f"valid keys: {', '.join(sorted(allowed))}"
             return (*parts, key), f"unknown key {key!r}", hint
     if err.validator == "enum":
-        options = ", ".join(json.dumps(v) for v in err.validator_value)
+        options = ", ".join(json.dumps(v) for v in value)
         return parts, f"{json.dumps(err.instance)} is not one of {options}", closest(
-            str(err.instance), [str(v) for v in err.validator_value])
+            str(err.instance), [str(v) for v in value])
     if err.validator == "required":
         return parts, err.message, ""
     if err.validator == "type":
-        return parts, f"expected {err.validator_value}, got {json.dumps(err.instance)[:60]}", ""
-    return parts, err.message, str(err.schema.get("description", ""))[:120]
+        return parts, f"expected {value}, got {json.dumps(err.instance)[:60]}", ""
+    return parts, err.message, str(schema.get("description", ""))[:120]
 
 
 def schema_errors(doc: YamlDoc, schema: dict[str, Any], prefix: PathKey = (),

@@ -123,7 +123,8 @@ def test_chain_complete() -> None:
     assert chain_complete(entry(alarms=[])) is False
     assert chain_complete(entry(alarms=[{"confirmed_subscriptions": 0}])) is False
     # Only pending subscriptions: nobody is notified.
-    assert chain_complete(entry(alarms=[{"subscriptions": 1, "confirmed_subscriptions": 0}])) is False
+    pending = [{"subscriptions": 1, "confirmed_subscriptions": 0}]
+    assert chain_complete(entry(alarms=pending)) is False
     assert chain_complete(entry(alarms=[{"confirmed_subscriptions": None}])) is None
     assert chain_complete(entry(alarms=[{"confirmed_subscriptions": None},
                                         {"confirmed_subscriptions": 2}])) is True

@@ -56,7 +56,8 @@ def test_every_account_is_accounted_for(demo: tuple[ScanResult, dict[str, Any]])
         assert (r.coverage is Coverage.ASSESSED) == expected["assessable"], r.account.name
 
 
-def test_root_protection_verdicts_match_ground_truth(demo: tuple[ScanResult, dict[str, Any]]) -> None:
+def test_root_protection_verdicts_match_ground_truth(
+        demo: tuple[ScanResult, dict[str, Any]]) -> None:
     result, truth = demo
     got = _verdicts(result)
     mismatches = []

@@ -38,7 +38,8 @@ def test_the_example_config_is_valid_and_complete() -> None:
 
 
 def test_cli_overrides_win_over_the_file(tmp_path: Path) -> None:
-    p = write(tmp_path, "aws: {member_role_name: FromFile, profile: audit}\nscan: {concurrency: 4}\n")
+    p = write(tmp_path, "aws: {member_role_name: FromFile, profile: audit}\n"
+                        "scan: {concurrency: 4}\n")
     c = load_config(p, role_name="FromCli", concurrency=9, regions=["all"], out="x")
     assert (c.aws.role_name, c.aws.profile, c.concurrency, c.regions, c.output_dir) == (
         "FromCli", "audit", 9, None, "x")

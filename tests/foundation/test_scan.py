@@ -95,6 +95,7 @@ def test_cli_unreachable_endpoint_is_an_aws_error(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yaml"
     cfg.write_text("aws: {max_attempts: 1, connect_timeout: 2}\n", encoding="utf-8")
     proc = run_cli(["scan", "--config", str(cfg), "--endpoint-url", "http://127.0.0.1:9",
-                    "--out", str(tmp_path)], {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
+                    "--out", str(tmp_path)],
+                   {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
     assert proc.returncode == 4, proc.stderr
     assert "cannot scan" in proc.stderr

@@ -58,7 +58,8 @@ async def test_scope_filters_on_the_walked_org(walk_sim: SimServer) -> None:
     team_a = next(u for u in org.units if u.path == "Root/Workloads/Dev/Team-A")
     by_id = in_scope(org, ScopeFilter(ous=(team_a.id,)), ScopeFilter())
     assert {a.name for a in by_id} == {"deep-0", "deep-1", "deep-2"}
-    tagged = in_scope(org, ScopeFilter(tags={"team": ("t0",)}), ScopeFilter(accounts=("100000000100",)))
+    tagged = in_scope(org, ScopeFilter(tags={"team": ("t0",)}),
+                      ScopeFilter(accounts=("100000000100",)))
     assert {a.name for a in tagged} == {f"prod-{i:02d}" for i in range(3, 25, 3)}
     # Exclusion wins over inclusion; an empty include means everything.
     rest = in_scope(org, ScopeFilter(), ScopeFilter(ous=("Root/Workloads",), accounts=(DENIED,)))
