@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from scanner.models import FactError
+from scanner.report.rootusage_writer import root_usage_document
 from scanner.rootusage import Window, record_from_org_trail
 from scanner.sim import SimServer
 
 from .conftest import org_scan
+from .test_writer import validate
 
 GT_FIELDS = ("used_in_window", "last_used", "last_used_channel", "channels", "console_logins",
              "failed_logins", "api_calls", "invoked_by_service_calls", "service_events",
@@ -40,7 +42,7 @@ async def test_event_history_under_throttling(demo_env: SimServer) -> None:
     counters = sim.counters()
     assert counters["throttled_total"] == 0, counters["throttled"]
     assert throttles == 0
-    for a, fact in facts.items():
+    for fact in facts.values():
         assert not isinstance(fact, FactError), fact
         assert fact["complete"], fact["detail"]
         assert set(fact["regions"]) == {"us-east-1", "eu-west-1"}
@@ -81,6 +83,7 @@ async def test_root_usage_matches_ground_truth(demo_env: SimServer) -> None:
     opts = {"root_usage": {"sources": ["credential_report", "event_history", "org_trail"]}}
     gt = sim.ground_truth["accounts"]
     mismatches: dict[str, Any] = {}
+    records: list[dict[str, Any]] = []
     async with org_scan(sim, opts) as scan:
         org_fact = await scan.org_store.get("orgtrail.root_events")
         assert not isinstance(org_fact, FactError)
@@ -101,7 +104,15 @@ async def test_root_usage_matches_ground_truth(demo_env: SimServer) -> None:
             got = usage_subset(record)
             if got != want:
                 mismatches[f"{acct} {expected['name']}"] = {"got": got, "want": want}
+            records.append(record)
+        doc = root_usage_document(records, scan.org.accounts, generated_at=sim.now.isoformat(),
+                                  organization_id=scan.org.id, lookback_days=90,
+                                  sources=opts["root_usage"]["sources"])
     assert not mismatches, mismatches
+    validate(doc)
+    assert doc["summary"]["accounts"] == len(gt)
+    assert set(doc["summary"]["accounts_using_root_ids"]) == {
+        a for a, v in gt.items() if v["usage"]["used_in_window"]}
 
 
 async def test_sources_agree_with_each_other(demo_env: SimServer) -> None:
