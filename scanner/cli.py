@@ -26,6 +26,8 @@ EXIT_PARTIAL = 3  # some accounts not (fully) assessed
 EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
 EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
 
+ALL_FORMATS = ("json", "csv", "graph", "html", "markdown", "ocsf", "asff", "junit")
+
 EXIT_CODES = f"""exit codes:
   {EXIT_OK}    scan complete; no FAIL at or above --fail-on
   {EXIT_FINDINGS}    FAIL findings at or above --fail-on
@@ -80,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="orgscan-demo", help="output directory")
     demo.add_argument("--quiet", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    perms = sub.add_parser("permissions", help="print the least-privilege IAM policies a scan "
+                           "needs, and write the audit role's StackSet template")
+    perms.add_argument("--config", type=Path, help="config file (rule and source selection)")
+    perms.add_argument("--role-name", help="audit role in member accounts")
+    perms.add_argument("--management", action="store_true",
+                       help="print the management credentials' policy instead")
+    perms.add_argument("--deploy-dir", type=Path,
+                       help="also write audit-role-stackset.json and both policies here")
+    perms.set_defaults(func=cmd_permissions)
 
     from scanner import cli_rules
     cli_rules.add_parser(sub)
@@ -156,7 +168,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         creds = sim.credentials
         aws = AwsSettings(endpoint_url=sim.endpoint, region="us-east-1",
                           credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
-        config = load_config(None, out=args.out)
+        # The demo shows every output orgscan can write.
+        config = load_config(None, out=args.out, formats=ALL_FORMATS)
         config = replace(config, aws=aws)
         print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "
               "scanning ...", file=sys.stderr)
@@ -164,6 +177,31 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_summary(result, Path(args.out))
     print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     return exit_code(result, None) if not result.interrupted else EXIT_INTERRUPTED
+
+
+def cmd_permissions(args: argparse.Namespace) -> int:
+    import json
+
+    from scanner import permissions
+    from scanner.engine import facts_needed
+
+    config = load_config(args.config, role_name=args.role_name)
+    acts = permissions.actions(facts_needed(_load_rules(config)), config.collector_options,
+                               all_regions=config.regions is None)
+    role = config.aws.role_name
+    member = permissions.member_policy(acts)
+    management = permissions.management_policy(acts, role)
+    print(json.dumps(management if args.management else member, indent=2))
+    if args.deploy_dir is not None:
+        args.deploy_dir.mkdir(parents=True, exist_ok=True)
+        (args.deploy_dir / "audit-role-stackset.json").write_text(
+            permissions.stackset_template(acts, role), encoding="utf-8")
+        for name, doc in (("audit-role-policy.json", member),
+                          ("management-policy.json", management)):
+            (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        print(f"orgscan: wrote the StackSet template and policies to {args.deploy_dir}/",
+              file=sys.stderr)
+    return EXIT_OK
 
 
 def _print_summary(result: ScanResult, out: Path) -> None:

@@ -37,6 +37,10 @@ class CollectContext:
 Fetch = Callable[[CollectContext], Awaitable[JSON]]
 
 
+def always(_options: Mapping[str, Any]) -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Collector:
     name: str  # the fact name rules read, e.g. "iam.credential_report"
@@ -46,6 +50,9 @@ class Collector:
     description: str = ""
     # Other facts this one reads through ctx.facts (their actions are needed too).
     uses: tuple[str, ...] = ()
+    # Whether the config selects this collector at all (e.g. a root-usage source): one that
+    # is off needs no permission.
+    enabled: Callable[[Mapping[str, Any]], bool] = always
 
 
 @dataclass
