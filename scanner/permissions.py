@@ -68,6 +68,13 @@ def management_policy(acts: Mapping[str, list[str]], role_name: str) -> dict[str
 def stackset_template(acts: Mapping[str, list[str]], role_name: str) -> str:
     """A CloudFormation template (JSON, valid YAML) for a service-managed StackSet that
     creates the audit role in every member account of the targeted OUs."""
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${ManagementAccountId}:root"}},
+        "Action": "sts:AssumeRole",
+        # The external ID keeps the role from being assumed on anyone else's behalf.
+        "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
+    }
     template = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "orgscan read-only audit role (deploy as a service-managed StackSet "
@@ -85,15 +92,7 @@ def stackset_template(acts: Mapping[str, list[str]], role_name: str) -> str:
                 "Properties": {
                     "RoleName": {"Ref": "RoleName"},
                     "MaxSessionDuration": 3600,
-                    "AssumeRolePolicyDocument": {
-                        "Version": "2012-10-17",
-                        "Statement": [{
-                            "Effect": "Allow",
-                            "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${ManagementAccountId}:root"}},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},
-                        }],
-                    },
+                    "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [trust]},
                     "Policies": [{"PolicyName": "orgscan-read-only",
                                   "PolicyDocument": member_policy(acts)}],
                 },
