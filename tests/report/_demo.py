@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -65,7 +66,7 @@ SANDBOX_01 = "137009366611"
 # --- small hand-built results for pure tests ------------------------------------------------
 
 def finding(rule: str, account: Account, status: str, severity: str = "high",
-            resource: str | None = None, compliance: dict[str, tuple[str, ...]] | None = None,
+            resource: str | None = None, compliance: Mapping[str, tuple[str, ...]] | None = None,
             scope: str = "account") -> Finding:
     return Finding(rule_id=rule, title=rule, severity=Severity(severity), status=Status(status),
                    account_id=account.id, account_name=account.name, ou_path=account.ou_path,
