@@ -51,6 +51,9 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
                    help="output format (repeatable): json csv html markdown ocsf asff junit graph")
     p.add_argument("--fail-on", choices=[s.value for s in Severity],
                    help="exit 1 when a FAIL at or above this severity exists")
+    p.add_argument("--framework", action="append", dest="frameworks", metavar="FRAMEWORK",
+                   help="print each control's status across the org for this framework "
+                        "(e.g. cis-aws-foundations-5.0) and write framework-<name>.json")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted scan from the journal in --out")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -150,13 +153,37 @@ def exit_code(result: ScanResult, fail_on: str | None) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     config = load_config(args.config, **_overrides(args))
+    _check_frameworks(args.frameworks or ())
     try:
         result = run_scan(config, resume=args.resume, quiet=args.quiet)
     except AwsError as exc:
         print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
         return EXIT_AWS
     _print_summary(result, Path(config.output_dir))
+    for framework in args.frameworks or ():
+        _framework_summary(result, framework, Path(config.output_dir))
     return exit_code(result, args.fail_on)
+
+
+def _check_frameworks(frameworks: Sequence[str]) -> None:
+    from scanner.rules import KNOWN_FRAMEWORKS
+
+    for framework in frameworks:
+        if framework not in KNOWN_FRAMEWORKS:
+            raise ConfigError("--framework", f"unknown framework {framework!r}",
+                              hint=f"known: {', '.join(sorted(KNOWN_FRAMEWORKS))}")
+
+
+def _framework_summary(result: ScanResult, framework: str, out: Path) -> None:
+    import json
+
+    from scanner.frameworks import format_summary, summarize
+
+    summaries = summarize(result.findings, framework)
+    print(f"\n{framework}:")
+    print(format_summary(summaries))
+    (out / f"framework-{framework}.json").write_text(
+        json.dumps([s.to_json() for s in summaries], indent=2) + "\n", encoding="utf-8")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -99,3 +99,22 @@ def test_cli_unreachable_endpoint_is_an_aws_error(tmp_path: Path) -> None:
                    {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y"})
     assert proc.returncode == 4, proc.stderr
     assert "cannot scan" in proc.stderr
+
+
+def test_cli_framework_summary(walk_sim: SimServer, tmp_path: Path) -> None:
+    out = tmp_path / "o"
+    proc = run_cli(["scan", "--out", str(out), "--quiet", "--framework",
+                    "cis-aws-foundations-5.0"], walk_sim.env)
+    assert proc.returncode == 3, proc.stderr
+    assert "cis-aws-foundations-5.0:" in proc.stdout
+    controls = json.loads((out / "framework-cis-aws-foundations-5.0.json").read_text())
+    by_control = {c["control"]: c for c in controls}
+    assert {"1.3", "1.4", "1.5", "1.6"} <= set(by_control)
+    # Two accounts were not assessed: no control over all accounts can be a clean PASS.
+    assert by_control["1.3"]["status"] != "PASS"
+
+
+def test_cli_unknown_framework_is_rejected_before_scanning(tmp_path: Path) -> None:
+    proc = run_cli(["scan", "--framework", "cis-5", "--endpoint-url", "http://127.0.0.1:9"], {})
+    assert proc.returncode == 2
+    assert "unknown framework 'cis-5'" in proc.stderr
