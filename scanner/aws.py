@@ -30,7 +30,7 @@ from botocore import xform_name
 from botocore.config import Config
 
 from scanner import __version__
-from scanner.errors import ReadOnlyViolation, ScopeError, translate
+from scanner.errors import OrgscanError, ReadOnlyViolation, ScopeError, translate
 
 # Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
 # is refused before it is signed.
@@ -286,12 +286,25 @@ class Aws:
 
         metadata = await fetch()
         # botocore's defaults (refresh 15 / 10 minutes before expiry) would refresh a 15-minute
-        # session on every call; scale them to the session instead.
+        # session on every call; scale them to the session instead: to the lifetime STS
+        # actually granted, which may be shorter than asked, else every call would refresh.
+        lifetime = _lifetime_s(metadata["expiry_time"], default=duration)
         return AioRefreshableCredentials.create_from_metadata(
             metadata, refresh_using=fetch, method="assume-role",
-            advisory_timeout=min(15 * 60, duration // 4),
-            mandatory_timeout=min(10 * 60, duration // 8),
+            advisory_timeout=min(15 * 60, lifetime / 4),
+            mandatory_timeout=min(10 * 60, lifetime / 8),
         )
+
+
+def _lifetime_s(expiry_iso: str, *, default: float) -> float:
+    """Seconds from now until ``expiry_iso``; ``default`` when it cannot be read."""
+    try:
+        expiry = datetime.fromisoformat(expiry_iso.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=UTC)
+    return max(1.0, min(float(default), (expiry - utcnow()).total_seconds()))
 
 
 def _iso(value: Any) -> str:
@@ -299,6 +312,45 @@ def _iso(value: Any) -> str:
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
         return aware.isoformat()
     return str(value)
+
+
+def _names(client: Any, method: str) -> tuple[str, str]:
+    meta = client.meta
+    return meta.service_model.service_name, meta.method_to_api_mapping.get(method, method)
+
+
+def _translated(exc: Exception, client: Any, method: str, account_id: str) -> Exception:
+    """The orgscan error for an AWS failure; anything that is not one (a bug) as it is."""
+    if isinstance(exc, OrgscanError):
+        return exc
+    service, operation = _names(client, method)
+    try:
+        return translate(exc, service=service, operation=operation, account_id=account_id)
+    except TypeError:
+        return exc
+
+
+async def call(client: Any, method: str, *, account_id: str = "", **kwargs: Any) -> Any:
+    """``client.<method>(**kwargs)`` with AWS failures translated (errors.py decides the kind)."""
+    try:
+        return await getattr(client, method)(**kwargs)
+    except Exception as exc:
+        err = _translated(exc, client, method, account_id)
+        if err is exc:
+            raise
+        raise err from exc
+
+
+async def collect(client: Any, method: str, key: str, *, account_id: str = "",
+                  **kwargs: Any) -> list[Any]:
+    """Every item under ``key`` across all pages of ``method``, failures translated."""
+    try:
+        return [item async for item in paginate(client, method, key, **kwargs)]
+    except Exception as exc:
+        err = _translated(exc, client, method, account_id)
+        if err is exc:
+            raise
+        raise err from exc
 
 
 async def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> AsyncIterator[Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner.aws import AwsSettings
 from scanner.errors import ConfigError
-from scanner.yamlfile import YamlDoc, load_schema, parse_yaml, schema_errors
+from scanner.yamlfile import YamlDoc, load_schema, load_yaml, parse_yaml, schema_errors
 
 DEFAULT_FORMATS = ("json", "csv", "graph")
 
@@ -96,16 +96,7 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> None
 
 def load_config(path: Path | None = None, **overrides: Any) -> ScanConfig:
     """Read ``path`` (or nothing), apply CLI overrides, validate, freeze."""
-    if path is None:
-        doc = parse_yaml("{}", "<defaults>")
-    else:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise ConfigError(str(path), "config file not found") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(str(path), f"cannot read config: {exc}") from exc
-        doc = parse_yaml(text, str(path))
+    doc = parse_yaml("{}", "<defaults>") if path is None else load_yaml(path)
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):

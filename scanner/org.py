@@ -14,27 +14,12 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from scanner.aws import Aws, paginate
+from scanner.aws import Aws, call, collect
 from scanner.config import ScopeFilter
-from scanner.errors import translate
 from scanner.models import Account, AccountState, Organization, OrgUnit, Policy
 
 T = TypeVar("T")
 SCP = "SERVICE_CONTROL_POLICY"
-
-
-async def _call(op: str, coro: Awaitable[T]) -> T:
-    try:
-        return await coro
-    except Exception as exc:
-        raise translate(exc, service="organizations", operation=op) from exc
-
-
-async def _collect(op: str, client: Any, key: str, **kwargs: Any) -> list[Any]:
-    async def run() -> list[Any]:
-        return [item async for item in paginate(client, op, key, **kwargs)]
-
-    return await _call(op, run())
 
 
 async def _bounded(limit: int, items: Iterable[T],
@@ -68,17 +53,17 @@ async def walk(aws: Aws, concurrency: int = 8) -> Organization:
     """The whole organization: units (roots first, parents before children), accounts,
     tags and SCP attachments. Must run inside the management (or delegated admin) scope."""
     client = await aws.client("organizations")
-    org = (await _call("DescribeOrganization", client.describe_organization()))["Organization"]
-    roots = await _collect("ListRoots", client, "Roots")
+    org = (await call(client, "describe_organization"))["Organization"]
+    roots = await collect(client, "list_roots", "Roots")
 
     units: list[OrgUnit] = []
     raw_accounts: list[tuple[dict[str, Any], str, str]] = []  # (account, parent id, path)
 
     async def expand(parent: OrgUnit) -> list[OrgUnit]:
         ous, accounts = await asyncio.gather(
-            _collect("ListOrganizationalUnitsForParent", client, "OrganizationalUnits",
-                     ParentId=parent.id),
-            _collect("ListAccountsForParent", client, "Accounts", ParentId=parent.id),
+            collect(client, "list_organizational_units_for_parent", "OrganizationalUnits",
+                    ParentId=parent.id),
+            collect(client, "list_accounts_for_parent", "Accounts", ParentId=parent.id),
         )
         raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
         return [OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id, f"{parent.path}/{o['Name']}")
@@ -91,7 +76,7 @@ async def walk(aws: Aws, concurrency: int = 8) -> Organization:
         level = [u for group in children for u in group]
 
     async def tags_of(account_id: str) -> dict[str, str]:
-        tags = await _collect("ListTagsForResource", client, "Tags", ResourceId=account_id)
+        tags = await collect(client, "list_tags_for_resource", "Tags", ResourceId=account_id)
         return {t["Key"]: t["Value"] for t in tags}
 
     tag_maps = await _bounded(concurrency, [a["Id"] for a, _, _ in raw_accounts], tags_of)
@@ -124,12 +109,12 @@ async def _policies(client: Any, concurrency: int,
     """Every SCP with its content, and target id -> attached policy ids."""
     if org.get("FeatureSet") != "ALL":
         return {}, {}  # consolidated-billing organizations have no SCPs
-    summaries = await _collect("ListPolicies", client, "Policies", Filter=SCP)
+    summaries = await collect(client, "list_policies", "Policies", Filter=SCP)
 
     async def one(summary: dict[str, Any]) -> tuple[Policy, list[Any]]:
         detail, targets = await asyncio.gather(
-            _call("DescribePolicy", client.describe_policy(PolicyId=summary["Id"])),
-            _collect("ListTargetsForPolicy", client, "Targets", PolicyId=summary["Id"]),
+            call(client, "describe_policy", PolicyId=summary["Id"]),
+            collect(client, "list_targets_for_policy", "Targets", PolicyId=summary["Id"]),
         )
         content = detail["Policy"].get("Content", "{}")
         try:

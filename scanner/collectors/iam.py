@@ -8,52 +8,24 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from scanner.aws import paginate
+from scanner.aws import call, collect
 from scanner.collectors.base import CollectContext, Collector
 from scanner.collectors.normalize import norm_date, parse_credential_report, root_row
-from scanner.errors import AwsError, NotFound, OrgscanError, translate
+from scanner.errors import AwsError, NotFound
 from scanner.models import JSON
 
 # --- calling AWS ----------------------------------------------------------------------------
 
 
-def _names(client: Any, method: str) -> tuple[str, str]:
-    meta = client.meta
-    return meta.service_model.service_name, meta.method_to_api_mapping.get(method, method)
-
-
 async def aws_call(ctx: CollectContext, client: Any, method: str, **kwargs: Any) -> Any:
-    """``client.<method>(**kwargs)`` with AWS failures translated (errors.py decides the kind)."""
-    try:
-        return await getattr(client, method)(**kwargs)
-    except OrgscanError:
-        raise
-    except Exception as exc:
-        service, operation = _names(client, method)
-        try:
-            err = translate(exc, service=service, operation=operation, account_id=ctx.account_id)
-        except TypeError:
-            raise exc from None
-        raise err from exc
+    """``client.<method>(**kwargs)`` for this account, failures translated."""
+    return await call(client, method, account_id=ctx.account_id, **kwargs)
 
 
 async def aws_list(ctx: CollectContext, client: Any, method: str, key: str,
                    **kwargs: Any) -> list[Any]:
-    """Every item under ``key`` across all pages, with failures translated."""
-    items: list[Any] = []
-    try:
-        async for item in paginate(client, method, key, **kwargs):
-            items.append(item)
-    except OrgscanError:
-        raise
-    except Exception as exc:
-        service, operation = _names(client, method)
-        try:
-            err = translate(exc, service=service, operation=operation, account_id=ctx.account_id)
-        except TypeError:
-            raise exc from None
-        raise err from exc
-    return items
+    """Every item under ``key`` across all pages, failures translated."""
+    return await collect(client, method, key, account_id=ctx.account_id, **kwargs)
 
 
 # --- iam.credential_report ------------------------------------------------------------------
