@@ -20,8 +20,6 @@ PURE apart from the writer at the bottom.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -35,6 +33,7 @@ from scanner.errors import ConfigError
 from scanner.frameworks import frameworks_of, summarize
 from scanner.models import Finding, Organization, Severity, Status
 from scanner.report.core import write_json
+from scanner.report.csvout import write_csv
 from scanner.results import AccountResult, Coverage, ScanResult
 
 OU_SUMMARY_SCHEMA_VERSION = "1.0"
@@ -171,19 +170,6 @@ def ou_summary_json(result: ScanResult) -> dict[str, Any]:
 
 # --- CSV ------------------------------------------------------------------------------------
 
-# Cells a spreadsheet would run as a formula. TODO(csvout): use the shared cell function of
-# scanner/report/csvout.py once it lands; this is the same rule, kept local until then.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """A CSV cell that cannot be read as a formula (prefixed with a quote when it could)."""
-    text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
 CSV_COLUMNS = (
     "path", "id", "kind", "accounts_total", "assessed", "partial", "not_assessed",
     "out_of_scope", *STATUSES, *(f"fail_{s}" for s in SEVERITIES),
@@ -192,13 +178,12 @@ CSV_COLUMNS = (
 )
 
 
-def ou_summary_csv(units: Sequence[Mapping[str, Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
+def ou_summary_rows(units: Sequence[Mapping[str, Any]]) -> list[tuple[object, ...]]:
+    """One row per unit, CSV_COLUMNS order (raw values: ``write_csv`` makes them safe)."""
+    rows = []
     for u in units:
         acc, fnd, ru = u["accounts"], u["findings"], u["root_usage"]
-        w.writerow([safe_cell(v) for v in (
+        rows.append((
             u["path"], u["id"], u["kind"], acc["total"], acc["assessed"], acc["partial"],
             acc["not_assessed"], acc["out_of_scope"],
             *(fnd["by_status"][s] for s in STATUSES),
@@ -206,16 +191,16 @@ def ou_summary_csv(units: Sequence[Mapping[str, Any]]) -> str:
             fnd["compliance"]["percent"], fnd["compliance"]["percent_strict"],
             ru["using_root"], ru["unknown"], " ".join(ru["accounts_using_root"]),
             " ".join(o["account_id"] for o in u["worst_offenders"]),
-        )])
-    return buf.getvalue()
+        ))
+    return rows
 
 
 def write_ou_summary(result: ScanResult, out: Path) -> list[Path]:
-    """``ou-summary.json`` and ``ou-summary.csv`` (schema: schemas/ou-summary.schema.json)."""
+    """``ou-summary.json`` and ``ou-summary.csv`` (schema: schemas/ou-summary.schema.json;
+    the CSV is written the way every orgscan CSV is: csvout.write_csv)."""
     data = ou_summary_json(result)
-    csv_path = out / "ou-summary.csv"
-    csv_path.write_text(ou_summary_csv(data["units"]), encoding="utf-8")
-    return [write_json(out / "ou-summary.json", data), csv_path]
+    return [write_json(out / "ou-summary.json", data),
+            write_csv(out / "ou-summary.csv", CSV_COLUMNS, ou_summary_rows(data["units"]))]
 
 
 # --- --ou PATH ------------------------------------------------------------------------------

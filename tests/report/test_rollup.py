@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,6 @@ from scanner.report.rollup import (
     ou_rollups,
     ou_summary_json,
     restrict,
-    safe_cell,
     write_ou_summary,
 )
 from scanner.results import Coverage
@@ -140,11 +140,20 @@ def test_worst_offenders_order_critical_then_high() -> None:
     assert w[0]["failing_rules"] == ["r1", "r2"]
 
 
-def test_csv_cells_cannot_become_formulas() -> None:
-    assert safe_cell("=SUM(A1)") == "'=SUM(A1)"
-    assert safe_cell("-1") == "'-1"
-    assert safe_cell(None) == ""
-    assert safe_cell("Root/A") == "Root/A"
+def test_csv_goes_through_the_shared_safe_cells(tmp_path: Path) -> None:
+    result = small()
+    hostile = replace(result, org=replace(result.org, units=tuple(
+        replace(u, id="=HYPERLINK(1)") if u.path == "Root/C" else u for u in result.org.units)))
+    path = write_ou_summary(hostile, tmp_path)[1]
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # BOM, CRLF: as every orgscan CSV
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert rows[-1]["id"] == "'=HYPERLINK(1)"
+    assert rows[0]["compliance_percent"] == str(units_root_percent(result))
+
+
+def units_root_percent(result: Any) -> float:
+    return float(ou_rollups(result)[0]["findings"]["compliance"]["percent"])
 
 
 # --- the demo organization ------------------------------------------------------------------
@@ -172,7 +181,7 @@ def test_demo_summary_matches_the_scan(demo: DemoScan, tmp_path: Path) -> None:
         assert w["findings"]["by_status"][s] == (dev["findings"]["by_status"][s]
                                                  + prod["findings"]["by_status"][s])
     assert w["accounts"]["total"] == dev["accounts"]["total"] + prod["accounts"]["total"]
-    rows = list(csv.DictReader(paths[1].read_text().splitlines()))
+    rows = list(csv.DictReader(paths[1].read_text(encoding="utf-8-sig").splitlines()))
     assert [r["path"] for r in rows] == [u["path"] for u in data["units"]]
     assert rows[0]["accounts_total"] == "41"
 
