@@ -41,6 +41,7 @@ class SimServer:
         faults: dict[str, Any] | None = None,
         seed: int = 0,
         log_path: Path | None = None,
+        iam_auth: bool = False,
     ) -> None:
         self._raw = read_raw(scenario)
         self.scenario: Scenario = normalise(self._raw)
@@ -48,6 +49,9 @@ class SimServer:
         self.faults = faults
         self.seed = seed
         self.log_path = log_path
+        # Enforce IAM policies: the scenario's iam_policies give the audit role and the
+        # operator user their policies (without them, every call is denied).
+        self.iam_auth = iam_auth
         self.endpoint = ""
         self.management_account_id = self.scenario["organization"]["management_account_id"]
         self.organization_id = ""
@@ -81,6 +85,8 @@ class SimServer:
         ]
         if self.faults is not None:
             cmd += ["--faults", json.dumps(self.faults)]
+        if self.iam_auth:
+            cmd.append("--iam-auth")
         if self.log_path is None:
             cmd.append("--quiet")
             self._stderr = open(Path(self._tmpdir.name) / "stderr.log", "w+b")  # noqa: SIM115
@@ -198,6 +204,20 @@ class SimServer:
 
     def set_faults(self, spec: dict[str, Any]) -> None:
         self._call("/_sim/faults", spec)
+
+    def issued_credentials(self) -> list[dict[str, Any]]:
+        """Every credential set AssumeRole issued: account, access_key_id, secret_access_key,
+        session_token, expires (epoch seconds when shortened by the fault spec)."""
+        result: list[dict[str, Any]] = json.loads(self._raw_get("/_sim/issued"))
+        return result
+
+    def _raw_get(self, path: str) -> bytes:
+        if not self.endpoint:
+            raise SimServerError("simulator not started")
+        req = urllib.request.Request(self.endpoint + path)  # noqa: S310 - local endpoint
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            body: bytes = resp.read()
+        return body
 
     @property
     def now(self) -> datetime:

@@ -19,6 +19,9 @@ class Counters:
         self.throttled: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.assume_role_denials: Counter[str] = Counter()
+        # Error answers other than injected faults (expired tokens, denials, 4xx/5xx), by
+        # "svc:Action status".
+        self.errors: Counter[str] = Counter()
 
     def reset(self) -> None:
         with self._lock:
@@ -42,6 +45,11 @@ class Counters:
         with self._lock:
             self.assume_role_denials[target_account] += 1
 
+    def answer(self, service: str, action: str, status: int) -> None:
+        if status >= 400:
+            with self._lock:
+                self.errors[f"{service}:{action} {status}"] += 1
+
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -54,4 +62,5 @@ class Counters:
                 "faults_total": sum(self.faults.values()),
                 "assume_role_denials": dict(self.assume_role_denials),
                 "assume_role_denials_total": sum(self.assume_role_denials.values()),
+                "errors": dict(self.errors),
             }

@@ -8,7 +8,13 @@ Spec (JSON; at start with --faults, at runtime with POST /_sim/faults, which rep
                 "status": 500, "code": "InternalFailure", "hang_s": 30}],
      "assume_role_denied": ["123456789012"],
      "lookup_events_throttle": true, "lookup_events_rate": 2.0,
-     "credential_report_delay_s": 0.3}
+     "credential_report_delay_s": 0.3,
+     "assume_role_expiration_s": 5}
+
+``assume_role_expiration_s`` makes AssumeRole answer with credentials that expire that many
+seconds after issue (STS itself never issues sessions under 900 s), and the simulator then
+refuses requests signed with them once expired (``ExpiredToken``): a client that does not
+refresh its credentials fails, as it would on AWS after an hour.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class FaultSpec:
     lookup_events_throttle: bool = True
     lookup_events_rate: float = 2.0
     credential_report_delay_s: float = 0.3
+    assume_role_expiration_s: float | None = None
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> FaultSpec:
@@ -65,6 +72,7 @@ class FaultSpec:
             "lookup_events_throttle",
             "lookup_events_rate",
             "credential_report_delay_s",
+            "assume_role_expiration_s",
         }
         if unknown:
             raise FaultSpecError(f"unknown fault spec keys: {sorted(unknown)}")
@@ -82,6 +90,8 @@ class FaultSpec:
             lookup_events_throttle=bool(raw.get("lookup_events_throttle", True)),
             lookup_events_rate=float(raw.get("lookup_events_rate", 2.0)),
             credential_report_delay_s=float(raw.get("credential_report_delay_s", 0.3)),
+            assume_role_expiration_s=(None if raw.get("assume_role_expiration_s") is None
+                                      else float(raw["assume_role_expiration_s"])),
         )
 
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from scanner.sim import awserrors
+from scanner.sim import awserrors, iamauth
 from scanner.sim.awserrors import Reply
 from scanner.sim.faults import FaultSpec, FaultSpecError
 from scanner.sim.request import SimRequest, parse
@@ -58,7 +58,29 @@ class SimMiddleware:
         reply = self._intercept(req, environ)
         if reply is not None:
             return _send(reply, start_response)
-        return self.app(environ, start_response)  # type: ignore[no-any-return]
+        counted = self._counting(req, start_response)
+        if req.service == "sts" and req.action == "AssumeRole":
+            lifetime = self.state.faults.spec.assume_role_expiration_s
+            target = self._target_account(req)
+            return iamauth.capture_response(
+                self.app, environ, counted,
+                lambda body: self.state.issued.capture(target, body, lifetime))
+        return self.app(environ, counted)  # type: ignore[no-any-return]
+
+    def _counting(self, req: SimRequest, start_response: StartResponse) -> StartResponse:
+        """start_response that also counts moto's error answers (403s under IAM auth)."""
+
+        def counted(status: str, headers: Any, exc_info: Any = None) -> Any:
+            try:
+                code = int(status.split(" ", 1)[0])
+            except ValueError:
+                code = 0
+            self.state.counters.answer(req.service, req.action, code)
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return start_response(status, headers)
+
+        return counted
 
     def _target_account(self, req: SimRequest) -> str:
         """For AssumeRole, the account of the role; otherwise the caller's."""
@@ -72,6 +94,8 @@ class SimMiddleware:
     def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         st = self.state
         st.counters.request(req.service, req.action, req.account)
+        if st.issued.expired(req.access_key):
+            return self._counted(req, iamauth.expired_reply(req))
         target = self._target_account(req)
         for rule in st.faults.decide(req.service, req.action, target):
             st.counters.fault(rule.kind)
@@ -92,9 +116,21 @@ class SimMiddleware:
                 return self._access_denied(req)
         if req.service == "sts" and req.action == "AssumeRole" and st.role_missing(target):
             st.counters.denial(target)
-            return self._access_denied(req)
+            return self._counted(req, self._access_denied(req))
         handler = st.handlers.get((req.service, req.action))
-        return handler(req) if handler else None
+        if handler is None:
+            return None
+        if st.iam_auth:
+            # moto checks the policies of what it answers; the extensions are checked here.
+            denied = iamauth.authorize(req, environ)
+            if denied is not None:
+                return self._counted(req, denied)
+        reply = handler(req)
+        return None if reply is None else self._counted(req, reply)
+
+    def _counted(self, req: SimRequest, reply: Reply) -> Reply:
+        self.state.counters.answer(req.service, req.action, reply.status)
+        return reply
 
     def _access_denied(self, req: SimRequest) -> Reply:
         from scanner.sim.identity import caller_arn
@@ -128,6 +164,8 @@ class SimMiddleware:
             return _json({"ok": True})
         if path == "/_sim/info" and method == "GET":
             return _json(st.ready_info())
+        if path == "/_sim/issued" and method == "GET":
+            return _json(st.issued.snapshot())
         return Reply(404, b'{"error": "no such simulator endpoint"}', "application/json")
 
 

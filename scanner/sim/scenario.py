@@ -221,6 +221,9 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         "ous": ous,
         "accounts": accounts,
         "scps": scps,
+        # IAM policies for SimServer(iam_auth=True): {"audit_role": {policy}, "operator":
+        # {policy}}; the audit role's goes inline on every member's audit role.
+        "iam_policies": dict(raw.get("iam_policies") or {}),
     }
 
 

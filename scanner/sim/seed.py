@@ -61,6 +61,21 @@ def _operator_credentials(management_id: str) -> tuple[str, str]:
     return str(key.access_key_id), str(key.secret_access_key)
 
 
+def _iam_policies(scenario: Scenario, mgmt_id: str, members: list[dict[str, Any]]) -> None:
+    """Inline policies for the operator user and every member's audit role (enforced only
+    under iam_auth)."""
+    policies: dict[str, Any] = scenario.get("iam_policies") or {}
+    if policies.get("operator") is not None:
+        iam_backends[mgmt_id][PARTITION].put_user_policy(
+            OPERATOR_USER, "orgscan-operator", json.dumps(policies["operator"]))
+    if policies.get("audit_role") is not None:
+        doc = json.dumps(policies["audit_role"])
+        for acct in members:
+            if not acct["role_missing"]:
+                iam_backends[acct["id"]][PARTITION].put_role_policy(
+                    DEFAULT_ROLE, "orgscan-audit", doc)
+
+
 def seed_organization(scenario: Scenario) -> SeedResult:
     mgmt_id: str = scenario["organization"]["management_account_id"]
     orgs = organizations_backends[mgmt_id][PARTITION]
@@ -101,6 +116,8 @@ def seed_organization(scenario: Scenario) -> SeedResult:
         if acct["role_missing"]:
             # The audit role was never deployed (or was deleted): nothing to assume.
             iam_backends[acct["id"]][PARTITION].delete_role(DEFAULT_ROLE)
+
+    _iam_policies(scenario, mgmt_id, members)
 
     for pol in scenario["scps"]:
         created = orgs.create_policy(

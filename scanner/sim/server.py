@@ -22,13 +22,20 @@ os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override every request's account
 
 
-def build(scenario_path: str, faults_json: str | None, seed: int) -> tuple[Any, Any]:
-    """Seed moto and return (wsgi app, SimState)."""
+def build(scenario_path: str, faults_json: str | None, seed: int,
+          iam_auth: bool = False) -> tuple[Any, Any]:
+    """Seed moto and return (wsgi app, SimState). With ``iam_auth``, every request is checked
+    against the caller's IAM policies (moto's check, completed by scanner.sim.iamauth)."""
+    if iam_auth:
+        # moto reads this when first imported; seeding goes through the backends, not HTTP,
+        # so every HTTP request counts.
+        os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     from moto.moto_api._internal import mock_random
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from scanner.sim.extensions import install
     from scanner.sim.faults import Faults, FaultSpec
+    from scanner.sim.iamauth import install_action_names
     from scanner.sim.middleware import SimMiddleware
     from scanner.sim.scenario import load_scenario, now_utc
     from scanner.sim.seed import seed_organization
@@ -39,8 +46,11 @@ def build(scenario_path: str, faults_json: str | None, seed: int) -> tuple[Any, 
     now = now_utc()
     seeded = seed_organization(scenario)
     spec = FaultSpec.parse(json.loads(faults_json) if faults_json else None)
-    state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed))
+    state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed),
+                     iam_auth=iam_auth)
     install(state)
+    if iam_auth:
+        install_action_names()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return SimMiddleware(moto_app, state), state
 
@@ -52,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default=None, help="fault spec as JSON text or @FILE")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--iam-auth", action="store_true",
+                        help="enforce IAM policies (the scenario's iam_policies)")
     args = parser.parse_args(argv)
 
     from moto.moto_server.werkzeug_app import MotoRequestHandler
@@ -60,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     faults = args.faults
     if faults and faults.startswith("@"):
         faults = Path(faults[1:]).read_text(encoding="utf-8")
-    app, state = build(args.scenario, faults, args.seed)
+    app, state = build(args.scenario, faults, args.seed, iam_auth=args.iam_auth)
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(

@@ -10,6 +10,7 @@ from typing import Any
 from scanner.sim.awserrors import Reply
 from scanner.sim.counters import Counters
 from scanner.sim.faults import Faults, TokenBucket
+from scanner.sim.iamauth import IssuedCredentials
 from scanner.sim.request import SimRequest
 from scanner.sim.scenario import Scenario
 from scanner.sim.seed import SeedResult
@@ -28,6 +29,8 @@ class SimState:
     # (service signing name, action) -> handler; a handler returning None defers to moto.
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    issued: IssuedCredentials = field(default_factory=IssuedCredentials)
+    iam_auth: bool = False  # moto's IAM authorization is on (INITIAL_NO_AUTH_ACTION_COUNT=0)
 
     @property
     def accounts(self) -> dict[str, dict[str, Any]]:
