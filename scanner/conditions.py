@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from scanner.yamlfile import closest
+
 JSON = Any
 
 # Values that mean "AWS did not say". Collectors normalise these to null, but a rule must
@@ -428,12 +430,7 @@ def _only(raw: Mapping[str, JSON], allowed: set[str], path: str) -> None:
 
 
 def _close(word: object, choices: Iterable[str]) -> str | None:
-    import difflib
-
-    if not isinstance(word, str):
-        return None
-    found = difflib.get_close_matches(word, list(choices), n=1)
-    return f"did you mean {found[0]!r}?" if found else None
+    return closest(word, choices)
 
 
 def facts_read(cond: Condition | None) -> set[str]:

@@ -11,7 +11,6 @@ PURE apart from reading the rule files themselves.
 
 from __future__ import annotations
 
-import difflib
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -25,6 +24,7 @@ import yaml
 
 from scanner.conditions import Condition, ConditionError, compile_condition, facts_read
 from scanner.models import FactError, Severity, Status
+from scanner.yamlfile import closest, line_of, parse_marks, yaml_path
 
 JSON = Any
 YamlPath = tuple[str | int, ...]
@@ -129,56 +129,9 @@ class RuleLoadError(Exception):
 # ---------------------------------------------------------------- YAML with line marks
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe loader that keeps timestamps as strings: facts carry ISO strings, not datetimes."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _marks(node: yaml.Node, path: YamlPath, out: dict[YamlPath, int]) -> None:
-    out.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
-            out[(*path, key)] = k.start_mark.line + 1
-            _marks(v, (*path, key), out)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _marks(v, (*path, i), out)
-
-
 def load_yaml(text: str) -> tuple[JSON, dict[YamlPath, int]]:
     """Parse one YAML document; return the data and a map YAML path -> 1-based line."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None, {}
-        marks: dict[YamlPath, int] = {}
-        _marks(node, (), marks)
-        return loader.construct_document(node), marks
-    finally:
-        loader.dispose()
-
-
-def format_path(path: Iterable[str | int]) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def _line(marks: Mapping[YamlPath, int], path: YamlPath) -> int | None:
-    while True:
-        if path in marks:
-            return marks[path]
-        if not path:
-            return None
-        path = path[:-1]
+    return parse_marks(text)
 
 
 def _parse_path(text: str) -> YamlPath:
@@ -201,10 +154,7 @@ def _validator() -> jsonschema.Draft202012Validator:
 
 
 def _close(word: object, choices: Iterable[str]) -> str | None:
-    if not isinstance(word, str):
-        return None
-    found = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.5)
-    return f"did you mean {found[0]!r}?" if found else None
+    return closest(word, choices, cutoff=0.5)
 
 
 def _schema_errors(data: JSON) -> Iterator[tuple[YamlPath, str, str | None]]:
@@ -303,7 +253,7 @@ def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int]) 
             account=t.get("account", {}),
             now=t.get("now"),
             message_contains=t.get("message_contains"),
-            line=_line(marks, ("tests", i)),
+            line=line_of(marks, ("tests", i)),
         )
         for i, t in enumerate(data["tests"])
     )
@@ -337,7 +287,7 @@ def load_rule_file(path: Path, known_facts: frozenset[str] = KNOWN_FACTS
     rule_id = rule_id if isinstance(rule_id, str) else None
 
     def err(p: YamlPath, msg: str, hint: str | None) -> RuleError:
-        return RuleError(path, _line(marks, p), rule_id, format_path(p), msg, hint)
+        return RuleError(path, line_of(marks, p), rule_id, yaml_path(p), msg, hint)
 
     # Semantic checks assume the schema's shape, so they run only on schema-valid files.
     errors = [err(p, m, h) for p, m, h in _schema_errors(data)]

@@ -34,18 +34,43 @@ def yaml_path(parts: Iterable[str | int]) -> str:
     return out
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps timestamps as text: the schemas speak JSON, and an unquoted
+    ``2026-12-31`` must reach them as the string the user wrote."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _index_lines(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int]) -> None:
-    lines[prefix] = node.start_mark.line + 1
+    lines.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = str(key_node.value)
             # A key's own line is where the mistake is when the key is the problem.
             lines[(*prefix, key)] = key_node.start_mark.line + 1
             _index_lines(value_node, (*prefix, key), lines)
-            lines[(*prefix, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _index_lines(item, (*prefix, i), lines)
+
+
+def parse_marks(text: str) -> tuple[Any, dict[PathKey, int]]:
+    """Parse one YAML document in one pass: the data, and the 1-based line of every path.
+    Raises yaml.YAMLError on bad syntax."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[PathKey, int] = {}
+        _index_lines(node, (), lines)
+        return loader.construct_document(node), lines
+    finally:
+        loader.dispose()
 
 
 class YamlDoc:
@@ -57,32 +82,33 @@ class YamlDoc:
         self._lines = lines
 
     def line(self, parts: PathKey) -> int | None:
-        # The deepest known ancestor: a missing key is reported at its parent mapping.
-        for n in range(len(parts), -1, -1):
-            found = self._lines.get(tuple(parts[:n]))
-            if found is not None:
-                return found
-        return None
+        return line_of(self._lines, parts)
 
     def error(self, parts: PathKey, message: str, hint: str = "") -> ConfigError:
         return ConfigError(self.path, message, yaml_path=yaml_path(parts), hint=hint,
                            line=self.line(parts))
 
 
+def line_of(lines: Mapping[PathKey, int], parts: PathKey) -> int | None:
+    """The line of ``parts``, or of its deepest known ancestor (a missing key is reported
+    at its parent mapping)."""
+    for n in range(len(parts), -1, -1):
+        found = lines.get(tuple(parts[:n]))
+        if found is not None:
+            return found
+    return None
+
+
 def parse_yaml(text: str, path: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become ConfigError with the line."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data, lines = parse_marks(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
         raise ConfigError(path, f"not valid YAML: {exc.problem}", line=line) from exc
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"not valid YAML: {exc}") from exc
-    lines: dict[PathKey, int] = {}
-    if node is not None:
-        _index_lines(node, (), lines)
     return YamlDoc(path, data, lines)
 
 
@@ -104,9 +130,12 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def closest(word: str, candidates: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean {match[0]!r}?" if match else ""
+def closest(word: object, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """"did you mean 'x'?" for the candidate closest to a misspelt ``word``, if any."""
+    if not isinstance(word, str):
+        return None
+    match = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=cutoff)
+    return f"did you mean {match[0]!r}?" if match else None
 
 
 def _describe(err: jsonschema.ValidationError) -> tuple[PathKey, str, str]:
@@ -123,7 +152,7 @@ def _describe(err: jsonschema.ValidationError) -> tuple[PathKey, str, str]:
     if err.validator == "enum":
         options = ", ".join(json.dumps(v) for v in value)
         return parts, f"{json.dumps(err.instance)} is not one of {options}", closest(
-            str(err.instance), [str(v) for v in value])
+            str(err.instance), [str(v) for v in value]) or ""
     if err.validator == "required":
         return parts, err.message, ""
     if err.validator == "type":
