@@ -37,6 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.add_argument("--format", choices=("md", "json"), default="md", dest="diff_format",
                    help="output format (default: md)")
     p.add_argument("--out", type=Path, default=None, help="write to this file (default: stdout)")
+    p.add_argument("--ou", default=None, metavar="PATH",
+                   help="compare only the accounts under this OU path (e.g. Root/Workloads)")
     p.set_defaults(func=cmd_diff)
 
 
@@ -63,7 +65,7 @@ def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
     from scanner.report.diff import diff_markdown, diff_paths
 
     try:
-        d = diff_paths(args.old, args.new)
+        d = diff_paths(args.old, args.new, getattr(args, "ou", None))
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE

@@ -266,13 +266,39 @@ def _meta(s: Snapshot) -> dict[str, Any]:
             "complete": s.scan.get("complete"), "accounts": len(s.accounts)}
 
 
-def diff_against(old_dir: Path, result: ScanResult) -> dict[str, Any]:
-    """``--baseline OLD``: this scan compared with an earlier scan's outputs or bundle."""
-    return diff(load_snapshot(old_dir), snapshot_of(result))
+def _under(path: str, ou_path: str) -> bool:
+    return path == ou_path or path.startswith(ou_path + "/")
 
 
-def diff_paths(old: Path, new: Path) -> dict[str, Any]:
-    return diff(load_snapshot(old), load_snapshot(new))
+def restrict_snapshot(s: Snapshot, ou_path: str) -> Snapshot:
+    """The snapshot limited to the accounts under ``ou_path`` (organization findings kept),
+    so that a scan run with ``--ou`` is compared with the same part of its baseline."""
+    ou_path = ou_path.strip().rstrip("/")
+    accounts = {a: v for a, v in s.accounts.items() if _under(str(v.get("ou_path", "")), ou_path)}
+    return Snapshot(
+        source=f"{s.source} (under {ou_path})", scan=s.scan,
+        findings=tuple(f for f in s.findings if f.get("scope") == "organization"
+                       or _under(str(f.get("ou_path", "")), ou_path)),
+        accounts=accounts, root_usage={a: s.root_usage.get(a) for a in accounts})
+
+
+def diff_against(old_dir: Path, result: ScanResult, ou_path: str | None = None
+                 ) -> dict[str, Any]:
+    """``--baseline OLD``: this scan compared with an earlier scan's outputs or bundle.
+    ``ou_path`` (a path or an OU id, as given to ``--ou``) limits the baseline to the same
+    subtree as ``result``."""
+    old = load_snapshot(old_dir)
+    if ou_path is not None:
+        by_id = {u.id: u.path for u in result.org.units}
+        old = restrict_snapshot(old, by_id.get(ou_path, ou_path))
+    return diff(old, snapshot_of(result))
+
+
+def diff_paths(old: Path, new: Path, ou_path: str | None = None) -> dict[str, Any]:
+    a, b = load_snapshot(old), load_snapshot(new)
+    if ou_path is not None:
+        a, b = restrict_snapshot(a, ou_path), restrict_snapshot(b, ou_path)
+    return diff(a, b)
 
 
 # --- Markdown -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from scanner.report.diff import (
     snapshot_of,
     write_diff,
 )
+from scanner.report.rollup import restrict
 from scanner.results import AccountResult, Coverage, ScanResult
 
 from ._demo import (
@@ -244,6 +245,20 @@ def test_diff_against_writes_beside_the_scan(scan_dirs: tuple[Path, Path], demo:
     assert [p.name for p in paths] == ["diff.json", "diff.md"]
     assert json.loads(paths[0].read_text())["summary"] == d["summary"]
     assert d["new"]["source"] == "this scan"
+
+
+def test_baseline_limited_to_the_same_ou(scan_dirs: tuple[Path, Path], demo: DemoScan) -> None:
+    old, new = scan_dirs
+    sub = restrict(later_scan(demo.result), "Root/Sandbox")
+    d = diff_against(old, sub, ou_path="Root/Sandbox")
+    # Without the limit every account outside the sandbox would read as removed.
+    assert {c["name"] for c in d["coverage"]} == {"sandbox-02"}
+    mgmt = demo.result.org.management_account_id
+    assert all(x["ou_path"] == "Root/Sandbox" or x["account_id"] == mgmt
+               for cls in d["findings"].values() for x in cls)
+    ou_id = next(u.id for u in demo.result.org.units if u.path == "Root/Sandbox")
+    assert diff_against(old, sub, ou_path=ou_id)["summary"] == d["summary"]
+    assert diff_paths(old, new, "Root/Sandbox")["summary"] == d["summary"]
 
 
 def test_cli_diff(scan_dirs: tuple[Path, Path], tmp_path: Path) -> None:
