@@ -7,8 +7,6 @@ outlived the retries is data, a bug is a bug).
 
 from __future__ import annotations
 
-import asyncio
-
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -145,7 +143,7 @@ def translate(exc: BaseException, *, service: str = "", operation: str = "",
     if isinstance(exc, (EndpointConnectionError, ConnectionClosedError, ConnectTimeoutError,
                         ReadTimeoutError)):
         return Unavailable(type(exc).__name__, str(exc), **kw)
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+    if isinstance(exc, TimeoutError):  # asyncio.TimeoutError is this builtin since 3.11
         return Unavailable("Timeout", str(exc) or "timed out", **kw)
     if isinstance(exc, BotoCoreError):
         return AwsError(type(exc).__name__, str(exc), **kw)
