@@ -403,6 +403,8 @@ def org_slice(org_fact: Any, account_id: str, source: str = ORG_TRAIL,
         raise TypeError("organization events fact must be an object")
     acct = (org_fact.get("accounts") or {}).get(account_id)
     start, end = org_fact.get("window_start"), org_fact.get("window_end")
+    if org_fact.get("selected") is False:
+        return [], SourceCoverage(source, None, None, False, "source not selected in the config")
     if acct is None:
         complete = bool(org_fact.get("complete_without_events"))
         detail = "no log files for this account in the window"

@@ -45,26 +45,32 @@ AGENTS = ["aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0", "Boto3/1.34.69 md/Botocor
           "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0"]
 
 
+def hexid(rng: random.Random) -> str:
+    return uuid.UUID(int=rng.getrandbits(128)).hex
+
+
 def record(rng: random.Random, acct: str, t: int, root: bool = False) -> dict[str, Any]:
     source, names = rng.choice(SERVICES)
     name = rng.choice(names)
     if root:
         ident: dict[str, Any] = {"type": "Root", "principalId": acct,
                                  "arn": f"arn:aws:iam::{acct}:root", "accountId": acct,
-                                 "accessKeyId": "AKIA" + uuid.UUID(int=rng.getrandbits(128)).hex[:16].upper()}
+                                 "accessKeyId": "AKIA" + hexid(rng)[:16].upper()}
     elif rng.random() < 0.3:
         user = rng.choice(["ci-deployer", "backup-agent", "alice", "bob"])
-        ident = {"type": "IAMUser", "principalId": "AIDA" + uuid.UUID(int=rng.getrandbits(128)).hex[:17].upper(),
+        ident = {"type": "IAMUser",
+                 "principalId": "AIDA" + hexid(rng)[:17].upper(),
                  "arn": f"arn:aws:iam::{acct}:user/{user}", "accountId": acct,
-                 "accessKeyId": "AKIA" + uuid.UUID(int=rng.getrandbits(128)).hex[:16].upper(),
+                 "accessKeyId": "AKIA" + hexid(rng)[:16].upper(),
                  "userName": user}
     else:
         role = rng.choice(["app-task-role", "lambda-exec", "OrganizationAccountAccessRole"])
-        sess = uuid.UUID(int=rng.getrandbits(128)).hex[:12]
+        sess = hexid(rng)[:12]
         ident = {"type": "AssumedRole", "principalId": f"AROA{sess.upper()}:{sess}",
                  "arn": f"arn:aws:sts::{acct}:assumed-role/{role}/{sess}", "accountId": acct,
-                 "accessKeyId": "ASIA" + uuid.UUID(int=rng.getrandbits(128)).hex[:16].upper(),
-                 "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROA" + sess.upper(),
+                 "accessKeyId": "ASIA" + hexid(rng)[:16].upper(),
+                 "sessionContext": {"sessionIssuer": {"type": "Role",
+                                                      "principalId": "AROA" + sess.upper(),
                                                       "arn": f"arn:aws:iam::{acct}:role/{role}",
                                                       "accountId": acct, "userName": role},
                                     "attributes": {"creationDate": "2026-01-01T00:00:00Z",
@@ -77,7 +83,7 @@ def record(rng: random.Random, acct: str, t: int, root: bool = False) -> dict[st
         "sourceIPAddress": f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}",
         "userAgent": rng.choice(AGENTS),
         "requestParameters": {"bucketName": f"data-{rng.randint(1, 40)}",
-                              "key": f"prefix/{uuid.UUID(int=rng.getrandbits(128)).hex}.parquet"},
+                              "key": f"prefix/{hexid(rng)}.parquet"},
         "responseElements": None,
         "requestID": str(uuid.UUID(int=rng.getrandbits(128))),
         "eventID": str(uuid.UUID(int=rng.getrandbits(128))),
@@ -87,7 +93,8 @@ def record(rng: random.Random, acct: str, t: int, root: bool = False) -> dict[st
         "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": acct,
         "eventCategory": "Management",
         "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256",
-                       "clientProvidedHostHeader": f"{source.split('.')[0]}.{region}.amazonaws.com"},
+                       "clientProvidedHostHeader":
+                           f"{source.split('.')[0]}.{region}.amazonaws.com"},
     }
 
 

@@ -243,7 +243,7 @@ async def _scope_in(ctx: CollectContext, account_id: str, role_name: str | None)
         arn = f"arn:aws:iam::{account_id}:role/{role_name}"
         # Aws has no public call for a role other than the audit role yet.
         creds = await ctx.aws._assume(base, arn, account_id)
-        return AccountScope(account_id, creds)  # type: ignore[arg-type]
+        return AccountScope(account_id, creds)
     return await ctx.aws.assume(base, account_id)
 
 

@@ -191,3 +191,9 @@ def test_record_from_org_trail_alone() -> None:
     assert r.sources[0].name == "org_trail" and r.sources[0].complete
     empty = record_from_org_trail("444455556666", fact, WIN)
     assert empty.used_in_window is None and not empty.sources[0].complete
+
+
+def test_org_trail_not_selected() -> None:
+    r = record_from_org_trail(ACCT, {"selected": False, "source": "org_trail"}, WIN)
+    assert r.used_in_window is None
+    assert r.sources[0].detail == "source not selected in the config"
