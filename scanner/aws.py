@@ -252,10 +252,19 @@ class Aws:
             scope = AccountScope(account_id, creds, ORG_LABEL)
         return scope
 
-    async def assume(self, base: AccountScope, account_id: str) -> AccountScope:
+    async def assume(self, base: AccountScope, account_id: str, *,
+                     label: str = "") -> AccountScope:
         """Credentials in a member account through the audit role, refreshed before expiry."""
-        arn = f"arn:aws:iam::{account_id}:role/{self.settings.role_name}"
-        return AccountScope(account_id, await self._assume(base, arn, account_id))
+        return await self.assume_role_arn(
+            base, f"arn:aws:iam::{account_id}:role/{self.settings.role_name}", label=label)
+
+    async def assume_role_arn(self, base: AccountScope, role_arn: str, *,
+                              label: str = "") -> AccountScope:
+        """Credentials for any role (e.g. a log-archive reader), refreshed before expiry.
+        ``label`` counts the calls made with them for someone else (see AccountScope)."""
+        account_id = role_arn.split(":")[4]
+        creds = await self._assume(base, role_arn, account_id)
+        return AccountScope(account_id, creds, label)
 
     async def _assume(self, base: AccountScope, role_arn: str,
                       account_id: str) -> AioRefreshableCredentials:
@@ -291,8 +300,8 @@ class Aws:
         lifetime = _lifetime_s(metadata["expiry_time"], default=duration)
         return AioRefreshableCredentials.create_from_metadata(
             metadata, refresh_using=fetch, method="assume-role",
-            advisory_timeout=min(15 * 60, lifetime / 4),
-            mandatory_timeout=min(10 * 60, lifetime / 8),
+            advisory_timeout=int(min(15 * 60, lifetime / 4)),
+            mandatory_timeout=int(min(10 * 60, lifetime / 8)),
         )
 
 

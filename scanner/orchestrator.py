@@ -15,7 +15,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from scanner.models import JSON, Account, AccountState, FactError, Organization,
 from scanner.org import in_scope, walk
 from scanner.progress import Progress
 from scanner.results import AccountResult, Coverage, ScanResult
+from scanner.rootusage import Window, record_without_account_facts
 from scanner.rules import Rule
 
 
@@ -61,6 +62,7 @@ class _Scan:
     now: datetime
     journal: Journal
     progress: Progress
+    org_facts: dict[str, JSON | FactError] = field(default_factory=dict)
 
 
 async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
@@ -92,7 +94,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                 # The resumed scan keeps the original window, so both halves agree.
                 start = datetime.fromisoformat(str(journal.header["started"]))
             state = _Scan(config, aws, base, org, rules, needed, org_store, start, journal, prog)
-            org_facts = await _org_facts(state)
+            org_facts = state.org_facts = await _org_facts(state)
             interrupted = await _fan_out(state, targets)
             prog.close()
         results = tuple(journal.done[a.id] for a in targets if a.id in journal.done)
@@ -172,6 +174,11 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
              facts: Mapping[str, JSON | FactError]) -> AccountResult:
         if coverage is Coverage.NOT_ASSESSED:
             findings = not_assessed(s.rules, account, reason)
+            if "root.usage" in s.needed:
+                # Root use is still reported from organization-level evidence (ROOT-SEMANTICS).
+                window = Window.ending(s.now, s.config.lookback_days)
+                facts = {"root.usage": record_without_account_facts(
+                    account.id, s.org_facts, window, reason).to_json()}
         else:
             findings = evaluate_account(s.rules, facts, account, s.now, s.org)
         return AccountResult(account, coverage, reason, dict(facts), tuple(findings), started,

@@ -440,6 +440,21 @@ def record_from_org_trail(account_id: str, org_fact: Any, window: Window, *,
                             notes=(*notes, "not assessed: organization-trail evidence only"))
 
 
+def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], window: Window,
+                                 reason: str) -> RootUsage:
+    """The record for an account whose own facts could not be read (not assessed): from the
+    organization trail's (or Athena's) evidence when that source was selected, otherwise
+    unknown with the reason. Never "not used" for want of evidence."""
+    for source, fact_name in ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events")):
+        fact = org_facts.get(fact_name)
+        if isinstance(fact, Mapping) and fact.get("selected") is not False:
+            return record_from_org_trail(account_id, fact, window, source=source,
+                                         notes=(reason,))
+    return build_root_usage(account_id, window, [],
+                            [SourceCoverage.failed("account", window, "NotAssessed", reason)],
+                            assessed=False, notes=(reason,))
+
+
 __all__ = [
     "ALL_SOURCES",
     "ATHENA",
@@ -458,5 +473,6 @@ __all__ = [
     "events_from_json",
     "org_slice",
     "record_from_org_trail",
+    "record_without_account_facts",
     "root_row",
 ]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from scanner import athena
-from scanner.aws import AccountScope, account_scope, current_scope
+from scanner.aws import ORG_LABEL, AccountScope, account_scope, current_scope
 from scanner.collectors.base import CollectContext, Collector
 from scanner.collectors.iam import aws_call
 from scanner.errors import AwsError, NotFound, translate
@@ -51,8 +51,19 @@ def options(ctx: CollectContext) -> Mapping[str, Any]:
 
 
 def sources(ctx: CollectContext) -> tuple[str, ...]:
-    chosen = options(ctx).get("sources")
+    return selected_sources(ctx.options)
+
+
+def selected_sources(collector_options: Mapping[str, Any]) -> tuple[str, ...]:
+    opts = collector_options.get("root_usage")
+    chosen = opts.get("sources") if isinstance(opts, Mapping) else None
     return tuple(chosen) if chosen else DEFAULT_SOURCES
+
+
+def _selected(source: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A collector's ``enabled``: on only when the config selects its source (so a scan
+    asks for no permission it does not use)."""
+    return lambda collector_options: source in selected_sources(collector_options)
 
 
 def window(ctx: CollectContext) -> Window:
@@ -239,12 +250,11 @@ async def _scope_in(ctx: CollectContext, account_id: str, role_name: str | None)
     base = current_scope()
     if account_id == base.account_id:
         return base
+    # Reading the organization trail is organization-level work, whoever's role it uses.
     if role_name and role_name != ctx.aws.settings.role_name:
         arn = f"arn:aws:iam::{account_id}:role/{role_name}"
-        # Aws has no public call for a role other than the audit role yet.
-        creds = await ctx.aws._assume(base, arn, account_id)
-        return AccountScope(account_id, creds)
-    return await ctx.aws.assume(base, account_id)
+        return await ctx.aws.assume_role_arn(base, arn, label=ORG_LABEL)
+    return await ctx.aws.assume(base, account_id, label=ORG_LABEL)
 
 
 def _describe_error(exc: BaseException) -> tuple[str, str]:
@@ -442,18 +452,21 @@ _HISTORY_ACTIONS = ("cloudtrail:LookupEvents",)
 COLLECTORS: tuple[Collector, ...] = (
     Collector("cloudtrail.assume_root_calls", "organization", _HISTORY_ACTIONS,
               fetch_assume_root_calls,
-              "AssumeRoot calls in the management account's event history"),
+              "AssumeRoot calls in the management account's event history",
+              enabled=_selected(EVENT_HISTORY)),
     Collector("cloudtrail.root_events", "account", _HISTORY_ACTIONS, fetch_event_history,
               "Root events from CloudTrail event history (LookupEvents)",
-              uses=("cloudtrail.assume_root_calls",)),
+              uses=("cloudtrail.assume_root_calls",), enabled=_selected(EVENT_HISTORY)),
     Collector("orgtrail.root_events", "organization",
               ("cloudtrail:DescribeTrails", "s3:ListBucket", "s3:GetObject", "sts:AssumeRole"),
-              fetch_org_trail, "Root events from the organization trail's logs in S3"),
+              fetch_org_trail, "Root events from the organization trail's logs in S3",
+              enabled=_selected(ORG_TRAIL)),
     Collector("athena.root_events", "organization",
               ("athena:StartQueryExecution", "athena:GetQueryExecution",
                "athena:GetQueryResults", "glue:GetTable", "glue:GetDatabase",
                "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"),
-              fetch_athena, "Root events from Athena over the organization trail"),
+              fetch_athena, "Root events from Athena over the organization trail",
+              enabled=_selected(ATHENA)),
     Collector("root.usage", "account", (), fetch_root_usage,
               "The root-usage record: every selected source merged",
               uses=("iam.credential_report", "cloudtrail.root_events", "orgtrail.root_events",
