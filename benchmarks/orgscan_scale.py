@@ -1,0 +1,203 @@
+"""orgscan over generated organizations on the simulator: wall, calls per account by API,
+client CPU per account, peak RSS, and wall against the bound (see README.md, "The bound").
+
+    /work/venv/bin/python benchmarks/orgscan_scale.py --accounts 50 200 1000 \
+        --config benchmarks/configs/root-checks.yaml --out benchmarks/results/scale-root.json
+
+Each size gets a fresh simulator (its own process, latency faults on, LookupEvents throttled at
+2/s per account and region), a capacity probe of that simulator, then one `orgscan scan` as a
+child process measured with wait4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lib import (
+    JITTER_MS,
+    LATENCY_FAULTS,
+    LATENCY_MS,
+    capacity,
+    counters,
+    reset_counters,
+    run_measured,
+    sim_cpu_seconds,
+    sim_env,
+    start_sim,
+    write_json,
+)
+
+from scanner.sim.generate import write_generated
+
+ORGSCAN = str(Path(sys.executable).with_name("orgscan"))
+ROOT_RULES = {
+    "access_keys": "root-access-keys-present",
+    "mfa": "root-mfa-enabled",
+    "hardware_mfa": "root-hardware-mfa",
+}
+LOOKUP_RATE = 2.0  # LookupEvents requests/s per account and region
+LOOKUP_BURST = 2  # the simulator's token bucket holds `rate` tokens
+ORG_SERVICES = ("organizations",)
+
+
+def journal_results(out: Path) -> list[dict[str, Any]]:
+    lines = (out / "journal.jsonl").read_text("utf-8").splitlines()
+    return [json.loads(line)["account"] for line in lines[1:] if '"account"' in line[:12]]
+
+
+def verdicts(out: Path) -> dict[tuple[str, str], str]:
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    return {(f["account_id"], f["rule_id"]): f["status"] for f in doc["findings"]}
+
+
+def compare_truth(found: dict[tuple[str, str], str], truth: dict[str, Any],
+                  rule_ids: set[str]) -> dict[str, Any]:
+    checked = mismatched = 0
+    examples: list[str] = []
+    for account_id, t in truth["accounts"].items():
+        wants: dict[str, str] = {}
+        for key, rule in ROOT_RULES.items():
+            wants[rule] = t["root"][key] if t["assessable"] else "NOT_ASSESSED"
+        used = "FAIL" if t["usage"]["used_in_window"] else "PASS"
+        wants["root-account-used"] = used if t["assessable"] else "NOT_ASSESSED"
+        for rule, want in wants.items():
+            if rule not in rule_ids:
+                continue
+            checked += 1
+            have = found.get((account_id, rule))
+            if have != want:
+                mismatched += 1
+                if len(examples) < 10:
+                    examples.append(f"{t['name']} {rule}: orgscan {have}, truth {want}")
+    return {"checked": checked, "mismatched": mismatched, "examples": examples}
+
+
+def bound(*, accounts: int, requests: int, rps: float, concurrency: int,
+          per_account: dict[str, float], org_calls: dict[str, int], walk_concurrency: int,
+          ou_depth: int, report_delay_s: float) -> dict[str, Any]:
+    """The fastest the scan could be given the calls it made (README.md, "The bound")."""
+    lat = LATENCY_MS / 1000.0
+    # Organization walk: DescribeOrganization, ListRoots, then two list calls per level of the
+    # OU tree (in parallel within a level), then tags `walk_concurrency` at a time, then SCPs.
+    tags = org_calls.get("organizations:ListTagsForResource", 0)
+    walk = (2 + ou_depth + 1) * lat + math.ceil(tags / max(1, walk_concurrency)) * lat + 2 * lat
+    # One account: AssumeRole, then its facts in parallel; the longest branch is either the
+    # credential report (Generate; the report is ready `report_delay_s` after Generate is
+    # handled; Get) or the LookupEvents chain (k calls, the first `LOOKUP_BURST` back to back,
+    # then one per 1/rate s).
+    k = math.ceil(per_account.get("cloudtrail:LookupEvents", 0.0) - 1e-9)
+    report = lat + max(lat, report_delay_s) if per_account.get(
+        "iam:GenerateCredentialReport") else 0.0
+    lookups = k * lat + max(0, k - LOOKUP_BURST) / LOOKUP_RATE
+    single = lat if per_account else 0.0
+    account_path = lat + max(report, lookups, single)
+    waves = math.ceil(accounts / max(1, concurrency))
+    latency_bound = walk + waves * account_path
+    capacity_bound = requests / rps
+    return {
+        "walk_s": round(walk, 3), "account_critical_path_s": round(account_path, 3),
+        "waves": waves, "latency_bound_s": round(latency_bound, 2),
+        "capacity_bound_s": round(capacity_bound, 2),
+        "bound_s": round(max(latency_bound, capacity_bound), 2),
+        "bound_by": "simulator capacity" if capacity_bound >= latency_bound else
+        "latency, rate limits and concurrency",
+    }
+
+
+def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Path,
+             probe_seconds: float) -> dict[str, Any]:
+    scenario, _ = write_generated(n, seed, work / f"org{n}")
+    sim = start_sim(scenario, LATENCY_FAULTS)
+    try:
+        cap = capacity(sim, seconds=probe_seconds)
+        reset_counters(sim)
+        sim_cpu0 = sim_cpu_seconds(sim)
+        out = work / f"out{n}"
+        argv = [ORGSCAN, "scan", "--config", str(config), "--endpoint-url", sim.endpoint,
+                "--out", str(out), "--quiet"]
+        if concurrency:
+            argv += ["--concurrency", str(concurrency)]
+        m = run_measured(argv, env=sim_env(sim))
+        sim_cpu = sim_cpu_seconds(sim) - sim_cpu0
+        c = counters(sim)
+        truth = sim.ground_truth
+    finally:
+        sim.stop()
+    if m.returncode not in (0, 1, 3):
+        raise SystemExit(f"orgscan failed ({m.returncode}):\n{m.stderr[-3000:]}")
+    results = journal_results(out)
+    scanned = [r for r in results if r["calls"]]
+    by_api: Counter[str] = Counter()
+    for r in scanned:
+        by_api.update(r["calls"])
+    per_account = {k: round(v / max(1, len(scanned)), 3) for k, v in sorted(by_api.items())}
+    findings = json.loads((out / "findings.json").read_text("utf-8"))
+    rule_ids = set(findings["scan"]["rules"])
+    org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
+    from scanner.config import load_config
+
+    cfg = load_config(config, concurrency=concurrency)
+    depth = max(len(r["account"]["ou_path"].split("/")) for r in results)
+    b = bound(accounts=len(scanned), requests=c["requests"], rps=cap["rps"],
+              concurrency=cfg.concurrency, per_account=per_account, org_calls=org_calls,
+              walk_concurrency=cfg.org_walk_concurrency, ou_depth=depth,
+              report_delay_s=0.3)
+    return {
+        "accounts_in_org": len(results), "accounts_scanned": len(scanned),
+        "config": str(config), "concurrency": cfg.concurrency,
+        "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS,
+        "process": m.to_json(),
+        "wall_s": round(m.wall_s, 2),
+        "cpu_ms_per_account": round(1000 * m.cpu_s / max(1, len(results)), 1),
+        "peak_rss_mb": round(m.max_rss_mb, 1),
+        "sim_requests": c["requests"], "sim_throttled": c["throttled_total"],
+        "sim_cpu_s": round(sim_cpu, 2),
+        "requests_per_account": round(c["requests"] / max(1, len(scanned)), 2),
+        "calls_per_account_by_api": per_account,
+        "calls_per_account": round(sum(per_account.values()), 2),
+        "organization_calls": org_calls,
+        "capacity": cap,
+        "bound": b,
+        "wall_over_bound": round(m.wall_s / b["bound_s"], 2),
+        "truth": compare_truth(verdicts(out), truth, rule_ids),
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--accounts", type=int, nargs="+", default=[50, 200, 1000])
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--config", type=Path,
+                   default=Path(__file__).resolve().parent / "configs" / "root-checks.yaml")
+    p.add_argument("--concurrency", type=int, default=None)
+    p.add_argument("--probe-seconds", type=float, default=8.0)
+    p.add_argument("--work", type=Path, default=None, help="scratch dir (default: a temp dir)")
+    p.add_argument("--out", type=Path, required=True, help="results JSON")
+    args = p.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
+    runs = []
+    for n in args.accounts:
+        r = run_size(n, args.seed, args.config, args.concurrency, work, args.probe_seconds)
+        runs.append(r)
+        print(f"{n:>5} accounts: wall {r['wall_s']:.1f}s, {r['calls_per_account']} calls/acct, "
+              f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
+              f"capacity {r['capacity']['rps']} req/s, bound {r['bound']['bound_s']}s "
+              f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
+              f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}",
+              flush=True)
+    write_json(args.out, {"runs": runs, "work": str(work)})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""orgscan vs Cloud Custodian (c7n-org) vs Prowler on the same simulated organization, the same
+four root checks, in one run: wall time, CPU and peak RSS of each tool's process tree, and
+every verdict compared with the simulator's ground truth and with orgscan's.
+
+    bash benchmarks/setup-peers.sh            # once: /work/bench-venv-c7n, /work/bench-venv-prowler
+    /work/venv/bin/python benchmarks/peers.py --accounts 200 --prowler-sample 5 \
+        --out benchmarks/results/peers-200.json
+
+Each tool gets a fresh simulator (same scenario, same seed, so the same account ids and root
+state; the credential reports start ungenerated for every tool), with the same latency faults.
+c7n-org scans the whole organization from an accounts file; Prowler has no organization loop
+in its CLI, so it runs once per account (`-R <role arn>`) over a sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from lib import LATENCY_FAULTS, counters, run_measured, sim_env, start_sim, write_json
+
+from scanner.sim.generate import write_generated
+
+HERE = Path(__file__).resolve().parent
+ORGSCAN = str(Path(sys.executable).with_name("orgscan"))
+ROLE = "OrganizationAccountAccessRole"
+CHECKS = ("root-access-keys-present", "root-mfa-enabled", "root-hardware-mfa",
+          "root-account-used")
+PROWLER_CHECKS = {
+    "iam_no_root_access_key": "root-access-keys-present",
+    "iam_root_mfa_enabled": "root-mfa-enabled",
+    "iam_root_hardware_mfa_enabled": "root-hardware-mfa",
+    "iam_avoid_root_usage": "root-account-used",
+}
+NO_VERDICT = "none"  # the tool reported nothing for that account and check
+
+
+def truth_verdicts(truth: dict[str, Any]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for account_id, t in truth["accounts"].items():
+        if not t["assessable"]:
+            out[account_id] = dict.fromkeys(CHECKS, "NOT_ASSESSED")
+            continue
+        out[account_id] = {
+            "root-access-keys-present": t["root"]["access_keys"],
+            "root-mfa-enabled": t["root"]["mfa"],
+            "root-hardware-mfa": t["root"]["hardware_mfa"],
+            "root-account-used": "FAIL" if t["usage"]["used_in_window"] else "PASS",
+        }
+    return out
+
+
+# -- orgscan ---------------------------------------------------------------------------------
+
+
+def run_orgscan(scenario: Path, work: Path) -> dict[str, Any]:
+    sim = start_sim(scenario, LATENCY_FAULTS)
+    try:
+        out = work / "orgscan-out"
+        m = run_measured([ORGSCAN, "scan", "--config", str(HERE / "configs" / "root-checks.yaml"),
+                          "--endpoint-url", sim.endpoint, "--out", str(out), "--quiet"],
+                         env=sim_env(sim))
+        c = counters(sim)
+        truth = sim.ground_truth
+    finally:
+        sim.stop()
+    doc = json.loads((out / "findings.json").read_text("utf-8"))
+    verdicts: dict[str, dict[str, str]] = {}
+    for f in doc["findings"]:
+        if f["rule_id"] in CHECKS:
+            verdicts.setdefault(f["account_id"], {})[f["rule_id"]] = f["status"]
+    return {"process": m.to_json(), "requests": c["requests"], "verdicts": verdicts,
+            "truth": truth}
+
+
+# -- Cloud Custodian -------------------------------------------------------------------------
+
+
+def run_c7n(scenario: Path, work: Path, venv: Path, accounts: list[str],
+            names: dict[str, str]) -> dict[str, Any]:
+    cfg = work / "c7n-accounts.yml"
+    cfg.write_text(yaml.safe_dump({"accounts": [
+        {"account_id": a, "name": names[a], "role": f"arn:aws:iam::{a}:role/{ROLE}",
+         "regions": ["us-east-1"]} for a in accounts]}), "utf-8")
+    out = work / "c7n-out"
+    sim = start_sim(scenario, LATENCY_FAULTS)
+    try:
+        m = run_measured([str(venv / "bin" / "c7n-org"), "run", "-c", str(cfg), "-s", str(out),
+                          "-u", str(HERE / "peers" / "c7n-root-policies.yml"),
+                          "--cache-period", "0", "-r", "us-east-1"], env=sim_env(sim))
+        c = counters(sim)
+    finally:
+        sim.stop()
+    verdicts: dict[str, dict[str, str]] = {}
+    for a in accounts:
+        for check in CHECKS:
+            path = out / names[a] / "us-east-1" / check / "resources.json"
+            if not path.is_file():
+                verdict = NO_VERDICT
+            else:
+                verdict = "FAIL" if json.loads(path.read_text("utf-8")) else "PASS"
+            verdicts.setdefault(a, {})[check] = verdict
+    errors = [line for line in m.stderr.splitlines() if "ERROR" in line or "Traceback" in line]
+    return {"process": m.to_json(), "requests": c["requests"], "verdicts": verdicts,
+            "errors": errors[:20], "stderr_tail": m.stderr[-2000:]}
+
+
+# -- Prowler ---------------------------------------------------------------------------------
+
+
+def run_prowler(scenario: Path, work: Path, venv: Path, accounts: list[str]) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    verdicts: dict[str, dict[str, str]] = {}
+    sim = start_sim(scenario, LATENCY_FAULTS)
+    try:
+        for a in accounts:
+            out = work / f"prowler-{a}"
+            m = run_measured([
+                str(venv / "bin" / "prowler"), "aws", "--checks", *PROWLER_CHECKS,
+                "-R", f"arn:aws:iam::{a}:role/{ROLE}", "--region", "us-east-1",
+                "-M", "json-ocsf", "-o", str(out), "--no-banner", "--log-level", "ERROR",
+            ], env=sim_env(sim) | {"HOME": str(work)}, timeout=600)
+            found = dict.fromkeys(CHECKS, NO_VERDICT)
+            for f in out.glob("*.ocsf.json"):
+                for item in json.loads(f.read_text("utf-8") or "[]"):
+                    check = PROWLER_CHECKS.get(item.get("metadata", {}).get("event_code", ""))
+                    if check:
+                        found[check] = str(item.get("status_code", "")).upper()
+            errors = [line.strip() for line in m.stdout.splitlines() + m.stderr.splitlines()
+                      if "ERROR" in line or "went wrong" in line]
+            verdicts[a] = found
+            runs.append({"account": a, "process": m.to_json(), "errors": errors[:10]})
+        c = counters(sim)
+    finally:
+        sim.stop()
+    walls = [r["process"]["wall_s"] for r in runs]
+    return {"runs": runs, "verdicts": verdicts, "requests": c["requests"],
+            "wall_per_account_s": round(sum(walls) / max(1, len(walls)), 2),
+            "max_rss_mb": max((r["process"]["max_rss_mb"] for r in runs), default=0)}
+
+
+# -- comparison ------------------------------------------------------------------------------
+
+
+def compare(tool: dict[str, dict[str, str]], ref: dict[str, dict[str, str]],
+            accounts: list[str]) -> dict[str, Any]:
+    agree = total = 0
+    pairs: Counter[str] = Counter()
+    examples: list[str] = []
+    for a in accounts:
+        for check in CHECKS:
+            mine, want = tool.get(a, {}).get(check, NO_VERDICT), ref.get(a, {}).get(check)
+            total += 1
+            if mine == want:
+                agree += 1
+            else:
+                pairs[f"{check}: {want} -> {mine}"] += 1
+                if len(examples) < 8:
+                    examples.append(f"{a} {check}: {mine} (reference {want})")
+    return {"agree": agree, "total": total, "differences": dict(pairs.most_common()),
+            "examples": examples}
+
+
+def prowler_sample(truth: dict[str, dict[str, str]], k: int) -> list[str]:
+    """Up to ``k`` assessable member accounts, deterministic (by id): first one for each
+    interesting verdict (root keys, no MFA, virtual MFA, root used, credentials removed),
+    then others with verdict combinations not yet picked."""
+    members = [a for a in sorted(truth) if a != "111111111111"
+               and "NOT_ASSESSED" not in truth[a].values()]
+    wanted = [("root-access-keys-present", "FAIL"), ("root-mfa-enabled", "FAIL"),
+              ("root-account-used", "FAIL"), ("root-mfa-enabled", "NOT_APPLICABLE"),
+              ("root-hardware-mfa", "FAIL"), ("root-hardware-mfa", "PASS")]
+    picked: list[str] = []
+    for check, verdict in wanted:
+        for a in members:
+            if a not in picked and truth[a][check] == verdict:
+                picked.append(a)
+                break
+    seen = {tuple(truth[a][c] for c in CHECKS) for a in picked}
+    for a in members:
+        sig = tuple(truth[a][c] for c in CHECKS)
+        if sig not in seen:
+            seen.add(sig)
+            picked.append(a)
+    return picked[:k]
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--accounts", type=int, default=200)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--prowler-sample", type=int, default=5)
+    p.add_argument("--c7n-venv", type=Path, default=Path("/work/bench-venv-c7n"))
+    p.add_argument("--prowler-venv", type=Path, default=Path("/work/bench-venv-prowler"))
+    p.add_argument("--skip", nargs="*", default=[], choices=["c7n", "prowler"])
+    p.add_argument("--work", type=Path, default=None)
+    p.add_argument("--out", type=Path, required=True)
+    args = p.parse_args()
+    work = args.work or Path(tempfile.mkdtemp(prefix="orgscan-peers-"))
+    work.mkdir(parents=True, exist_ok=True)
+    scenario, _ = write_generated(args.accounts, args.seed, work / "org")
+
+    result: dict[str, Any] = {"accounts_in_org": None, "work": str(work),
+                              "latency_faults": LATENCY_FAULTS, "cpus": os.cpu_count()}
+    o = run_orgscan(scenario, work)
+    raw_truth = o.pop("truth")
+    truth = truth_verdicts(raw_truth)
+    all_accounts = sorted(truth)
+    result["accounts_in_org"] = len(all_accounts)
+    o["vs_truth"] = compare(o["verdicts"], truth, all_accounts)
+    o["wall_per_account_s"] = round(o["process"]["wall_s"] / len(all_accounts), 4)
+    result["orgscan"] = o
+    print(f"orgscan: {o['process']['wall_s']:.1f}s for {len(all_accounts)} accounts, "
+          f"truth {o['vs_truth']['agree']}/{o['vs_truth']['total']}", flush=True)
+
+    names = {a: str(raw_truth["accounts"][a]["name"]) for a in all_accounts}
+
+    if "c7n" not in args.skip:
+        if not (args.c7n_venv / "bin" / "c7n-org").exists():
+            result["c7n"] = {"status": "not installed", "venv": str(args.c7n_venv)}
+        else:
+            c = run_c7n(scenario, work, args.c7n_venv, all_accounts, names)
+            c["vs_truth"] = compare(c["verdicts"], truth, all_accounts)
+            c["vs_orgscan"] = compare(c["verdicts"], o["verdicts"], all_accounts)
+            c["ratio_wall_vs_orgscan"] = round(c["process"]["wall_s"] / o["process"]["wall_s"], 2)
+            result["c7n"] = c
+            print(f"c7n-org: {c['process']['wall_s']:.1f}s ({c['ratio_wall_vs_orgscan']}x "
+                  f"orgscan), truth {c['vs_truth']['agree']}/{c['vs_truth']['total']}",
+                  flush=True)
+
+    if "prowler" not in args.skip:
+        if not (args.prowler_venv / "bin" / "prowler").exists():
+            result["prowler"] = {"status": "not installed", "venv": str(args.prowler_venv)}
+        else:
+            sample = prowler_sample(truth, args.prowler_sample)
+            pr = run_prowler(scenario, work, args.prowler_venv, sample)
+            pr["sample"] = sample
+            pr["vs_truth"] = compare(pr["verdicts"], truth, sample)
+            pr["vs_orgscan"] = compare(pr["verdicts"], o["verdicts"], sample)
+            pr["orgscan_vs_truth_on_sample"] = compare(o["verdicts"], truth, sample)
+            pr["ratio_per_account_vs_orgscan"] = round(
+                pr["wall_per_account_s"] / o["wall_per_account_s"], 1)
+            result["prowler"] = pr
+            print(f"prowler: {pr['wall_per_account_s']:.1f}s per account "
+                  f"({pr['ratio_per_account_vs_orgscan']}x orgscan per account), "
+                  f"truth {pr['vs_truth']['agree']}/{pr['vs_truth']['total']}", flush=True)
+    write_json(args.out, result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

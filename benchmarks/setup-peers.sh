@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Create the peers' own virtualenvs (never /work/venv): Cloud Custodian + c7n-org, and Prowler.
+# Pinned versions; pip's resolver must not backtrack (the log is kept beside each venv).
+# Usage: bash benchmarks/setup-peers.sh [PREFIX]   (default PREFIX=/work; venvs PREFIX/bench-venv-*)
+set -euo pipefail
+PREFIX="${1:-/work}"
+PY="${PYTHON:-python3.11}"
+C7N_VERSION=0.9.53
+C7N_ORG_VERSION=0.6.52
+PROWLER_VERSION=5.46.0
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+
+make_venv() {  # name, packages...  (constraints: benchmarks/constraints/<name>.txt, the set
+  # resolved once and frozen, so that pip never backtracks: unconstrained, Prowler's Azure
+  # dependencies (microsoft-kiota-*) made it backtrack for minutes)
+  local name="$1"; shift
+  local dir="$PREFIX/bench-venv-$name"
+  if [ -x "$dir/bin/python" ] && [ -f "$dir/.installed" ]; then
+    echo "$dir: already installed"; return 0
+  fi
+  rm -rf "$dir"
+  "$PY" -m venv "$dir"
+  "$dir/bin/pip" install --quiet --upgrade pip
+  local t0=$SECONDS
+  "$dir/bin/pip" install --progress-bar off -c "$HERE/constraints/$name.txt" "$@" >"$dir/install.log" 2>&1 || {
+    echo "$dir: pip install failed; tail of $dir/install.log:"; tail -30 "$dir/install.log"; return 1; }
+  echo "$dir: installed $* in $((SECONDS - t0)) s"
+  if grep -qi "backtracking\|is looking at multiple versions" "$dir/install.log"; then
+    echo "$dir: WARNING pip backtracked (see install.log)"
+  fi
+  "$dir/bin/pip" freeze >"$dir/freeze.txt"
+  touch "$dir/.installed"
+}
+
+make_venv c7n "c7n==$C7N_VERSION" "c7n-org==$C7N_ORG_VERSION" &
+p1=$!
+make_venv prowler "prowler==$PROWLER_VERSION" &
+p2=$!
+rc=0
+wait $p1 || rc=1
+wait $p2 || rc=1
+exit $rc
