@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from collections.abc import Sequence
@@ -12,18 +11,19 @@ from pathlib import Path
 
 from scanner import __version__
 from scanner.aws import AwsSettings
-from scanner.config import ScanConfig, load_config
+from scanner.config import load_config
 from scanner.errors import AwsError, ConfigError
 from scanner.models import Severity, Status
-from scanner.progress import Progress
+from scanner.report.bundle import BundleError
 from scanner.results import ScanResult
-from scanner.rules import Rule
+from scanner.runner import RunOptions, RunOutcome, load_selected_rules, run
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # FAIL findings at or above --fail-on
 EXIT_USAGE = 2  # bad arguments, config, rules or other input files
 EXIT_PARTIAL = 3  # some accounts not (fully) assessed
 EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
+EXIT_BUNDLE = 5  # reports written, but the evidence bundle failed its secrets check
 EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
 
 ALL_FORMATS = ("json", "csv", "graph", "html", "markdown", "ocsf", "asff", "junit")
@@ -34,6 +34,7 @@ EXIT_CODES = f"""exit codes:
   {EXIT_USAGE}    usage, config or rule error (nothing was scanned)
   {EXIT_PARTIAL}    partial coverage: some accounts could not be (fully) assessed
   {EXIT_AWS}    AWS error before any account could be scanned
+  {EXIT_BUNDLE}    reports written; the evidence bundle was withheld (it would hold a secret)
   {EXIT_INTERRUPTED}  interrupted; the reports written are marked incomplete"""
 
 
@@ -51,6 +52,15 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
                    help="output format (repeatable): json csv html markdown ocsf asff junit graph")
     p.add_argument("--fail-on", choices=[s.value for s in Severity],
                    help="exit 1 when a FAIL at or above this severity exists")
+    p.add_argument("--ou", metavar="PATH",
+                   help="limit every report to this OU subtree (path such as Root/Workloads, "
+                        "or an OU id); the whole organization is still walked")
+    p.add_argument("--exceptions", metavar="FILE",
+                   help="accepted risks (mutelist) YAML: matching FAILs become MUTED")
+    p.add_argument("--baseline", type=Path, metavar="OLD",
+                   help="an earlier scan's output directory or bundle: write diff.json/diff.md")
+    p.add_argument("--no-bundle", action="store_true",
+                   help="do not write the evidence bundle (evidence-bundle/ and its zip)")
     p.add_argument("--framework", action="append", dest="frameworks", metavar="FRAMEWORK",
                    help="print each control's status across the org for this framework "
                         "(e.g. cis-aws-foundations-5.0) and write framework-<name>.json")
@@ -63,7 +73,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
     return {"role_name": args.role_name, "regions": args.regions, "out": args.out,
             "concurrency": args.concurrency, "profile": args.profile,
             "endpoint_url": args.endpoint_url, "lookback_days": args.lookback_days,
-            "formats": args.formats}
+            "formats": args.formats, "exceptions": args.exceptions}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,8 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write audit-role-stackset.json and both policies here")
     perms.set_defaults(func=cmd_permissions)
 
-    from scanner import cli_rules
+    from scanner import cli_report, cli_rules
     cli_rules.add_parser(sub)
+    cli_report.add_parser(sub)
     from scanner.sim import cli as sim_cli  # the demo path: only the CLI imports the simulator
     sim_cli.add_parser(sub)
     return parser
@@ -111,32 +122,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_USAGE
     return code
-
-
-def _load_rules(config: ScanConfig) -> list[Rule]:
-    from scanner.collectors import COLLECTORS
-    from scanner.rules import RuleLoadError, load_rules
-    from scanner.selection import select
-
-    dirs = [Path(d) for d in config.rules.dirs] or None
-    try:
-        # Any fact a collector provides may be read by a user's rule.
-        rules = load_rules(dirs, extra_facts=COLLECTORS.keys())
-    except RuleLoadError as exc:
-        raise ConfigError("rules", str(exc)) from exc
-    return select(rules, config.rules)
-
-
-def run_scan(config: ScanConfig, *, resume: bool, quiet: bool) -> ScanResult:
-    from scanner.orchestrator import scan
-    from scanner.report import write_reports
-
-    rules = _load_rules(config)
-    out = Path(config.output_dir)
-    progress = Progress(total=0, quiet=quiet)
-    result = asyncio.run(scan(config, rules, out_dir=out, resume=resume, progress=progress))
-    write_reports(result, out, config.formats)
-    return result
 
 
 def exit_code(result: ScanResult, fail_on: str | None) -> int:
@@ -154,12 +139,18 @@ def exit_code(result: ScanResult, fail_on: str | None) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     config = load_config(args.config, **_overrides(args))
     _check_frameworks(args.frameworks or ())
+    opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
+                      baseline=args.baseline, bundle=not args.no_bundle)
     try:
-        result = run_scan(config, resume=args.resume, quiet=args.quiet)
+        outcome = run(config, opts)
     except AwsError as exc:
         print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
         return EXIT_AWS
-    _print_summary(result, Path(config.output_dir))
+    except BundleError as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_BUNDLE
+    result = outcome.result
+    _print_summary(outcome, Path(config.output_dir))
     for framework in args.frameworks or ():
         _framework_summary(result, framework, Path(config.output_dir))
     return exit_code(result, args.fail_on)
@@ -195,13 +186,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         creds = sim.credentials
         aws = AwsSettings(endpoint_url=sim.endpoint, region="us-east-1",
                           credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
-        # The demo shows every output orgscan can write.
-        config = load_config(None, out=args.out, formats=ALL_FORMATS)
+        # The demo shows every output orgscan can write, and reads the organization trail too
+        # so that root use is reported even for the accounts it cannot assess.
+        config = load_config(None, out=args.out, formats=ALL_FORMATS, root_usage_sources=[
+            "credential_report", "event_history", "org_trail"])
         config = replace(config, aws=aws)
         print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "
               "scanning ...", file=sys.stderr)
-        result = run_scan(config, resume=False, quiet=args.quiet)
-    _print_summary(result, Path(args.out))
+        outcome = run(config, RunOptions(quiet=args.quiet))
+    result = outcome.result
+    _print_summary(outcome, Path(args.out))
     print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
     return exit_code(result, None) if not result.interrupted else EXIT_INTERRUPTED
 
@@ -213,7 +207,8 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     from scanner.engine import facts_needed
 
     config = load_config(args.config, role_name=args.role_name)
-    acts = permissions.actions(facts_needed(_load_rules(config)), config.collector_options,
+    acts = permissions.actions(facts_needed(load_selected_rules(config)),
+                               config.collector_options,
                                all_regions=config.regions is None)
     role = config.aws.role_name
     member = permissions.member_policy(acts)
@@ -231,9 +226,10 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(result: ScanResult, out: Path) -> None:
+def _print_summary(outcome: RunOutcome, out: Path) -> None:
     from scanner.orchestrator import summary_by_ou
 
+    result = outcome.result
     counts = result.coverage_counts()
     print(f"Organization {result.org.id}: {len(result.accounts)} account(s) in scope, "
           f"{counts['assessed']} assessed, {counts['partial']} partial, "
@@ -249,9 +245,32 @@ def _print_summary(result: ScanResult, out: Path) -> None:
     for f in result.findings:
         by_status[f.status.value] = by_status.get(f.status.value, 0) + 1
     print("Findings: " + (", ".join(f"{k} {v}" for k, v in sorted(by_status.items())) or "none"))
+    _print_root_use(result)
+    if outcome.exceptions is not None:
+        c = outcome.exceptions.to_json()["counts"]
+        print(f"Exceptions: {c['active']} active muting {c['muted_findings']} finding(s), "
+              f"{c['expired']} expired, {c['stale']} stale (see exceptions-report.json)")
     if result.interrupted:
         print("INCOMPLETE: the scan was interrupted; rerun with --resume to finish it.")
-    print(f"Reports in {out}/")
+    print(f"Reports in {out}/" + (f"; evidence bundle {outcome.bundle_dir}/ (+ .zip)"
+                                  if outcome.bundle_dir else ""))
+
+
+def _print_root_use(result: ScanResult) -> None:
+    """The headline: which accounts used root in the window, newest first."""
+    used, unknown = [], []
+    for r in result.accounts:
+        u = r.facts.get("root.usage")
+        if isinstance(u, dict) and u.get("used_in_window") is True:
+            used.append((str(u.get("last_used") or ""), r, u))
+        elif not isinstance(u, dict) or u.get("used_in_window") is None:
+            unknown.append(r)
+    print(f"Root used in the last {result.lookback_days} days: {len(used)} account(s)"
+          + (f", unknown for {len(unknown)}" if unknown else ""))
+    for last, r, u in sorted(used, key=lambda x: x[0], reverse=True):
+        channels = ",".join(u.get("channels") or []) or "-"
+        print(f"  {r.account.id} {r.account.name:24} {r.account.ou_path:32} "
+              f"last {last[:19] or '?'} via {channels}")
 
 
 if __name__ == "__main__":

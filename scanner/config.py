@@ -43,7 +43,7 @@ class ScanConfig:
     aws: AwsSettings = field(default_factory=AwsSettings)
     scan_management: bool = True
     management_uses_member_role: bool = False
-    regions: tuple[str, ...] | None = ("us-east-1",)  # None: every enabled region
+    regions: tuple[str, ...] | None = None  # None: every enabled region (ROOT-SEMANTICS)
     concurrency: int = 32
     account_deadline_seconds: float = 300.0
     org_walk_concurrency: int = 8
@@ -71,6 +71,7 @@ _OVERRIDES = {
     "out": ("output", "directory"),
     "concurrency": ("scan", "concurrency"),
     "lookback_days": ("root_usage", "lookback_days"),
+    "root_usage_sources": ("root_usage", "sources"),
     "exceptions": ("exceptions",),
 }
 
@@ -136,7 +137,7 @@ def _freeze(doc: YamlDoc) -> ScanConfig:
     out = d.get("output", {})
     mgmt = d.get("management_account", {})
     scope = d.get("scope", {})
-    regions_raw = d.get("regions", ["us-east-1"])
+    regions_raw = d.get("regions", "all")
     regions = None if regions_raw == "all" else tuple(regions_raw)
     concurrency = int(scan.get("concurrency", 32))
     settings = AwsSettings(

@@ -7,13 +7,20 @@ read the same ScanResult.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from scanner import graph as orggraph
-from scanner.models import Organization
+from scanner.models import FactError, Organization
 from scanner.orchestrator import coverage_json
+from scanner.report.rootusage_writer import (
+    render_json,
+    root_usage_document,
+    write_root_usage_csv,
+)
 from scanner.results import ScanResult, account_to_json
+from scanner.rootusage import Window, record_without_account_facts
 
 FINDINGS_SCHEMA_VERSION = "1.0"
 
@@ -53,12 +60,45 @@ def findings_json(result: ScanResult) -> dict[str, Any]:
     }
 
 
+def root_usage_records(result: ScanResult) -> list[dict[str, Any]]:
+    """One root-usage record per account in scope: its ``root.usage`` fact, or, where that
+    could not be collected, a record from organization-level evidence or marked unknown."""
+    window = Window.ending(datetime.fromisoformat(result.started), result.lookback_days)
+    records = []
+    for r in result.accounts:
+        fact = r.facts.get("root.usage")
+        if isinstance(fact, dict):
+            records.append(fact)
+        else:
+            reason = fact.message if isinstance(fact, FactError) else (r.reason or "not collected")
+            records.append(record_without_account_facts(
+                r.account.id, result.org_facts, window, reason).to_json())
+    return records
+
+
+def write_root_usage(result: ScanResult, out: Path) -> list[Path]:
+    records = root_usage_records(result)
+    accounts = [r.account for r in result.accounts]
+    sources = sorted({s["name"] for rec in records for s in rec.get("sources") or []})
+    doc = root_usage_document(records, accounts, generated_at=result.finished,
+                              organization_id=result.org.id, lookback_days=result.lookback_days,
+                              regions=result.regions, sources=sources)
+    path = out / "root-usage.json"
+    path.write_text(render_json(doc), encoding="utf-8")
+    return [path, write_root_usage_csv(out / "root-usage.csv", records, accounts)]
+
+
 def write_core(result: ScanResult, out: Path) -> list[Path]:
+    # Imported here: rollup builds on this module's write_json.
+    from scanner.report.rollup import write_ou_summary
+
     g = orggraph.build(result.org)
     coverage = {r.account.id: {"coverage": r.coverage.value} for r in result.accounts}
     return [
         write_json(out / "inventory.json", inventory_json(result.org)),
         write_json(out / "coverage.json", coverage_json(result)),
         write_json(out / "findings.json", findings_json(result)),
+        *write_root_usage(result, out),
+        *write_ou_summary(result, out),
         *orggraph.export(g, out, extra=coverage),
     ]

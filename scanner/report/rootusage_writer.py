@@ -6,13 +6,13 @@ Records may be ``RootUsage`` objects or their ``to_json()`` form (the ``root.usa
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from scanner.models import JSON, Account
+from scanner.report.csvout import write_csv
 from scanner.rootusage import RootUsage
 
 SCHEMA_ID = "https://orgscan.dev/schemas/root-usage.schema.json"
@@ -27,7 +27,6 @@ CSV_COLUMNS = (
     "credentials_present", "credentials_centrally_removed", "window_start", "window_end",
     "sources", "incomplete_sources", "events_listed", "notes",
 )
-_INJECTION_LEAD = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _as_json(record: RootUsage | Mapping[str, Any]) -> dict[str, JSON]:
@@ -85,25 +84,21 @@ def render_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def safe_cell(value: Any) -> str:
-    """A CSV cell that spreadsheets will not run as a formula (CSV injection): a cell starting
-    with = + - @ tab or CR gets a leading single quote."""
-    if value is None:
-        return ""
+def cell_value(value: Any) -> object:
+    """A record value as CSV text: booleans as true/false, lists joined with ';' (the cell
+    is then made safe by csvout.safe_cell, the one cell function of every orgscan CSV)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
     if isinstance(value, (list, tuple)):
-        value = ";".join(str(v) for v in value)
-    text = str(value)
-    return "'" + text if text.startswith(_INJECTION_LEAD) else text
+        return ";".join(str(v) for v in value)
+    return value
 
 
 def csv_rows(records: Iterable[RootUsage | Mapping[str, Any]],
-             accounts: Iterable[Account]) -> list[list[str]]:
+             accounts: Iterable[Account]) -> list[list[object]]:
+    """One row per record in CSV_COLUMNS order (no header)."""
     by_id = _accounts(accounts)
-    out = [list(CSV_COLUMNS)]
+    out: list[list[object]] = []
     for rec in records:
         d = _as_json(rec)
         acct = by_id.get(str(d["account_id"]))
@@ -119,16 +114,13 @@ def csv_rows(records: Iterable[RootUsage | Mapping[str, Any]],
             "incomplete_sources": [s["name"] for s in srcs if not s.get("complete")],
             "events_listed": len(d.get("events") or []),
         }
-        out.append([safe_cell(values[c]) for c in CSV_COLUMNS])
+        out.append([cell_value(values[c]) for c in CSV_COLUMNS])
     return out
 
 
-def render_csv(records: Iterable[RootUsage | Mapping[str, Any]],
-               accounts: Iterable[Account]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerows(csv_rows(records, accounts))
-    return buf.getvalue()
+def write_root_usage_csv(path: Path, records: Iterable[RootUsage | Mapping[str, Any]],
+                         accounts: Iterable[Account]) -> Path:
+    return write_csv(path, CSV_COLUMNS, csv_rows(records, accounts))
 
 
 _COUNTED = ("console_logins", "failed_logins", "api_calls", "assume_root_sessions",
@@ -161,5 +153,5 @@ def per_ou_counts(records: Iterable[RootUsage | Mapping[str, Any]],
     return dict(sorted(out.items()))
 
 
-__all__ = ["CSV_COLUMNS", "csv_rows", "per_ou_counts", "render_csv", "render_json",
-           "root_usage_document", "safe_cell"]
+__all__ = ["CSV_COLUMNS", "cell_value", "csv_rows", "per_ou_counts", "render_json",
+           "root_usage_document", "write_root_usage_csv"]

@@ -21,7 +21,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_file() -> None:
     c = load_config(None)
     assert c.aws.role_name == "OrganizationAccountAccessRole"
-    assert c.regions == ("us-east-1",)
+    assert c.regions is None  # every enabled region: ROOT-SEMANTICS' "all regions"
     assert c.lookback_days == 90
     assert c.concurrency == 32
 

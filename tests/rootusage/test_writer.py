@@ -7,19 +7,21 @@ import io
 import json
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
 from scanner.models import Account, AccountState
+from scanner.report.csvout import safe_cell
 from scanner.report.rootusage_writer import (
     CSV_COLUMNS,
+    cell_value,
     per_ou_counts,
-    render_csv,
     render_json,
     root_usage_document,
-    safe_cell,
+    write_root_usage_csv,
 )
 from scanner.rootevents import RootEvent
 from scanner.rootusage import RootUsage, SourceCoverage, Window, build_root_usage
@@ -94,9 +96,9 @@ def test_json_accepts_fact_form_and_rejects_bad_records() -> None:
         validate(doc)
 
 
-def test_csv_one_row_per_account_and_injection_safe() -> None:
-    text = render_csv(records(), ACCOUNTS)
-    rows = list(csv.reader(io.StringIO(text)))
+def test_csv_one_row_per_account_and_injection_safe(tmp_path: Path) -> None:
+    path = write_root_usage_csv(tmp_path / "root-usage.csv", records(), ACCOUNTS)
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     assert rows[0] == list(CSV_COLUMNS)
     assert len(rows) == 3
     row = dict(zip(rows[0], rows[1], strict=True))
@@ -115,8 +117,8 @@ def test_csv_one_row_per_account_and_injection_safe() -> None:
     ("\tx", "'\tx"), ("\rx", "'\rx"), ("ok", "ok"), (None, ""), (True, "true"), (3, "3"),
     (["a", "=b"], "a;=b"), (["=a"], "'=a"),
 ])
-def test_safe_cell(value: Any, expected: str) -> None:
-    assert safe_cell(value) == expected
+def test_cells_are_text_and_injection_safe(value: Any, expected: str) -> None:
+    assert safe_cell(cell_value(value)) == expected
 
 
 def test_per_ou_counts_roll_up() -> None:
