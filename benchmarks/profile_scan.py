@@ -22,10 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import LATENCY_FAULTS, start_sim
 
-from scanner.cli import _load_rules
+from scanner.collectors import COLLECTORS
 from scanner.config import load_config
 from scanner.orchestrator import scan
 from scanner.report import write_reports
+from scanner.rules import load_rules
+from scanner.selection import select
 from scanner.sim.generate import write_generated
 
 
@@ -49,7 +51,8 @@ def main() -> int:
         config = replace(config, aws=replace(
             config.aws, endpoint_url=sim.endpoint,
             credentials=(c["aws_access_key_id"], c["aws_secret_access_key"])))
-        rules = _load_rules(config)
+        rules = select(load_rules([Path(d) for d in config.rules.dirs] or None,
+                                  extra_facts=COLLECTORS.keys()), config.rules)
         profiler = Profiler(async_mode="enabled" if args.mode == "wall" else "disabled",
                             interval=0.001)
         t0 = time.monotonic()

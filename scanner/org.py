@@ -49,9 +49,19 @@ def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
-async def walk(aws: Aws, concurrency: int = 8) -> Organization:
+async def account_tags(client: Any, account_id: str) -> dict[str, str]:
+    """One account's tags (ListTagsForResource with the organizations client)."""
+    tags = await collect(client, "list_tags_for_resource", "Tags", ResourceId=account_id)
+    return {t["Key"]: t["Value"] for t in tags}
+
+
+async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organization:
     """The whole organization: units (roots first, parents before children), accounts,
-    tags and SCP attachments. Must run inside the management (or delegated admin) scope."""
+    tags and SCP attachments. Must run inside the management (or delegated admin) scope.
+
+    ``tags=False`` leaves every account's tags empty: one call per account that the caller
+    can make later, off the walk's critical path (the orchestrator does, alongside the scan).
+    """
     client = await aws.client("organizations")
     org = (await call(client, "describe_organization"))["Organization"]
     roots = await collect(client, "list_roots", "Roots")
@@ -75,11 +85,10 @@ async def walk(aws: Aws, concurrency: int = 8) -> Organization:
         children = await _bounded(concurrency, level, expand)
         level = [u for group in children for u in group]
 
-    async def tags_of(account_id: str) -> dict[str, str]:
-        tags = await collect(client, "list_tags_for_resource", "Tags", ResourceId=account_id)
-        return {t["Key"]: t["Value"] for t in tags}
-
-    tag_maps = await _bounded(concurrency, [a["Id"] for a, _, _ in raw_accounts], tags_of)
+    ids = [a["Id"] for a, _, _ in raw_accounts]
+    tag_maps: list[dict[str, str]] = (
+        await _bounded(concurrency, ids, lambda i: account_tags(client, i)) if tags
+        else [{} for _ in ids])
     policies, attachments = await _policies(client, concurrency, org)
 
     mgmt_id = org["MasterAccountId"]
@@ -88,10 +97,10 @@ async def walk(aws: Aws, concurrency: int = 8) -> Organization:
             id=a["Id"], name=a.get("Name", ""), email=a.get("Email", ""), arn=a.get("Arn", ""),
             status=_state(a), joined_method=a.get("JoinedMethod", ""),
             joined_timestamp=_iso(a.get("JoinedTimestamp")), parent_id=parent, ou_path=path,
-            tags=tags, policy_ids=tuple(sorted(attachments.get(a["Id"], ()))),
+            tags=account_tag_map, policy_ids=tuple(sorted(attachments.get(a["Id"], ()))),
             is_management=a["Id"] == mgmt_id,
         )
-        for (a, parent, path), tags in zip(raw_accounts, tag_maps, strict=True)
+        for (a, parent, path), account_tag_map in zip(raw_accounts, tag_maps, strict=True)
     ), key=lambda a: (a.ou_path, a.name, a.id)))
     units_with_policies = tuple(
         OrgUnit(u.id, u.name, u.arn, u.parent_id, u.path, tuple(sorted(attachments.get(u.id, ()))))
