@@ -19,6 +19,9 @@ def _writers() -> dict[str, Writer]:
     # Imported lazily: a scan that asks for JSON never imports the HTML machinery.
     table: dict[str, Writer] = {}
     table["csv"] = lambda r, o: _lazy("scanner.report.csvout", "write_findings_csv")(r, o)
+    table["ocsf"] = lambda r, o: _lazy("scanner.report.ocsf", "write_ocsf")(r, o)
+    table["asff"] = lambda r, o: _lazy("scanner.report.asff", "write_asff")(r, o)
+    table["junit"] = lambda r, o: _lazy("scanner.report.junit", "write_junit")(r, o)
     return table
 
 
