@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,11 +24,11 @@ from typing import Any
 
 import aioboto3
 from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
-from botocore import xform_name
 from botocore.config import Config
 
 from scanner import __version__
-from scanner.errors import OrgscanError, ReadOnlyViolation, ScopeError, translate
+from scanner.errors import ReadOnlyViolation, ScopeError, translate
+from scanner.ratelimit import CallStats, RateLimiter
 
 # Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
 # is refused before it is signed.
@@ -106,39 +104,6 @@ def current_scope() -> AccountScope:
     if scope is None:
         raise ScopeError("an AWS call was made outside an account scope")
     return scope
-
-
-class RateLimiter:
-    """Spaces calls to ``rate`` per second with a small burst (GCRA), without a lock.
-
-    Each caller reserves the next free slot and sleeps until it; the event loop is single
-    threaded, so reservation is atomic.
-    """
-
-    def __init__(self, rate: float, burst: int = 1) -> None:
-        self._interval = 1.0 / rate
-        self._burst = burst
-        self._next = 0.0
-
-    async def acquire(self) -> None:
-        now = time.monotonic()
-        # Allow up to `burst` calls to start back to back after an idle period.
-        slot = max(self._next, now - (self._burst - 1) * self._interval)
-        self._next = slot + self._interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-
-@dataclass
-class CallStats:
-    """HTTP attempts by account and operation, and retries after throttling: for progress,
-    coverage and the benchmarks."""
-
-    attempts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, svc:Op)
-    throttles: Counter[str] = field(default_factory=Counter)  # account -> throttled answers
-
-    def calls_for(self, account_id: str) -> dict[str, int]:
-        return {op: n for (acct, op), n in self.attempts.items() if acct == account_id}
 
 
 class Aws:
@@ -300,8 +265,9 @@ class Aws:
         lifetime = _lifetime_s(metadata["expiry_time"], default=duration)
         return AioRefreshableCredentials.create_from_metadata(
             metadata, refresh_using=fetch, method="assume-role",
-            advisory_timeout=int(min(15 * 60, lifetime / 4)),
-            mandatory_timeout=int(min(10 * 60, lifetime / 8)),
+            # Whole seconds, and never 0: a margin of 0 signs calls that expire in flight.
+            advisory_timeout=max(1, int(min(15 * 60, lifetime / 4))),
+            mandatory_timeout=max(1, int(min(10 * 60, lifetime / 8))),
         )
 
 
@@ -323,54 +289,6 @@ def _iso(value: Any) -> str:
     return str(value)
 
 
-def _names(client: Any, method: str) -> tuple[str, str]:
-    meta = client.meta
-    return meta.service_model.service_name, meta.method_to_api_mapping.get(method, method)
-
-
-def _translated(exc: Exception, client: Any, method: str, account_id: str) -> Exception:
-    """The orgscan error for an AWS failure; anything that is not one (a bug) as it is."""
-    if isinstance(exc, OrgscanError):
-        return exc
-    service, operation = _names(client, method)
-    try:
-        return translate(exc, service=service, operation=operation, account_id=account_id)
-    except TypeError:
-        return exc
-
-
-async def call(client: Any, method: str, *, account_id: str = "", **kwargs: Any) -> Any:
-    """``client.<method>(**kwargs)`` with AWS failures translated (errors.py decides the kind)."""
-    try:
-        return await getattr(client, method)(**kwargs)
-    except Exception as exc:
-        err = _translated(exc, client, method, account_id)
-        if err is exc:
-            raise
-        raise err from exc
-
-
-async def collect(client: Any, method: str, key: str, *, account_id: str = "",
-                  **kwargs: Any) -> list[Any]:
-    """Every item under ``key`` across all pages of ``method``, failures translated."""
-    try:
-        return [item async for item in paginate(client, method, key, **kwargs)]
-    except Exception as exc:
-        err = _translated(exc, client, method, account_id)
-        if err is exc:
-            raise
-        raise err from exc
-
-
-async def paginate(client: Any, operation: str, key: str, **kwargs: Any) -> AsyncIterator[Any]:
-    """Yield every item under ``key`` across all pages of ``operation`` (API name such as
-    ``ListRoots`` or Python name such as ``list_roots``)."""
-    paginator = client.get_paginator(xform_name(operation))
-    async for page in paginator.paginate(**kwargs):
-        for item in page.get(key, []):
-            yield item
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -383,6 +301,5 @@ __all__ = [
     "account_scope",
     "current_scope",
     "is_read_operation",
-    "paginate",
     "utcnow",
 ]

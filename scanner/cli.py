@@ -227,7 +227,7 @@ def cmd_permissions(args: argparse.Namespace) -> int:
 
 
 def _print_summary(outcome: RunOutcome, out: Path) -> None:
-    from scanner.orchestrator import summary_by_ou
+    from scanner.report.coverage import summary_by_ou
 
     result = outcome.result
     counts = result.coverage_counts()

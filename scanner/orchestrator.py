@@ -128,7 +128,8 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
             tags_first = bool(config.include.tags or config.exclude.tags)
             org = await walk(aws, config.org_walk_concurrency, tags=tags_first)
         targets = _targets(config, org)
-        needed = frozenset(closure(facts_needed(rules), COLLECTORS))
+        # Facts read only on some paths are fetched when read, not ahead (closure lazy=False).
+        needed = frozenset(closure(facts_needed(rules), COLLECTORS, lazy=False))
         org_store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
             aws=aws, org=org, account=None, account_id=base.account_id,
             regions=config.regions or (config.aws.region,), now=start,
@@ -322,32 +323,3 @@ async def _enabled_regions(aws: Aws) -> tuple[str, ...]:
     names = {r["RegionName"] for r in resp.get("Regions", [])
              if r.get("OptInStatus") in (None, "opt-in-not-required", "opted-in")}
     return tuple(sorted(names & known))
-
-
-def summary_by_ou(result: ScanResult) -> dict[str, dict[str, int]]:
-    """Accounts per OU path with their coverage: the demo's printout and coverage.json."""
-    out: dict[str, dict[str, int]] = {}
-    for r in result.accounts:
-        row = out.setdefault(r.account.ou_path, {c.value: 0 for c in Coverage})
-        row[r.coverage.value] += 1
-    return dict(sorted(out.items()))
-
-
-def coverage_json(result: ScanResult) -> dict[str, Any]:
-    return {
-        "scan_id": result.scan_id,
-        "organization_id": result.org.id,
-        "complete": result.complete,
-        "interrupted": result.interrupted,
-        "counts": result.coverage_counts(),
-        "accounts_in_organization": len(result.org.accounts),
-        "out_of_scope": list(result.out_of_scope),
-        "regions": list(result.regions) if result.regions else "all enabled",
-        "by_ou": summary_by_ou(result),
-        "accounts": [
-            {"account_id": r.account.id, "name": r.account.name, "ou_path": r.account.ou_path,
-             "status": r.account.status.value, "coverage": r.coverage.value, "reason": r.reason,
-             "duration_s": round(r.duration_s, 3), "api_calls": sum(r.calls.values())}
-            for r in result.accounts
-        ],
-    }

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from scanner.aws import Aws, call, collect
+from scanner.aws import Aws
+from scanner.calls import call, collect
 from scanner.config import ScopeFilter
 from scanner.models import Account, AccountState, Organization, OrgUnit, Policy
 

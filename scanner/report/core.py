@@ -13,7 +13,7 @@ from typing import Any
 
 from scanner import graph as orggraph
 from scanner.models import FactError, Organization
-from scanner.orchestrator import coverage_json
+from scanner.report.coverage import coverage_json
 from scanner.report.rootusage_writer import (
     render_json,
     root_usage_document,
