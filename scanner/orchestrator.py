@@ -153,7 +153,10 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         if state.tags is not None and not interrupted:
             org = state.tags.apply(org)
             targets = tuple(a for a in org.accounts if a.id in target_ids)
-        results = tuple(journal.done[a.id] for a in targets if a.id in journal.done)
+        # An interrupted scan still lists every target: the ones it did not finish are
+        # NOT_ASSESSED with the reason (and not journaled, so --resume scans them).
+        results = tuple(journal.done[a.id] if a.id in journal.done else _not_scanned(state, a)
+                        for a in targets if a.id in journal.done or interrupted)
         org_facts = _complete_org_facts(org_facts, results)
         org_findings = tuple(evaluate_organization(rules, org_facts, org, start))
     return ScanResult(
@@ -165,6 +168,14 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
         org_calls=aws.stats.calls_for(ORG_LABEL),
     )
+
+
+NOT_SCANNED = "not scanned: the scan was interrupted (rerun with --resume)"
+
+
+def _not_scanned(s: _Scan, account: Account) -> AccountResult:
+    findings = tuple(not_assessed(s.rules, account, NOT_SCANNED))
+    return AccountResult(account, Coverage.NOT_ASSESSED, NOT_SCANNED, {}, findings, "", 0.0)
 
 
 def _targets(config: ScanConfig, org: Organization) -> tuple[Account, ...]:

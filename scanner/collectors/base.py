@@ -50,6 +50,9 @@ class Collector:
     description: str = ""
     # Other facts this one reads through ctx.facts (their actions are needed too).
     uses: tuple[str, ...] = ()
+    # Facts it reads only on some paths (e.g. virtual MFA devices only when root has MFA):
+    # their actions are needed too, but the orchestrator does not fetch them ahead of time.
+    lazy: tuple[str, ...] = ()
     # Whether the config selects this collector at all (e.g. a root-usage source): one that
     # is off needs no permission.
     enabled: Callable[[Mapping[str, Any]], bool] = always
@@ -117,8 +120,10 @@ class FactStore:
         return {n: f.result() for n, f in self._futures.items() if f.done() and not f.cancelled()}
 
 
-def closure(names: set[str], collectors: Mapping[str, Collector]) -> set[str]:
-    """The facts named plus every fact they use, transitively."""
+def closure(names: set[str], collectors: Mapping[str, Collector], *,
+            lazy: bool = True) -> set[str]:
+    """The facts named plus every fact they use, transitively (``lazy=False``: without the
+    facts read only on some paths, i.e. what is worth fetching ahead of time)."""
     out: set[str] = set()
     todo = list(names)
     while todo:
@@ -129,4 +134,6 @@ def closure(names: set[str], collectors: Mapping[str, Collector]) -> set[str]:
         c = collectors.get(name)
         if c is not None:
             todo.extend(c.uses)
+            if lazy:
+                todo.extend(c.lazy)
     return out
