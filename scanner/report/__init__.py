@@ -22,6 +22,7 @@ def _writers() -> dict[str, Writer]:
     table["ocsf"] = lambda r, o: _lazy("scanner.report.ocsf", "write_ocsf")(r, o)
     table["asff"] = lambda r, o: _lazy("scanner.report.asff", "write_asff")(r, o)
     table["junit"] = lambda r, o: _lazy("scanner.report.junit", "write_junit")(r, o)
+    table["markdown"] = lambda r, o: _lazy("scanner.report.markdown", "write_markdown")(r, o)
     return table
 
 
