@@ -11,9 +11,9 @@ The root-usage rows are built here and reused by the HTML report.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
