@@ -23,6 +23,7 @@ def _writers() -> dict[str, Writer]:
     table["asff"] = lambda r, o: _lazy("scanner.report.asff", "write_asff")(r, o)
     table["junit"] = lambda r, o: _lazy("scanner.report.junit", "write_junit")(r, o)
     table["markdown"] = lambda r, o: _lazy("scanner.report.markdown", "write_markdown")(r, o)
+    table["html"] = lambda r, o: _lazy("scanner.report.html", "write_html")(r, o)
     return table
 
 

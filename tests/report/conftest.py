@@ -20,7 +20,7 @@ from scanner.results import AccountResult, ScanResult
 from scanner.rules import load_rules
 from scanner.sim import SimServer
 
-ALL_FORMATS = ("json", "graph", "csv", "ocsf", "asff", "junit", "markdown")
+ALL_FORMATS = ("json", "graph", "csv", "ocsf", "asff", "junit", "markdown", "html")
 
 # What an account or OU name, a tag or an AWS error message may carry.
 HOSTILE_NAME = ("</script><script>alert('x')</script><img src=x onerror=alert(1)>"
