@@ -36,6 +36,7 @@ from scanner.progress import Progress
 from scanner.results import AccountResult, Coverage, ScanResult
 from scanner.rootusage import Window, record_without_account_facts
 from scanner.rules import Rule
+from scanner.shard import in_shard
 
 
 def rules_digest(rules: Sequence[Rule]) -> str:
@@ -159,7 +160,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                         for a in targets if a.id in journal.done or interrupted)
         org_facts = _complete_org_facts(org_facts, results)
         org_findings = tuple(evaluate_organization(rules, org_facts, org, start))
-    return ScanResult(
+    result = ScanResult(
         scan_id=str(journal.header["scan_id"]), started=str(journal.header["started"]),
         finished=utcnow().isoformat(), tool_version=__version__, caller_arn=str(caller),
         org=org, accounts=results, org_facts=org_facts, org_findings=org_findings,
@@ -168,6 +169,12 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
         org_calls=aws.stats.calls_for(ORG_LABEL),
     )
+    if config.shard is not None:
+        # What `orgscan merge` needs besides the journal: the walk, organization facts.
+        from scanner.merge import write_shard_file
+
+        write_shard_file(out_dir, config.shard, result, journal.header)
+    return result
 
 
 NOT_SCANNED = "not scanned: the scan was interrupted (rerun with --resume)"
@@ -182,7 +189,8 @@ def _targets(config: ScanConfig, org: Organization) -> tuple[Account, ...]:
     accounts = in_scope(org, config.include, config.exclude)
     return tuple(a for a in accounts
                  if (config.scan_management or not a.is_management)
-                 and (config.include_suspended or a.status is AccountState.ACTIVE))
+                 and (config.include_suspended or a.status is AccountState.ACTIVE)
+                 and in_shard(a.id, config.shard))
 
 
 async def _org_facts(s: _Scan) -> dict[str, JSON | FactError]:
