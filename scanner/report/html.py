@@ -190,7 +190,8 @@ def _tree(result: ScanResult, units: Sequence[Mapping[str, Any]],
 
 
 def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]],
-                units: Sequence[Mapping[str, Any]]) -> str:
+                units: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+    """The accounts that used root (newest first) and the per-OU counts, as two panels."""
     used = [r for r in rows if r.get("used_in_window") is True]
     unknown = [r for r in rows if r.get("used_in_window") not in (True, False)]
     head = ("<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
@@ -221,7 +222,7 @@ def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]],
         body.append(
             f'<tr data-account="{h(r["account_id"])}" class="unknown"><td>unknown</td>'
             f"<td>{account_cell(r['account_name'], r['account_id'])}</td>"
-            f'<td class="path">{h(r["ou_path"])}</td><td colspan="9">'
+            f'<td class="path">{h(r["ou_path"])}</td><td colspan="9" class="reason">'
             f'<span class="flag unk">root use unknown</span> '
             f'{h(r.get("reason") or "root.usage not collected")}</td></tr>')
     if not body:
@@ -239,9 +240,11 @@ def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]],
             f"{len(used)} account(s) used root · {len(unknown)} unknown</span></h2>"
             f'<div class="pad"><p class="note">{h(note)}</p></div>'
             f'<div class="scroll"><table id="root-usage-table"><thead>{head}</thead><tbody>'
-            f'{"".join(body)}</tbody></table></div>'
-            f'<div class="pad"><table class="compact" id="root-usage-by-ou"><thead><tr><th>OU'
-            '</th><th class="num">Accounts</th><th class="num">Used root</th>'
+            f'{"".join(body)}</tbody></table></div></section>',
+            f'<section class="panel" id="root-usage-ous"><h2>Root use by OU<span class="sub">'
+            "accounts in each unit's subtree</span></h2>"
+            '<div class="scroll"><table id="root-usage-by-ou"><thead><tr><th>OU</th>'
+            '<th class="num">Accounts</th><th class="num">Used root</th>'
             f'<th class="num">Unknown</th></tr></thead><tbody>{ou_rows}</tbody></table></div>'
             "</section>")
 
@@ -251,7 +254,7 @@ def _per_ou(units: Sequence[Mapping[str, Any]]) -> str:
     for u in units:
         f, a = u["findings"], u["accounts"]
         pct = f["compliance"]["percent"]
-        worst = ", ".join(f'{o["name"]} ({o["account_id"]})' for o in u["worst_offenders"][:3])
+        worst = ", ".join(o["name"] for o in u["worst_offenders"][:3])
         rows.append(
             f'<tr><td class="path">{h(u["path"])}</td><td class="num">{a["total"]}</td>'
             f'<td class="num">{a["not_assessed"] + a["partial"]}</td>'
@@ -281,7 +284,7 @@ def _coverage(result: ScanResult) -> str:
             f"<tr><td>{account_cell(r.account.name, r.account.id)}</td>"
             f'<td class="path">{h(r.account.ou_path)}</td>'
             f'<td>{pill("NOT_ASSESSED") if r.coverage is Coverage.NOT_ASSESSED else h("partial")}'
-            f"</td><td>{h(r.reason)}</td></tr>" for r in missing)
+            f'</td><td class="reason">{h(r.reason)}</td></tr>' for r in missing)
         body = ('<div class="scroll"><table id="not-assessed"><thead><tr><th>Account</th>'
                 f"<th>OU</th><th>Coverage</th><th>Reason</th></tr></thead><tbody>{rows}"
                 "</tbody></table></div>")
@@ -308,7 +311,8 @@ def _frameworks(result: ScanResult) -> str:
             f"<td>{filter_link('control', f'{fw}:{s.control}')}</td></tr>"
             for s in summarize(findings, fw))
         parts.append(
-            f'<h3 class="pad">{h(fw)}</h3><div class="scroll"><table><thead><tr><th>Control</th>'
+            f'<h3 class="fw">{h(fw)}</h3><div class="scroll"><table class="fw"><thead><tr>'
+            "<th>Control</th>"
             '<th>Status</th><th class="num">PASS</th><th class="num">FAIL</th>'
             '<th class="num">Undecided</th><th class="num">N/A</th><th>Rules</th><th></th>'
             f"</tr></thead><tbody>{rows}</tbody></table></div>")
@@ -372,11 +376,13 @@ def render_html(result: ScanResult) -> str:
     toc = "".join(f'<a href="#{i}">{h(t)}</a>' for i, t in (
         ("root-usage", "Root usage"), ("tree", "Organization"), ("ous", "Per OU"),
         ("findings", "Findings"), ("coverage", "Not assessed"), ("frameworks", "Frameworks")))
+    used_panel, by_ou_panel = _root_usage(result, rows, units)
     body = "".join([
         f'<nav class="toc">{toc}</nav>', _banners(result), _cards(result, rows, root_unit),
-        _root_usage(result, rows, units),
-        f'<div class="twocol">{_tree(result, units, rows)}{_per_ou(units)}</div>',
-        _findings_panel(), _coverage(result), _frameworks(result),
+        used_panel,
+        f'<div class="twocol">{_tree(result, units, rows)}'
+        f"<div>{by_ou_panel}{_coverage(result)}</div></div>",
+        _per_ou(units), _findings_panel(), _frameworks(result),
     ])
     return Template(_asset("report.html")).substitute(
         csp=csp, version=h(result.tool_version), scan_id=h(result.scan_id),
