@@ -66,6 +66,9 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
                         "(e.g. cis-aws-foundations-5.0) and write framework-<name>.json")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted scan from the journal in --out")
+    p.add_argument("--shard", metavar="I/N",
+                   help="scan only shard I of N (accounts split by a hash of their id); "
+                        "combine the shards' --out directories with `orgscan merge`")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -106,9 +109,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write audit-role-stackset.json and both policies here")
     perms.set_defaults(func=cmd_permissions)
 
-    from scanner import cli_report, cli_rules
+    from scanner import cli_merge, cli_report, cli_rules
     cli_rules.add_parser(sub)
     cli_report.add_parser(sub)
+    cli_merge.add_parser(sub)
     from scanner.sim import cli as sim_cli  # the demo path: only the CLI imports the simulator
     sim_cli.add_parser(sub)
     return parser
@@ -138,6 +142,9 @@ def exit_code(result: ScanResult, fail_on: str | None) -> int:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     config = load_config(args.config, **_overrides(args))
+    if args.shard:
+        from scanner.shard import parse_shard
+        config = replace(config, shard=parse_shard(args.shard))
     _check_frameworks(args.frameworks or ())
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)

@@ -57,6 +57,8 @@ class ScanConfig:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     exceptions_file: str | None = None
     source: str = "<defaults>"  # the config file it came from
+    # --shard i/n: scan only the accounts scanner.shard assigns to shard i of n.
+    shard: tuple[int, int] | None = None
 
     @property
     def lookback_days(self) -> int:
