@@ -72,7 +72,7 @@ class Browser:
                 return ev
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            msg = json.loads(self.ws.recv())
+            msg: dict[str, Any] = json.loads(self.ws.recv())
             if "method" in msg:
                 self.events.append(msg)
                 if msg["method"] == method:
