@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.frameworks import frameworks_of, summarize
-from scanner.models import Finding, Severity, Status
+from scanner.models import FactError, Finding, Severity, Status
 from scanner.report.core import root_usage_records
 from scanner.report.rollup import ou_rollups
 from scanner.results import Coverage, ScanResult
@@ -53,7 +53,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
 # --- shared with the HTML report ----------------------------------------------------------
 
 def root_usage_rows(result: ScanResult) -> list[dict[str, Any]]:
-    """One row per account in scope: its root-usage record plus name, OU and coverage.
+    """One row per account in scope: its root-usage record plus name, OU, coverage and, where
+    root use is unknown, why (the fact's error, the record's notes or the account's reason).
     Accounts that used root first (newest use first), then unknown, then not used."""
     by_id = {r.account.id: r for r in result.accounts}
     rows = []
@@ -61,8 +62,12 @@ def root_usage_rows(result: ScanResult) -> list[dict[str, Any]]:
         r = by_id.get(str(rec.get("account_id")))
         if r is None:
             continue
+        notes = [str(n) for n in rec.get("notes") or [] if n]
+        fact = r.facts.get("root.usage")
+        reason = (f"{fact.code}: {fact.message}" if isinstance(fact, FactError)
+                  else "; ".join(notes) or r.reason)
         rows.append({**rec, "account_name": r.account.name, "ou_path": r.account.ou_path,
-                     "coverage": r.coverage.value, "reason": r.reason})
+                     "coverage": r.coverage.value, "reason": reason})
     used = sorted((x for x in rows if x.get("used_in_window") is True),
                   key=lambda x: str(x.get("last_used") or ""), reverse=True)
     unknown = [x for x in rows if x.get("used_in_window") not in (True, False)]

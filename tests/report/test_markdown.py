@@ -61,3 +61,27 @@ def test_md_cell() -> None:
     assert md("line\nbreak\x00") == "line break"
     assert md("[l](javascript:x)") == "\\[l\\](javascript:x)"
     assert len(md("x" * 1000)) == 200
+
+
+def test_root_usage_fact_error_shows_unknown_with_the_error(demo_result: ScanResult) -> None:
+    from dataclasses import replace
+
+    from scanner.models import FactError
+    from scanner.report.html import render_html
+    from scanner.report.markdown import render_markdown
+    from scanner.results import Coverage
+
+    target = next(r for r in demo_result.accounts if r.coverage is Coverage.ASSESSED
+                  and isinstance(r.facts.get("root.usage"), dict))
+    broken = replace(target, facts={**target.facts, "root.usage": FactError(
+        "AccessDenied", "cloudtrail:LookupEvents denied <by SCP>")})
+    result = replace(demo_result, accounts=tuple(
+        broken if r is target else r for r in demo_result.accounts))
+    row = next(r for r in root_usage_rows(result) if r["account_id"] == target.account.id)
+    assert row["used_in_window"] is None
+    text = render_markdown(result)
+    unknown = text[text.index("Root use **unknown**"):text.index("## Per-OU summary")]
+    assert target.account.id in unknown and "AccessDenied" in unknown
+    assert "&lt;by SCP&gt;" in unknown
+    page = render_html(result)
+    assert "cloudtrail:LookupEvents denied &lt;by SCP&gt;" in page
