@@ -4,21 +4,18 @@ non-ASCII text) for the escaping tests of every writer."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from scanner.aws import AwsSettings
-from scanner.config import load_config
 from scanner.models import Account, Finding, Organization, OrgUnit
-from scanner.orchestrator import scan
 from scanner.report import write_reports
 from scanner.results import AccountResult, ScanResult
-from scanner.rules import load_rules
 from scanner.sim import SimServer
+
+from ._demo import demo_scan
 
 ALL_FORMATS = ("json", "graph", "csv", "ocsf", "asff", "junit", "markdown", "html")
 
@@ -32,18 +29,16 @@ LONG = "L" * 40_000
 
 @pytest.fixture(scope="session")
 def demo_sim() -> Iterator[SimServer]:
+    """A running simulator (its Security Hub receives the ASFF import)."""
     with SimServer("demo") as sim:
         yield sim
 
 
 @pytest.fixture(scope="session")
-def demo_result(demo_sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
-    c = demo_sim.credentials
-    aws = AwsSettings(endpoint_url=demo_sim.endpoint, region="us-east-1",
-                      credentials=(c["aws_access_key_id"], c["aws_secret_access_key"]))
-    config = replace(load_config(None), aws=aws)
-    out = tmp_path_factory.mktemp("demo-scan")
-    return asyncio.run(scan(config, load_rules(), out_dir=out))
+def demo_result() -> ScanResult:
+    # The one demo scan of this test package (tests/report/_demo.py), shared with the roll-up,
+    # bundle and diff tests: a scan of the demo organization costs half a minute.
+    return demo_scan().result
 
 
 @pytest.fixture(scope="session")
