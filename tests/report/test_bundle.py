@@ -96,15 +96,16 @@ def test_manifest(bundle: Bundle, demo: DemoScan) -> None:
     assert path is not None
     assert rule["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert [r["id"] for r in m["rules"]] == list(demo.result.rule_ids)
-    assert m["regions"] == {"scanned": ["us-east-1"], "narrowed": True,
+    # The demo scan uses the default: every enabled region, so nothing is narrowed.
+    assert m["regions"] == {"scanned": "all enabled", "narrowed": False,
                             "statement": m["regions"]["statement"]}
-    assert "invisible" in m["regions"]["statement"]
+    assert "every region enabled" in m["regions"]["statement"]
     assert m["lookback"]["days"] == 90 and m["lookback"]["window_end"] == demo.result.started
     assert m["coverage"]["counts"] == {"assessed": 39, "partial": 0, "not_assessed": 2}
     reasons = {a["account_id"]: a["reason"] for a in m["coverage"]["not_assessed"]}
     assert set(reasons) == {RETAIL_DEV, SUSPENDED} and "AccessDenied" in reasons[RETAIL_DEV]
     assert m["exceptions"]["counts"]["muted_findings"] > 0
-    assert m["config"]["regions"] == ["us-east-1"]
+    assert m["config"]["regions"] is None
     # Every file but the manifest, with its hash and size.
     listed = {f["path"]: f for f in m["files"]}
     on_disk = {p.relative_to(bundle.directory).as_posix(): p
