@@ -42,6 +42,13 @@ READ_ALLOWLIST = frozenset({
     "athena:StartQueryExecution",
 })
 
+# Named like reads, but they mint credentials or hand out secrets: never sent by a scanner.
+READ_DENYLIST = frozenset({
+    "sts:GetSessionToken",
+    "sts:GetFederationToken",
+    "ec2:GetPasswordData",
+})
+
 # The label of calls made for the organization as a whole (see AccountScope.label).
 ORG_LABEL = "organization"
 
@@ -50,7 +57,10 @@ MIN_SESSION_SECONDS = 900
 
 
 def is_read_operation(service: str, operation: str) -> bool:
-    return operation.startswith(READ_PREFIXES) or f"{service}:{operation}" in READ_ALLOWLIST
+    name = f"{service}:{operation}"
+    if name in READ_DENYLIST:
+        return False
+    return operation.startswith(READ_PREFIXES) or name in READ_ALLOWLIST
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """IAM authorization and short-lived credentials in the simulator.
 
 moto enforces IAM policies when ``INITIAL_NO_AUTH_ACTION_COUNT`` is 0 (``SimServer(...,
-iam_auth=True)``), but only for the actions moto answers itself, and it names the action by the
-SigV4 signing name (``monitoring:DescribeAlarmsForMetric``) where IAM policies say
-``cloudwatch:``. This module makes the check whole: it renames signing names to IAM prefixes,
-and applies the same policy check to the actions the simulator's extensions answer.
+iam_auth=True)``), but not everywhere: moto 5.2.5 lets IAM and CloudWatch Logs calls through
+whatever the policy says, never sees the actions the simulator's extensions answer, and names
+actions by the SigV4 signing name (``monitoring:DescribeAlarmsForMetric``) where IAM policies
+say ``cloudwatch:``. So the simulator runs moto's policy check itself, with IAM prefixes, on
+every request of every service but S3 (whose resource-level check moto does make).
 
 It also keeps the credentials AssumeRole issued (so tests can search outputs for them) and,
 when the fault spec sets ``assume_role_expiration_s``, shortens their lifetime and refuses them
@@ -25,6 +26,10 @@ from typing import Any
 from scanner.sim import awserrors
 from scanner.sim.awserrors import Reply
 from scanner.sim.request import SimRequest
+
+# Services whose requests the middleware authorizes (S3: moto, with resource ARNs).
+CHECKED_HERE = frozenset({"iam", "sts", "organizations", "cloudtrail", "logs", "monitoring",
+                          "sns", "account", "ec2", "athena", "glue"})
 
 # SigV4 signing name -> IAM action prefix, where they differ.
 SIGNING_TO_IAM = {"monitoring": "cloudwatch"}
@@ -62,7 +67,9 @@ def authorize(req: SimRequest, environ: dict[str, Any]) -> Reply | None:
     try:
         check = IAMRequest(account_id=req.account, method=req.method, path=req.path, data=data,
                            body=req.body, headers=headers, action=req.action)
-        check.check_action_permitted("*")
+        # Resource-level: AssumeRole names its role; the reads orgscan makes act on "*".
+        resource = (req.param("RoleArn") or "*") if req.action == "AssumeRole" else "*"
+        check.check_action_permitted(resource)
     except Exception as exc:  # moto raises its own REST error types
         code = str(getattr(exc, "error_type", "") or "AccessDenied")
         message = str(getattr(exc, "message", "") or exc)
@@ -108,14 +115,30 @@ class IssuedCredentials:
             self._by_key[issued.access_key_id] = issued
         return body
 
-    def expired(self, access_key: str) -> bool:
+    def expired(self, access_key: str, signed_at: float | None = None) -> bool:
+        """Whether the request was signed with these credentials after they expired.
+
+        Judged at the signing time (X-Amz-Date, whole seconds) when known, else now: what
+        matters is whether the client signed with expired credentials, not how long the
+        request then spent in a busy event loop."""
         with self._lock:
             issued = self._by_key.get(access_key)
-        return bool(issued and issued.expires is not None and time.time() >= issued.expires)
+        if issued is None or issued.expires is None:
+            return False
+        return (time.time() if signed_at is None else signed_at) > issued.expires
 
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return [dataclasses.asdict(i) for i in self._by_key.values()]
+
+
+def signed_at(environ: dict[str, Any]) -> float | None:
+    """The request's SigV4 signing time (X-Amz-Date), epoch seconds."""
+    stamp = str(environ.get("HTTP_X_AMZ_DATE", ""))
+    try:
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def expired_reply(req: SimRequest) -> Reply:

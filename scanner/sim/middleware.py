@@ -94,7 +94,7 @@ class SimMiddleware:
     def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         st = self.state
         st.counters.request(req.service, req.action, req.account)
-        if st.issued.expired(req.access_key):
+        if st.issued.expired(req.access_key, iamauth.signed_at(environ)):
             return self._counted(req, iamauth.expired_reply(req))
         target = self._target_account(req)
         for rule in st.faults.decide(req.service, req.action, target):
@@ -117,14 +117,13 @@ class SimMiddleware:
         if req.service == "sts" and req.action == "AssumeRole" and st.role_missing(target):
             st.counters.denial(target)
             return self._counted(req, self._access_denied(req))
-        handler = st.handlers.get((req.service, req.action))
-        if handler is None:
-            return None
-        if st.iam_auth:
-            # moto checks the policies of what it answers; the extensions are checked here.
+        if st.iam_auth and req.service in iamauth.CHECKED_HERE:
             denied = iamauth.authorize(req, environ)
             if denied is not None:
                 return self._counted(req, denied)
+        handler = st.handlers.get((req.service, req.action))
+        if handler is None:
+            return None
         reply = handler(req)
         return None if reply is None else self._counted(req, reply)
 

@@ -4,12 +4,13 @@ as an uninterrupted scan; Ctrl-C (SIGINT) writes partial reports marked incomple
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import time
-from datetime import datetime, timedelta
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,8 @@ def journaled(out: Path) -> list[str]:
         return []
     ids: list[str] = []
     for line in path.read_text(encoding="utf-8").splitlines()[1:]:
-        try:
+        with contextlib.suppress(ValueError, KeyError):
             ids.append(json.loads(line)["account"]["account"]["id"])
-        except (ValueError, KeyError):
-            pass
     return ids
 
 
@@ -96,7 +95,7 @@ def test_sigkill_then_resume_rescans_nothing_finished(slow_demo: SimServer,
 
     sim.reset_counters()
     resumed = cli([*SCAN, "--out", str(out), "--resume"], sim.env)
-    stdout, stderr = resumed.communicate(timeout=300)
+    _stdout, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 3, stderr  # the demo has unassessable accounts: partial
     by_account = sim.counters()["by_account"]
     mgmt = sim.management_account_id
