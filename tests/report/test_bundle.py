@@ -259,3 +259,13 @@ def test_verify_not_a_bundle(tmp_path: Path) -> None:
     err = io.StringIO()
     assert cmd_verify(args, io.StringIO(), err) == 2
     assert "not an evidence bundle" in err.getvalue()
+
+
+def test_manifest_says_when_the_scan_was_narrowed(demo: DemoScan) -> None:
+    from dataclasses import replace
+
+    from scanner.report.bundle import _regions
+
+    narrowed = _regions(replace(demo.result, regions=("us-east-1",)))
+    assert narrowed["scanned"] == ["us-east-1"] and narrowed["narrowed"] is True
+    assert "invisible" in narrowed["statement"]
