@@ -248,6 +248,11 @@ async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
     return False
 
 
+def _account_scoped(name: str) -> bool:
+    collector = COLLECTORS.get(name)
+    return collector is None or collector.scope != "organization"
+
+
 async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     t0 = time.monotonic()
     started = utcnow().isoformat()
@@ -266,7 +271,11 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
                     account.id, s.org_facts, window, reason).to_json()}
         else:
             findings = evaluate_account(s.rules, facts, account, s.now, s.org)
-        return AccountResult(account, coverage, reason, dict(facts), tuple(findings), started,
+        # Organization facts are kept once, in the scan result, not in every account's record:
+        # copied into each, the organization's AssumeRoot calls alone made the journal and the
+        # evidence bundle grow by ~48 KB per account (quadratic in the organization's size).
+        own = {k: v for k, v in facts.items() if _account_scoped(k)}
+        return AccountResult(account, coverage, reason, own, tuple(findings), started,
                              time.monotonic() - t0, s.aws.stats.calls_for(account.id))
 
     if account.status is not AccountState.ACTIVE:
