@@ -125,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C before the fan-out (walk, organization facts): no account was scanned.
+        # During the fan-out the scan itself stops and writes partial reports instead.
+        print("orgscan: interrupted before any account was scanned; no reports written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 

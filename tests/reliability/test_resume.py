@@ -144,3 +144,16 @@ def test_sigint_writes_partial_reports_marked_incomplete(slow_demo: SimServer,
     resumed.communicate(timeout=300)
     assert resumed.returncode == 3
     assert len(journaled(out)) == total
+
+
+def test_sigint_before_any_account_exits_130_without_traceback(tmp_path: Path) -> None:
+    slow_walk = {"rules": [{"kind": "latency", "service": "organizations", "latency_ms": 600}]}
+    with SimServer("minimal", faults=slow_walk) as sim:
+        proc = cli(["scan", "--out", str(tmp_path), "--quiet"], sim.env)
+        time.sleep(2.0)  # inside the organization walk
+        proc.send_signal(signal.SIGINT)
+        _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert "interrupted before any account was scanned" in stderr
+    assert not journaled(tmp_path)
