@@ -64,33 +64,58 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
     can make later, off the walk's critical path (the orchestrator does, alongside the scan).
     """
     client = await aws.client("organizations")
-    org = (await call(client, "describe_organization"))["Organization"]
-    roots = await collect(client, "list_roots", "Roots")
+    org, roots = await asyncio.gather(call(client, "describe_organization"),
+                                      collect(client, "list_roots", "Roots"))
+    org = org["Organization"]
 
     units: list[OrgUnit] = []
     raw_accounts: list[tuple[dict[str, Any], str, str]] = []  # (account, parent id, path)
+    sem = asyncio.Semaphore(concurrency)
+    policies: dict[str, Policy] = {}
+    attachments: dict[str, set[str]] = {}
 
-    async def expand(parent: OrgUnit) -> list[OrgUnit]:
-        ous, accounts = await asyncio.gather(
-            collect(client, "list_organizational_units_for_parent", "OrganizationalUnits",
-                    ParentId=parent.id),
-            collect(client, "list_accounts_for_parent", "Accounts", ParentId=parent.id),
-        )
-        raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
-        return [OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id, f"{parent.path}/{o['Name']}")
-                for o in sorted(ous, key=lambda o: o["Name"])]
+    # No level-by-level barrier: a unit's child OUs are expanded as soon as they are listed,
+    # while its accounts (20 a page, pages in sequence) are still being listed. The walk takes
+    # the tree's depth in calls plus the largest OU's pages, not the sum over levels of each
+    # level's slowest OU (2.7 s -> ~1 s for 1,000 accounts in 12 OUs at 100 ms a call).
+    async with asyncio.TaskGroup() as tg:
 
-    level = [OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]) for r in roots]
-    while level:
-        units.extend(level)
-        children = await _bounded(concurrency, level, expand)
-        level = [u for group in children for u in group]
+        def visit(unit: OrgUnit) -> None:
+            units.append(unit)
+            tg.create_task(child_units(unit))
+            tg.create_task(child_accounts(unit))
+
+        async def child_units(parent: OrgUnit) -> None:
+            async with sem:
+                ous = await collect(client, "list_organizational_units_for_parent",
+                                    "OrganizationalUnits", ParentId=parent.id)
+            for o in sorted(ous, key=lambda o: o["Name"]):
+                visit(OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id,
+                              f"{parent.path}/{o['Name']}"))
+
+        async def child_accounts(parent: OrgUnit) -> None:
+            async with sem:
+                accounts = await collect(client, "list_accounts_for_parent", "Accounts",
+                                         ParentId=parent.id)
+            raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
+
+        async def scps() -> None:
+            found, attached = await _policies(client, concurrency, org)
+            policies.update(found)
+            attachments.update(attached)
+
+        tg.create_task(scps())
+        for r in roots:
+            visit(OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]))
+    # Roots first, parents before children, siblings by name: the order of a breadth-first
+    # walk, whatever order the calls finished in.
+    units.sort(key=lambda u: u.path.split("/"))
+    units.sort(key=lambda u: u.path.count("/"))
 
     ids = [a["Id"] for a, _, _ in raw_accounts]
     tag_maps: list[dict[str, str]] = (
         await _bounded(concurrency, ids, lambda i: account_tags(client, i)) if tags
         else [{} for _ in ids])
-    policies, attachments = await _policies(client, concurrency, org)
 
     mgmt_id = org["MasterAccountId"]
     accounts = tuple(sorted((
