@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from scanner.aws import Aws
 from scanner.calls import call, collect
 from scanner.config import ScopeFilter
+from scanner.errors import AwsError
 from scanner.models import Account, AccountState, Organization, OrgUnit, Policy
 
 T = TypeVar("T")
@@ -31,8 +32,11 @@ async def _bounded(limit: int, items: Iterable[T],
         async with sem:
             return await fn(item)
 
-    async with asyncio.TaskGroup() as tg:
-        tasks = [tg.create_task(one(i)) for i in items]
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(one(i)) for i in items]
+    except* AwsError as group:
+        raise group.exceptions[0] from None
     return [t.result() for t in tasks]
 
 
@@ -78,35 +82,39 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
     # while its accounts (20 a page, pages in sequence) are still being listed. The walk takes
     # the tree's depth in calls plus the largest OU's pages, not the sum over levels of each
     # level's slowest OU (2.7 s -> ~1 s for 1,000 accounts in 12 OUs at 100 ms a call).
-    async with asyncio.TaskGroup() as tg:
+    try:
+        async with asyncio.TaskGroup() as tg:
 
-        def visit(unit: OrgUnit) -> None:
-            units.append(unit)
-            tg.create_task(child_units(unit))
-            tg.create_task(child_accounts(unit))
+            def visit(unit: OrgUnit) -> None:
+                units.append(unit)
+                tg.create_task(child_units(unit))
+                tg.create_task(child_accounts(unit))
 
-        async def child_units(parent: OrgUnit) -> None:
-            async with sem:
-                ous = await collect(client, "list_organizational_units_for_parent",
-                                    "OrganizationalUnits", ParentId=parent.id)
-            for o in sorted(ous, key=lambda o: o["Name"]):
-                visit(OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id,
-                              f"{parent.path}/{o['Name']}"))
+            async def child_units(parent: OrgUnit) -> None:
+                async with sem:
+                    ous = await collect(client, "list_organizational_units_for_parent",
+                                        "OrganizationalUnits", ParentId=parent.id)
+                for o in sorted(ous, key=lambda o: o["Name"]):
+                    visit(OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id,
+                                  f"{parent.path}/{o['Name']}"))
 
-        async def child_accounts(parent: OrgUnit) -> None:
-            async with sem:
-                accounts = await collect(client, "list_accounts_for_parent", "Accounts",
-                                         ParentId=parent.id)
-            raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
+            async def child_accounts(parent: OrgUnit) -> None:
+                async with sem:
+                    accounts = await collect(client, "list_accounts_for_parent", "Accounts",
+                                             ParentId=parent.id)
+                raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
 
-        async def scps() -> None:
-            found, attached = await _policies(client, concurrency, org)
-            policies.update(found)
-            attachments.update(attached)
+            async def scps() -> None:
+                found, attached = await _policies(client, concurrency, org)
+                policies.update(found)
+                attachments.update(attached)
 
-        tg.create_task(scps())
-        for r in roots:
-            visit(OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]))
+            tg.create_task(scps())
+            for r in roots:
+                visit(OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]))
+    except* AwsError as group:
+        # The caller handles AwsError (nothing can be scanned), not a group of them.
+        raise group.exceptions[0] from None
     # Roots first, parents before children, siblings by name: the order of a breadth-first
     # walk, whatever order the calls finished in.
     units.sort(key=lambda u: u.path.split("/"))
