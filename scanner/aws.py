@@ -27,7 +27,7 @@ from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from botocore.config import Config
 
 from scanner import __version__
-from scanner.errors import ReadOnlyViolation, ScopeError, translate
+from scanner.errors import AccessDenied, ReadOnlyViolation, ScopeError, translate
 from scanner.ratelimit import CallStats, RateLimiter
 
 # Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
@@ -211,7 +211,8 @@ class Aws:
         optionally through ``management_role_arn``."""
         creds = await self._session.get_credentials()
         if creds is None:
-            raise translate(RuntimeError("no AWS credentials found"), service="sts")
+            raise AccessDenied("NoCredentials", "no AWS credentials found (profile, "
+                               "environment or instance role)", service="sts")
         # A placeholder account id until the caller identity is known.
         scope = AccountScope("base", creds)
         with account_scope(scope):

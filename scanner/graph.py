@@ -7,6 +7,7 @@ PURE: no AWS, no asyncio. Nodes are keyed by id; every node has ``kind`` (root, 
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -90,9 +91,15 @@ def subtree(g: nx.DiGraph, ou_path: str) -> nx.DiGraph:
     raise KeyError(f"no OU with path {ou_path!r}; known: {', '.join(known)}")
 
 
+# Characters XML 1.0 cannot carry at all, not even escaped (a name may hold them).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _scalar(value: Any) -> Any:
     # GraphML holds scalars only: lists and mappings travel as JSON text.
-    return value if isinstance(value, (str, int, float, bool)) else json.dumps(value)
+    if isinstance(value, str):
+        return _NOT_XML.sub("\ufffd", value)
+    return value if isinstance(value, (int, float, bool)) else json.dumps(value)
 
 
 def export(g: nx.DiGraph, directory: Path, extra: Mapping[str, Mapping[str, Any]] | None = None,

@@ -45,17 +45,34 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _index_lines(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int]) -> None:
+# Past this many values (an alias counted each time it expands), a document is refused: a few
+# lines of anchors and aliases can expand to billions of values ("billion laughs").
+MAX_VALUES = 200_000
+
+
+def _index_lines(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int],
+                 budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the document expands to more than {MAX_VALUES} values "
+            "(anchors and aliases?)", node.start_mark)
     lines.setdefault(prefix, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
+            if key in seen and key != "<<":
+                # YAML would silently keep the last one; a user means one of them.
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
             # A key's own line is where the mistake is when the key is the problem.
             lines[(*prefix, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*prefix, key), lines)
+            _index_lines(value_node, (*prefix, key), lines, budget)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _index_lines(item, (*prefix, i), lines)
+            _index_lines(item, (*prefix, i), lines, budget)
 
 
 def parse_marks(text: str) -> tuple[Any, dict[PathKey, int]]:
@@ -67,8 +84,11 @@ def parse_marks(text: str) -> tuple[Any, dict[PathKey, int]]:
         if node is None:
             return None, {}
         lines: dict[PathKey, int] = {}
-        _index_lines(node, (), lines)
+        _index_lines(node, (), lines, [MAX_VALUES])
         return loader.construct_document(node), lines
+    except RecursionError as exc:
+        # PyYAML's parser and composer recurse once per nesting level.
+        raise yaml.YAMLError("nested too deeply") from exc
     finally:
         loader.dispose()
 
