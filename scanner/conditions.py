@@ -57,28 +57,28 @@ TRUE: Final = Truth(True)
 FALSE: Final = Truth(False)
 
 
-def kleene_and(parts: Iterable[Truth]) -> Truth:
+def _kleene(parts: Iterable[Truth], decisive: bool) -> Truth:
+    """Kleene AND (decisive False) or OR (decisive True): one decisive part decides; else any
+    unknown part makes the whole unknown, with every reason; else the other value."""
     reasons: list[str] = []
     unknown = False
     for t in parts:
-        if t.value is False:
-            return FALSE
+        if t.value is decisive:
+            return TRUE if decisive else FALSE
         if t.value is None:
             unknown = True
             reasons.extend(t.reasons)
-    return Truth.unknown(*_dedup(reasons)) if unknown else TRUE
+    if unknown:
+        return Truth.unknown(*_dedup(reasons))
+    return FALSE if decisive else TRUE
+
+
+def kleene_and(parts: Iterable[Truth]) -> Truth:
+    return _kleene(parts, decisive=False)
 
 
 def kleene_or(parts: Iterable[Truth]) -> Truth:
-    reasons: list[str] = []
-    unknown = False
-    for t in parts:
-        if t.value is True:
-            return TRUE
-        if t.value is None:
-            unknown = True
-            reasons.extend(t.reasons)
-    return Truth.unknown(*_dedup(reasons)) if unknown else FALSE
+    return _kleene(parts, decisive=True)
 
 
 def kleene_not(t: Truth) -> Truth:
