@@ -11,7 +11,17 @@ from dataclasses import dataclass, field
 
 
 class RateLimiter:
-    """Spaces calls to ``rate`` per second with a small burst (GCRA), without a lock.
+    """Paces calls to ``rate`` per second with a burst of ``burst`` (GCRA), without a lock.
+
+    AWS counts a call when it *arrives*, which the client cannot see: it only knows that a call
+    arrived after it was sent and before its answer came back. So each call is charged twice:
+    provisionally at its send time when it starts (``acquire``), then at the latest time it can
+    have arrived, its answer, when it ends (``completed``). The next call is let go only when
+    the server's bucket must hold a token even if every earlier call arrived as late as possible
+    and this one arrives at once. With network jitter, pacing by send times alone lets a call
+    that travels fast catch up with one that travelled slowly (the simulator throttled about
+    half of the third LookupEvents calls at burst 2); pacing this way never is throttled by a
+    bucket of ``burst`` tokens, so ``burst`` can be what AWS allows instead of 1.
 
     Each caller reserves the next free slot and sleeps until it; the event loop is single
     threaded, so reservation is atomic.
@@ -19,16 +29,19 @@ class RateLimiter:
 
     def __init__(self, rate: float, burst: int = 1) -> None:
         self._interval = 1.0 / rate
-        self._burst = burst
-        self._next = 0.0
+        self._tolerance = (max(1, burst) - 1) * self._interval
+        self._tat = float("-inf")  # theoretical arrival time of the next call
 
     async def acquire(self) -> None:
         now = time.monotonic()
-        # Allow up to `burst` calls to start back to back after an idle period.
-        slot = max(self._next, now - (self._burst - 1) * self._interval)
-        self._next = slot + self._interval
+        slot = max(now, self._tat - self._tolerance)
+        self._tat = max(self._tat, slot) + self._interval
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    def completed(self) -> None:
+        """The call acquired last has its answer (or failed): charge it at this time."""
+        self._tat = max(self._tat, time.monotonic() + self._interval)
 
 
 @dataclass

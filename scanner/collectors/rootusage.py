@@ -37,6 +37,10 @@ from scanner.trailreader import TrailLocation, read_org_trail
 DEFAULT_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY)
 EVENT_HISTORY_DAYS = 90  # LookupEvents holds 90 days of management events
 LOOKUP_RATE = 2.0  # LookupEvents: 2 requests/s per account per region
+# AWS's token buckets hold at least one second of the rate; with the limiter charging each call
+# at its answer (ratelimit.py), two back to back never overrun it, and save half a second per
+# account on the critical path (three lookups in us-east-1: 1.1 s -> 0.7 s at 100 ms a call).
+LOOKUP_BURST = 2
 GLOBAL_REGION = "us-east-1"  # IAM, STS (global endpoint) and console sign-in events land here
 # Lookups per region. Username=root finds root's API calls and sign-ins; the sign-in events are
 # also looked up by name in us-east-1 in case their Username is not "root" (failed sign-ins,
@@ -86,7 +90,8 @@ async def _lookup(ctx: CollectContext, region: str, start: datetime, end: dateti
                   attribute: tuple[str, str]) -> tuple[list[dict[str, Any]], int]:
     """Every event matching one lookup attribute in one region: (raw records, requests)."""
     client = await ctx.aws.client("cloudtrail", region)
-    limiter = ctx.aws.limiter(ctx.account_id, "cloudtrail:LookupEvents", region, rate=LOOKUP_RATE)
+    limiter = ctx.aws.limiter(ctx.account_id, "cloudtrail:LookupEvents", region,
+                              rate=LOOKUP_RATE, burst=LOOKUP_BURST)
     records: list[dict[str, Any]] = []
     token: str | None = None
     calls = 0
@@ -100,7 +105,10 @@ async def _lookup(ctx: CollectContext, region: str, start: datetime, end: dateti
         # The limiter spaces requests to the API's rate so the scan never depends on retries.
         await limiter.acquire()
         calls += 1
-        page = await aws_call(ctx, client, "lookup_events", **kwargs)
+        try:
+            page = await aws_call(ctx, client, "lookup_events", **kwargs)
+        finally:
+            limiter.completed()
         for item in page.get("Events", []):
             raw = _parse_event(item.get("CloudTrailEvent"))
             if raw is not None:

@@ -81,3 +81,22 @@ async def test_rate_limiter_spaces_calls() -> None:
         await lim.acquire()
     # 5 calls at 20/s: the first is immediate, the rest 50 ms apart.
     assert time.monotonic() - t0 >= 0.19
+
+
+async def test_rate_limiter_burst_and_charge_at_completion() -> None:
+    import asyncio
+    import time
+
+    lim = RateLimiter(rate=10.0, burst=2)
+    t0 = time.monotonic()
+    await lim.acquire()  # the burst: two calls back to back
+    lim.completed()
+    await lim.acquire()
+    assert time.monotonic() - t0 < 0.05
+    await asyncio.sleep(0.2)  # a slow answer: that call may have arrived only now
+    lim.completed()
+    t1 = time.monotonic()
+    await lim.acquire()  # the bucket has refilled one token since the first call
+    lim.completed()
+    await lim.acquire()  # but not two: paced by send times alone this one would go at once
+    assert time.monotonic() - t1 >= 0.09
