@@ -19,9 +19,10 @@ class RateLimiter:
     have arrived, its answer, when it ends (``completed``). The next call is let go only when
     the server's bucket must hold a token even if every earlier call arrived as late as possible
     and this one arrives at once. With network jitter, pacing by send times alone lets a call
-    that travels fast catch up with one that travelled slowly (the simulator throttled about
-    half of the third LookupEvents calls at burst 2); pacing this way never is throttled by a
-    bucket of ``burst`` tokens, so ``burst`` can be what AWS allows instead of 1.
+    that travels fast catch up with one that travelled slowly (at burst 2 and 100 +- 50 ms, the
+    third call overruns a 2-token bucket whenever it travels faster than the first: about half
+    the time); pacing this way is never throttled by a bucket of ``burst`` tokens, so ``burst``
+    can be what AWS allows instead of 1.
 
     Each caller reserves the next free slot and sleeps until it; the event loop is single
     threaded, so reservation is atomic.
