@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import os
+import statistics
 import sys
 import tempfile
 from collections import Counter
@@ -47,6 +48,7 @@ ROOT_RULES = {
 LOOKUP_RATE = 2.0  # LookupEvents requests/s per account and region
 LOOKUP_BURST = 2  # the simulator's token bucket holds `rate` tokens
 ORG_SERVICES = ("organizations",)
+REPORT_DELAY_S = 0.3  # the simulator's credential-report generation delay (its default)
 
 
 def journal_results(out: Path) -> list[dict[str, Any]]:
@@ -81,31 +83,45 @@ def compare_truth(found: dict[tuple[str, str], str], truth: dict[str, Any],
     return {"checked": checked, "mismatched": mismatched, "examples": examples}
 
 
-def bound(*, accounts: int, requests: int, rps: float, concurrency: int,
-          per_account: dict[str, float], org_calls: dict[str, int], walk_concurrency: int,
-          ou_depth: int, report_delay_s: float) -> dict[str, Any]:
-    """The fastest the scan could be given the calls it made (README.md, "The bound")."""
+def account_path(calls: dict[str, int], member: bool, report_delay_s: float,
+                 regions: int) -> float:
+    """The shortest time one account's calls can take (README.md, "The bound"): AssumeRole
+    (members), then its facts in parallel; the longest branch is the credential report
+    (Generate; the report is ready `report_delay_s` after Generate is handled; Get; then
+    ListVirtualMFADevices if it was needed) or the LookupEvents chain in us-east-1 (k calls,
+    the first LOOKUP_BURST back to back, then one per 1/rate s; each other region has its own
+    limit, one lookup and its own chain in parallel); any other call is one latency."""
     lat = LATENCY_MS / 1000.0
-    # Organization walk: DescribeOrganization, ListRoots, then two list calls per level of the
-    # OU tree (in parallel within a level), then tags `walk_concurrency` at a time, then SCPs.
-    tags = org_calls.get("organizations:ListTagsForResource", 0)
-    walk = (2 + ou_depth + 1) * lat + math.ceil(tags / max(1, walk_concurrency)) * lat + 2 * lat
-    # One account: AssumeRole, then its facts in parallel; the longest branch is either the
-    # credential report (Generate; the report is ready `report_delay_s` after Generate is
-    # handled; Get) or the LookupEvents chain (k calls, the first `LOOKUP_BURST` back to back,
-    # then one per 1/rate s).
-    k = math.ceil(per_account.get("cloudtrail:LookupEvents", 0.0) - 1e-9)
-    report = lat + max(lat, report_delay_s) if per_account.get(
-        "iam:GenerateCredentialReport") else 0.0
+    report = 0.0
+    if calls.get("iam:GenerateCredentialReport"):
+        report = lat + max(lat, report_delay_s)
+        if calls.get("iam:ListVirtualMFADevices"):
+            report += lat
+    # Every region but us-east-1 gets one lookup (Username=root) when it has no second page.
+    k = calls.get("cloudtrail:LookupEvents", 0) - (regions - 1)
     lookups = k * lat + max(0, k - LOOKUP_BURST) / LOOKUP_RATE
-    single = lat if per_account else 0.0
-    account_path = lat + max(report, lookups, single)
-    waves = math.ceil(accounts / max(1, concurrency))
-    latency_bound = walk + waves * account_path
+    single = lat if calls else 0.0
+    return (lat if member else 0.0) + max(report, lookups, single)
+
+
+def bound(*, requests: int, rps: float, concurrency: int, paths: list[float],
+          ou_depth: int, org_lookups: int) -> dict[str, Any]:
+    """max(capacity bound, latency bound): the fastest the scan could be given the calls it
+    made (README.md, "The bound")."""
+    lat = LATENCY_MS / 1000.0
+    # Before the first account: GetCallerIdentity (twice: base scope, caller ARN);
+    # DescribeOrganization, ListRoots, one round of list calls per level of the OU tree (the
+    # level's calls in parallel), ListPolicies then DescribePolicy + ListTargetsForPolicy;
+    # organization facts (ListOrganizationsFeatures beside the management account's AssumeRoot
+    # lookups). Account tags are not on this path (they are fetched beside the fan-out).
+    walk = (2 + 2 + ou_depth + 2) * lat + max(lat, org_lookups * lat)
+    latency_bound = walk + max(max(paths, default=0.0), sum(paths) / max(1, concurrency))
     capacity_bound = requests / rps
     return {
-        "walk_s": round(walk, 3), "account_critical_path_s": round(account_path, 3),
-        "waves": waves, "latency_bound_s": round(latency_bound, 2),
+        "walk_s": round(walk, 3),
+        "account_path_median_s": round(statistics.median(paths), 3) if paths else None,
+        "account_path_sum_s": round(sum(paths), 2),
+        "latency_bound_s": round(latency_bound, 2),
         "capacity_bound_s": round(capacity_bound, 2),
         "bound_s": round(max(latency_bound, capacity_bound), 2),
         "bound_by": "simulator capacity" if capacity_bound >= latency_bound else
@@ -114,7 +130,7 @@ def bound(*, accounts: int, requests: int, rps: float, concurrency: int,
 
 
 def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Path,
-             probe_seconds: float) -> dict[str, Any]:
+             probe_seconds: float, src: Path | None, bundle: bool) -> dict[str, Any]:
     scenario, _ = write_generated(n, seed, work / f"org{n}")
     sim = start_sim(scenario, LATENCY_FAULTS)
     try:
@@ -126,7 +142,12 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
                 "--out", str(out), "--quiet"]
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
-        m = run_measured(argv, env=sim_env(sim))
+        if not bundle and src is None:  # (checkouts before the bundle existed write none)
+            argv.append("--no-bundle")
+        env = sim_env(sim)
+        if src is not None:  # another checkout of orgscan (e.g. the code before a change)
+            env["PYTHONPATH"] = str(src)
+        m = run_measured(argv, env=env, cwd=work)
         sim_cpu = sim_cpu_seconds(sim) - sim_cpu0
         c = counters(sim)
         truth = sim.ground_truth
@@ -147,13 +168,17 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
 
     cfg = load_config(config, concurrency=concurrency)
     depth = max(len(r["account"]["ou_path"].split("/")) for r in results)
-    b = bound(accounts=len(scanned), requests=c["requests"], rps=cap["rps"],
-              concurrency=cfg.concurrency, per_account=per_account, org_calls=org_calls,
-              walk_concurrency=cfg.org_walk_concurrency, ou_depth=depth,
-              report_delay_s=0.3)
+    n_regions = len(cfg.regions or ("us-east-1",))
+    paths = [account_path(r["calls"], not r["account"]["is_management"], REPORT_DELAY_S,
+                          n_regions) for r in scanned]
+    org_lookups = int(c["by_action"].get("cloudtrail:LookupEvents", 0)
+                      - by_api.get("cloudtrail:LookupEvents", 0))
+    b = bound(requests=c["requests"], rps=cap["rps"], concurrency=cfg.concurrency,
+              paths=paths, ou_depth=depth, org_lookups=max(0, org_lookups))
     return {
         "accounts_in_org": len(results), "accounts_scanned": len(scanned),
-        "config": str(config), "concurrency": cfg.concurrency,
+        "config": str(config), "concurrency": cfg.concurrency, "bundle": bundle,
+        "regions": list(cfg.regions or ()),
         "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS,
         "process": m.to_json(),
         "wall_s": round(m.wall_s, 2),
@@ -165,6 +190,8 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         "calls_per_account_by_api": per_account,
         "calls_per_account": round(sum(per_account.values()), 2),
         "organization_calls": org_calls,
+        "sim_requests_per_account_by_api": {
+            k: round(v / max(1, len(scanned)), 3) for k, v in sorted(c["by_action"].items())},
         "capacity": cap,
         "bound": b,
         "wall_over_bound": round(m.wall_s / b["bound_s"], 2),
@@ -181,13 +208,18 @@ def main() -> int:
                    default=Path(__file__).resolve().parent / "configs" / "root-checks.yaml")
     p.add_argument("--concurrency", type=int, default=None)
     p.add_argument("--probe-seconds", type=float, default=8.0)
+    p.add_argument("--bundle", action="store_true",
+                   help="also write the evidence bundle (off: the peers write none)")
+    p.add_argument("--orgscan-src", type=Path, default=None,
+                   help="run the scanner from this checkout (git worktree) instead")
     p.add_argument("--work", type=Path, default=None, help="scratch dir (default: a temp dir)")
     p.add_argument("--out", type=Path, required=True, help="results JSON")
     args = p.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
     runs = []
     for n in args.accounts:
-        r = run_size(n, args.seed, args.config, args.concurrency, work, args.probe_seconds)
+        r = run_size(n, args.seed, args.config, args.concurrency, work, args.probe_seconds,
+                     args.orgscan_src, args.bundle)
         runs.append(r)
         print(f"{n:>5} accounts: wall {r['wall_s']:.1f}s, {r['calls_per_account']} calls/acct, "
               f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
@@ -195,7 +227,8 @@ def main() -> int:
               f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
               f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}",
               flush=True)
-    write_json(args.out, {"runs": runs, "work": str(work)})
+    write_json(args.out, {"runs": runs, "work": str(work), "cpus": os.cpu_count(),
+                          "orgscan_src": str(args.orgscan_src or "installed")})
     return 0
 
 

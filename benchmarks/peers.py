@@ -68,7 +68,8 @@ def run_orgscan(scenario: Path, work: Path) -> dict[str, Any]:
     try:
         out = work / "orgscan-out"
         m = run_measured([ORGSCAN, "scan", "--config", str(HERE / "configs" / "root-checks.yaml"),
-                          "--endpoint-url", sim.endpoint, "--out", str(out), "--quiet"],
+                          "--endpoint-url", sim.endpoint, "--out", str(out), "--quiet",
+                          "--no-bundle"],
                          env=sim_env(sim))
         c = counters(sim)
         truth = sim.ground_truth
