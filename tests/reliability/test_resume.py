@@ -22,7 +22,8 @@ from .conftest import cli, strip_timing
 
 SLOW = {"rules": [{"kind": "latency", "service": s, "latency_ms": 150}
                   for s in ("iam", "account", "cloudtrail")]}
-SCAN = ["scan", "--concurrency", "3", "--quiet", "--format", "json", "--format", "csv"]
+SCAN = ["scan", "--concurrency", "3", "--quiet", "--format", "json", "--format", "csv",
+        "--region", "us-east-1", "--no-bundle"]
 
 
 @pytest.fixture(scope="module")
