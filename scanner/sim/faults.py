@@ -3,9 +3,10 @@
 Spec (JSON; at start with --faults, at runtime with POST /_sim/faults, which replaces it):
 
     {"rules": [{"service": "cloudtrail", "action": "LookupEvents", "account": "123456789012",
-                "kind": "latency"|"throttle"|"error"|"drop"|"hang"|"access_denied",
+                "kind": "latency"|"throttle"|"error"|"drop"|"hang"|"access_denied"|"strip",
                 "probability": 1.0, "count": null, "latency_ms": 100, "jitter_ms": 20,
-                "status": 500, "code": "InternalFailure", "hang_s": 30}],
+                "status": 500, "code": "InternalFailure", "hang_s": 30,
+                "fields": ["IsLogging"]}],
      "assume_role_denied": ["123456789012"],
      "lookup_events_throttle": true, "lookup_events_rate": 2.0,
      "credential_report_delay_s": 0.3,
@@ -25,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = {"latency", "throttle", "error", "drop", "hang", "access_denied"}
+KINDS = {"latency", "throttle", "error", "drop", "hang", "access_denied", "strip"}
 
 
 class FaultSpecError(ValueError):
@@ -45,6 +46,7 @@ class Rule:
     status: int = 500
     code: str = "InternalFailure"
     hang_s: float = 30.0
+    fields: list[str] = field(default_factory=list)  # strip: names removed from the answer
 
     def matches(self, service: str, action: str, account: str) -> bool:
         return (

@@ -7,11 +7,13 @@ import socket
 import struct
 import time
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from scanner.sim import awserrors, iamauth
 from scanner.sim.awserrors import Reply
 from scanner.sim.faults import FaultSpec, FaultSpecError
+from scanner.sim.mangle import strip_fields
 from scanner.sim.request import SimRequest, parse
 from scanner.sim.state import SimState
 
@@ -59,6 +61,10 @@ class SimMiddleware:
         if reply is not None:
             return _send(reply, start_response)
         counted = self._counting(req, start_response)
+        strip = environ.get("orgscan.sim.strip")
+        if strip:
+            return iamauth.capture_response(self.app, environ, counted,
+                                            lambda body: strip_fields(body, strip))
         if req.service == "sts" and req.action == "AssumeRole":
             lifetime = self.state.faults.spec.assume_role_expiration_s
             target = self._target_account(req)
@@ -110,6 +116,8 @@ class SimMiddleware:
                 return awserrors.throttle(req.service)
             elif rule.kind == "error":
                 return awserrors.error(req.service, rule.status, rule.code, "Injected fault")
+            elif rule.kind == "strip":
+                environ.setdefault("orgscan.sim.strip", []).extend(rule.fields)
             elif rule.kind == "access_denied":
                 if req.service == "sts" and req.action == "AssumeRole":
                     st.counters.denial(target)
@@ -125,6 +133,8 @@ class SimMiddleware:
         if handler is None:
             return None
         reply = handler(req)
+        if reply is not None and reply.status < 300 and environ.get("orgscan.sim.strip"):
+            reply = replace(reply, body=strip_fields(reply.body, environ["orgscan.sim.strip"]))
         return None if reply is None else self._counted(req, reply)
 
     def _counted(self, req: SimRequest, reply: Reply) -> Reply:

@@ -370,3 +370,58 @@ def test_config_error_names_file_line_and_path(tmp_path: Path) -> None:
         load_config(path)
     assert info.value.path == str(path) and info.value.line == 2
     assert info.value.yaml_path == "scan.concurrency"
+
+
+# -- AWS answers with fields missing (the simulator's strip fault) --------------------------
+
+STRIP = [
+    ("cloudtrail", "DescribeTrails", ["IsMultiRegionTrail", "HomeRegion",
+                                      "CloudWatchLogsLogGroupArn"]),
+    ("cloudtrail", "GetTrailStatus", ["IsLogging"]),
+    ("cloudtrail", "GetEventSelectors", ["EventSelectors", "AdvancedEventSelectors"]),
+    ("cloudtrail", "LookupEvents", ["CloudTrailEvent"]),
+    ("logs", "DescribeMetricFilters", ["filterPattern", "metricTransformations"]),
+    ("monitoring", "DescribeAlarmsForMetric", ["AlarmActions", "StateValue"]),
+    ("iam", "GetAccountSummary", ["SummaryMap"]),
+    ("iam", "ListVirtualMFADevices", ["User"]),
+    ("iam", "GetCredentialReport", ["Content"]),
+    ("sns", "ListSubscriptionsByTopic", ["SubscriptionArn"]),
+    ("account", "GetAlternateContact", ["EmailAddress"]),
+    ("organizations", "ListAccountsForParent", ["Email", "JoinedMethod", "JoinedTimestamp"]),
+]
+
+
+@pytest.fixture(scope="module")
+def stripped_scans(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    from .conftest import run_scan
+
+    with SimServer("demo") as sim:
+        clean = run_scan(sim, tmp_path_factory.mktemp("clean"), regions=("us-east-1",))
+        sim.set_faults({"rules": [{"kind": "strip", "service": svc, "action": action,
+                                   "fields": fields} for svc, action, fields in STRIP]})
+        stripped = run_scan(sim, tmp_path_factory.mktemp("strip"), regions=("us-east-1",))
+        assert sim.counters()["faults"].get("strip", 0) > 100
+    return clean, stripped
+
+
+def test_missing_fields_never_invent_a_pass(stripped_scans: tuple[Any, Any]) -> None:
+    clean, stripped = stripped_scans
+    assert [r.account.id for r in stripped.accounts] == [r.account.id for r in clean.accounts]
+    want = {(f.account_id, f.rule_id): f.status for f in clean.findings}
+    got = {(f.account_id, f.rule_id): f.status for f in stripped.findings}
+    assert set(got) == set(want)
+    invented = {k: (want[k].value, got[k].value) for k in got
+                if got[k] is Status.PASS and want[k] is not Status.PASS}
+    assert not invented, invented
+    # What the fields decided is no longer decided the same way: the scan noticed.
+    assert sum(got[k] is not want[k] for k in got) > 20
+
+
+def test_missing_fields_are_data_not_collector_crashes(stripped_scans: tuple[Any, Any]) -> None:
+    from scanner.models import FactError
+
+    _, stripped = stripped_scans
+    crashes = sorted({(name, fact.message[:120]) for r in stripped.accounts
+                      for name, fact in r.facts.items()
+                      if isinstance(fact, FactError) and fact.code == "CollectorError"})
+    assert not crashes, crashes
