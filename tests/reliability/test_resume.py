@@ -158,3 +158,40 @@ def test_sigint_before_any_account_exits_130_without_traceback(tmp_path: Path) -
     assert "Traceback" not in stderr
     assert "interrupted before any account was scanned" in stderr
     assert not journaled(tmp_path)
+
+
+def _journal_copy(src: Path, dst: Path, mangle: Any) -> Path:
+    lines = (src / "journal.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    dst.mkdir(parents=True)
+    (dst / "journal.jsonl").write_text("".join(mangle(lines)), encoding="utf-8")
+    return dst / "journal.jsonl"
+
+
+def test_damaged_journal_lines(tmp_path: Path) -> None:
+    """A line torn by a kill (the last) is scanned again; a damaged line in the middle, or a
+    journal of another organization or rule set, is refused with the file and line."""
+    from scanner.errors import ConfigError
+    from scanner.journal import Journal
+
+    with SimServer("minimal") as sim:
+        proc = cli([*SCAN, "--out", str(tmp_path / "src")], sim.env)
+        proc.communicate(timeout=120)
+    header = json.loads((tmp_path / "src" / "journal.jsonl").read_text().splitlines()[0])
+    header = dict(header["header"])
+    total = len(journaled(tmp_path / "src"))
+
+    torn = _journal_copy(tmp_path / "src", tmp_path / "torn",
+                         lambda ls: [*ls[:-1], ls[-1][: len(ls[-1]) // 2]])
+    with Journal(torn, dict(header), resume=True) as j:
+        assert len(j.done) == total - 1
+
+    middle = _journal_copy(tmp_path / "src", tmp_path / "middle",
+                           lambda ls: [ls[0], ls[1][:20] + "\n", *ls[2:]])
+    with pytest.raises(ConfigError) as info, Journal(middle, dict(header), resume=True):
+        pass
+    assert str(middle) in str(info.value) and "line 2" in str(info.value)
+
+    other = dict(header, organization_id="o-someoneelse")
+    with pytest.raises(ConfigError) as info, Journal(torn, other, resume=True):
+        pass
+    assert "another scan" in str(info.value)
