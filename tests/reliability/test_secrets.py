@@ -17,6 +17,7 @@ from scanner.sim import SimServer
 
 from .conftest import cli
 
+EXTERNAL_ID = "orgscan-ext-7f3a9c21d5e8"
 ALL_FORMATS = ("json", "csv", "html", "markdown", "ocsf", "asff", "junit", "graph")
 
 
@@ -61,10 +62,13 @@ def demo_sim() -> Iterator[SimServer]:
 def test_no_secret_in_any_output_or_console(demo_sim: SimServer, tmp_path: Path) -> None:
     out = tmp_path / "out"
     fmt = [a for f in ALL_FORMATS for a in ("--format", f)]
-    proc = cli(["scan", "--out", str(out), *fmt], demo_sim.env)
+    # The external ID is a shared secret too (the bundle's manifest records the config).
+    config = tmp_path / "orgscan.yaml"
+    config.write_text(f"aws: {{external_id: {EXTERNAL_ID}}}\n", encoding="utf-8")
+    proc = cli(["scan", "--config", str(config), "--out", str(out), *fmt], demo_sim.env)
     stdout, stderr = proc.communicate(timeout=300)
     assert proc.returncode == 3, stderr  # the demo has accounts that cannot be assessed
-    secrets = secrets_of(demo_sim)
+    secrets = {**secrets_of(demo_sim), "external id": EXTERNAL_ID}
     assert len(secrets) > 70  # the operator's + a secret and a token per assumed account
     files = dict(texts(out))
     # What was written: every format, the journal, and the evidence bundle if present.
