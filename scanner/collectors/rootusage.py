@@ -202,8 +202,10 @@ async def fetch_event_history(ctx: CollectContext) -> JSON:
     if isinstance(calls, FactError):
         issued_error = calls.code
     elif isinstance(calls, Mapping) and calls.get("selected"):
-        issued = [e for e in (RootEvent.from_json(j) for j in calls.get("events") or ())
-                  if e.account_id == ctx.account_id]
+        # Only this account's events are parsed: every account reads the organization's list,
+        # so parsing it all made the fact's cost grow with the organization's size squared.
+        issued = [RootEvent.from_json(j) for j in calls.get("events") or ()
+                  if isinstance(j, Mapping) and j.get("recipientAccountId") == ctx.account_id]
     session_keys = sorted({e.session_id for e in issued if e.session_id})
     lookups: dict[str, list[tuple[str, str]]] = {}
     for r in regions:
