@@ -204,3 +204,26 @@ def test_hung_endpoint_hits_the_account_deadline(tmp_path: Path) -> None:
     assert others
     assert Counter(r.coverage for r in others)[Coverage.ASSESSED] == len(others)
     assert not result.complete
+
+
+@pytest.mark.slow
+def test_expired_management_role_credentials_are_refreshed(tmp_path: Path) -> None:
+    """With ``aws.management_role_arn`` the organization-level credentials are an assumed role
+    too: they expire and are refreshed as well, and member sessions refreshed later are
+    requested with the refreshed management session."""
+    raw, _ = generate(10, 3)
+    slow = [{"kind": "latency", "service": s, "latency_ms": 700} for s in ("iam", "account")]
+    with SimServer(raw) as sim:
+        mgmt = sim.management_account_id
+        arn = f"arn:aws:iam::{mgmt}:role/OrgscanManagement"
+        clean = run_scan(sim, tmp_path / "clean", aws={"management_role_arn": arn})
+        sim.set_faults({"assume_role_expiration_s": 3, "rules": slow})
+        sim.reset_counters()
+        issued_before = len(sim.issued_credentials())
+        refreshed = run_scan(sim, tmp_path / "short", aws={"management_role_arn": arn})
+        counters = sim.counters()
+        issued = sim.issued_credentials()[issued_before:]
+    assert not [e for e in counters["errors"] if "Expired" in e], counters["errors"]
+    assert sum(1 for c in issued if c["account"] == mgmt) >= 2  # the management role, again
+    assert len(issued) >= len(clean.accounts) + 5
+    assert verdicts(refreshed) == verdicts(clean)
