@@ -107,10 +107,16 @@ class _Tags:
         return replace(account, tags=await asyncio.shield(fut))
 
     def apply(self, org: Organization) -> Organization:
-        """The organization with every account's tags (raises the first fetch failure)."""
+        """The organization with every account's tags; an account whose tags could not be
+        read keeps none (its own result says why)."""
+        def tags(a: Account) -> dict[str, str] | None:
+            fut = self._futures.get(a.id)
+            if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+                return None
+            return fut.result()
+
         return replace(org, accounts=tuple(
-            replace(a, tags=self._futures[a.id].result()) if a.id in self._futures else a
-            for a in org.accounts))
+            a if (t := tags(a)) is None else replace(a, tags=t) for a in org.accounts))
 
 
 async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
@@ -261,7 +267,15 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
                    facts: Mapping[str, JSON | FactError]) -> AccountResult:
         nonlocal account
         if s.tags is not None:
-            account = await s.tags.tagged(account)
+            try:
+                account = await s.tags.tagged(account)
+            except AwsError as exc:
+                # One account's tags failing must not stop the scan: the account is reported
+                # without tags, and says so (a tag-scoped rule or exception may not apply).
+                problem = f"cannot read the account's tags: {exc.code}: {exc.message}"
+                if coverage is Coverage.ASSESSED:
+                    coverage = Coverage.PARTIAL
+                reason = f"{reason}; {problem}" if reason else problem
         if coverage is Coverage.NOT_ASSESSED:
             findings = not_assessed(s.rules, account, reason)
             if "root.usage" in s.needed:

@@ -227,3 +227,25 @@ def test_expired_management_role_credentials_are_refreshed(tmp_path: Path) -> No
     assert sum(1 for c in issued if c["account"] == mgmt) >= 2  # the management role, again
     assert len(issued) >= len(clean.accounts) + 5
     assert verdicts(refreshed) == verdicts(clean)
+
+
+def test_one_accounts_tags_failing_is_data(tmp_path: Path) -> None:
+    """Tags are read beside the fan-out; one account's ListTagsForResource refused does not
+    stop the scan: that account is PARTIAL with the reason, every account is reported."""
+    import json
+
+    from .conftest import cli
+
+    deny_once = {"rules": [{"kind": "access_denied", "service": "organizations",
+                            "action": "ListTagsForResource", "count": 1}]}
+    with SimServer("minimal", faults=deny_once) as sim:
+        proc = cli(["scan", "--out", str(tmp_path), "--quiet", "--no-bundle",
+                    "--region", "us-east-1"], sim.env)
+        _, stderr = proc.communicate(timeout=120)
+        total = len(sim.scenario["accounts"])
+    assert proc.returncode == 3, stderr
+    assert "Traceback" not in stderr and "never retrieved" not in stderr
+    coverage = json.loads((tmp_path / "coverage.json").read_text(encoding="utf-8"))
+    assert len(coverage["accounts"]) == total
+    tagless = [a for a in coverage["accounts"] if "tags" in a["reason"]]
+    assert len(tagless) == 1 and tagless[0]["coverage"] == "partial", tagless
