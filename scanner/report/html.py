@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -33,8 +34,13 @@ STATUS_ORDER = {s: i for i, s in enumerate((Status.FAIL, Status.ERROR, Status.NO
                                             Status.MUTED, Status.PASS, Status.NOT_APPLICABLE))}
 
 
+# Control characters have no place in HTML text (NUL is a parse error, the others render as
+# nothing or garble a terminal that shows the file): shown as U+FFFD.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def h(value: object) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    return escape(_CONTROL.sub("\ufffd", "" if value is None else str(value)), quote=True)
 
 
 def _asset(name: str) -> str:
