@@ -136,7 +136,7 @@ class RootUsage:
     window_days: int
     window_start: str
     window_end: str
-    used_in_window: bool | None  # None: no event source covered the window and no use was seen
+    used_in_window: bool | None  # None: no use seen, but some selected source was incomplete
     last_used: str | None  # latest use inside the window
     last_used_channel: str | None  # console | api | keys (on a tie: keys, console, api)
     last_used_any: str | None  # latest known use of any age (the credential report's may be older)
@@ -313,8 +313,12 @@ def build_root_usage(
         if window.contains(when):
             channels.add(ch)
 
+    # Counts come from events: an event source that covered the window makes a zero a zero.
     covered = any(s.complete and s.name in EVENT_SOURCES for s in sources)
-    used_in_window: bool | None = bool(channels) or (False if covered else None)
+    # "Not used" needs more: every selected source complete. A failed credential report hides
+    # key and password use in every region; a gap in the trail may hide the one event.
+    used_in_window: bool | None = bool(channels) or (
+        False if covered and all(s.complete for s in sources) else None)
 
     def latest(items: list[tuple[datetime, str]]) -> tuple[str | None, str | None]:
         if not items:

@@ -158,6 +158,10 @@ class _Text:
         while True:
             try:
                 obj, end = decoder.raw_decode(self.buf, self.pos)
+            except RecursionError as exc:
+                # Nesting deeper than Python's stack (no CloudTrail record is): a damaged or
+                # hostile file, reported as a gap like any other that is not a log.
+                raise TrailFileError("not_json", "record nested too deeply") from exc
             except json.JSONDecodeError as exc:
                 if len(self.buf) - self.pos > MAX_RECORD_CHARS:
                     raise TrailFileError("not_json", "record too large") from exc

@@ -87,14 +87,15 @@ def _not_selected(source: str) -> JSON:
 
 
 async def _lookup(ctx: CollectContext, region: str, start: datetime, end: datetime,
-                  attribute: tuple[str, str]) -> tuple[list[dict[str, Any]], int]:
-    """Every event matching one lookup attribute in one region: (raw records, requests)."""
+                  attribute: tuple[str, str]) -> tuple[list[dict[str, Any]], int, int]:
+    """Every event matching one lookup attribute in one region: (raw records, requests,
+    events whose CloudTrailEvent was missing or unreadable)."""
     client = await ctx.aws.client("cloudtrail", region)
     limiter = ctx.aws.limiter(ctx.account_id, "cloudtrail:LookupEvents", region,
                               rate=LOOKUP_RATE, burst=LOOKUP_BURST)
     records: list[dict[str, Any]] = []
     token: str | None = None
-    calls = 0
+    calls = unreadable = 0
     while True:
         kwargs: dict[str, Any] = {
             "LookupAttributes": [{"AttributeKey": attribute[0], "AttributeValue": attribute[1]}],
@@ -111,11 +112,13 @@ async def _lookup(ctx: CollectContext, region: str, start: datetime, end: dateti
             limiter.completed()
         for item in page.get("Events", []):
             raw = _parse_event(item.get("CloudTrailEvent"))
-            if raw is not None:
+            if raw is None:
+                unreadable += 1
+            else:
                 records.append(raw)
         token = page.get("NextToken")
         if not token:
-            return records, calls
+            return records, calls, unreadable
 
 
 def _parse_event(text: Any) -> dict[str, Any] | None:
@@ -137,11 +140,12 @@ async def _history(ctx: CollectContext, regions: Sequence[str],
     events: dict[str, RootEvent] = {}
 
     async def region(r: str) -> None:
-        calls = 0
+        calls = unreadable = 0
         try:
             for attribute in lookups.get(r, ()):
-                raws, n = await _lookup(ctx, r, start, win.end, attribute)
+                raws, n, bad = await _lookup(ctx, r, start, win.end, attribute)
                 calls += n
+                unreadable += bad
                 for raw in raws:
                     ev = RootEvent.from_cloudtrail(raw, source)
                     if ev is None or not win.contains(ev.event_time):
@@ -152,6 +156,13 @@ async def _history(ctx: CollectContext, regions: Sequence[str],
         except AwsError as exc:
             per_region[r] = {"ok": False, "error": exc.code, "message": exc.message,
                              "requests": calls}
+            return
+        if unreadable:
+            # Each was returned by a root lookup: one we cannot read may be root use, so the
+            # region did not cover the window (unknown, never "not used").
+            per_region[r] = {"ok": False, "error": "UnreadableEvent",
+                             "message": f"{unreadable} event(s) without a readable "
+                                        "CloudTrailEvent", "requests": calls}
             return
         per_region[r] = {"ok": True, "error": None, "requests": calls}
 
