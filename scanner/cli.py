@@ -236,6 +236,11 @@ def cmd_permissions(args: argparse.Namespace) -> int:
             (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
         print(f"orgscan: wrote the StackSet template and policies to {args.deploy_dir}/",
               file=sys.stderr)
+        deployed = permissions.template_role_name(role)
+        if deployed != role:
+            print(f"orgscan: the template deploys the read-only role {deployed!r} (not "
+                  f"{role!r}, which Organizations creates with admin rights): scan with "
+                  f"--role-name {deployed}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -23,6 +23,11 @@ WALK_ACTIONS = (
     "sts:GetCallerIdentity",
 )
 REGIONS_ACTION = "ec2:DescribeRegions"  # only when regions: all
+# Organizations creates this role (with AdministratorAccess) in accounts it creates; a StackSet
+# cannot create it again, and an audit should not run with it. The template deploys this
+# dedicated read-only role instead unless another name is chosen.
+ORGANIZATIONS_ROLE = "OrganizationAccountAccessRole"
+AUDIT_ROLE = "OrgscanAudit"
 
 
 def _collectors(fact_names: Iterable[str], options: Mapping[str, Any]) -> list[str]:
@@ -65,9 +70,14 @@ def management_policy(acts: Mapping[str, list[str]], role_name: str) -> dict[str
     return _policy(list(acts["management"]), [assume])
 
 
+def template_role_name(role_name: str) -> str:
+    return AUDIT_ROLE if role_name == ORGANIZATIONS_ROLE else role_name
+
+
 def stackset_template(acts: Mapping[str, list[str]], role_name: str) -> str:
     """A CloudFormation template (JSON, valid YAML) for a service-managed StackSet that
     creates the audit role in every member account of the targeted OUs."""
+    role_name = template_role_name(role_name)
     trust = {
         "Effect": "Allow",
         "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${ManagementAccountId}:root"}},

@@ -52,3 +52,11 @@ def test_cli_writes_stackset_and_policies(tmp_path: Path) -> None:
     mgmt = json.loads((tmp_path / "management-policy.json").read_text())
     assume = [s for s in mgmt["Statement"] if s["Action"] == "sts:AssumeRole"]
     assert assume[0]["Resource"] == "arn:aws:iam::*:role/OrgscanAudit"
+
+
+def test_template_never_targets_the_organizations_admin_role(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli", "permissions", "--deploy-dir",
+                           str(tmp_path)], capture_output=True, text=True, check=True)
+    template = json.loads((tmp_path / "audit-role-stackset.json").read_text())
+    assert template["Parameters"]["RoleName"]["Default"] == "OrgscanAudit"
+    assert "--role-name OrgscanAudit" in proc.stderr
