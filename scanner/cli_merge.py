@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from scanner.models import Severity
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -23,7 +25,8 @@ def add_parser(subparsers: Any) -> None:
                    help="output format (repeatable), as for scan")
     p.add_argument("--exceptions", metavar="FILE", help="accepted risks (mutelist) YAML")
     p.add_argument("--no-bundle", action="store_true", help="do not write the evidence bundle")
-    p.add_argument("--fail-on", help="exit 1 when a FAIL at or above this severity exists")
+    p.add_argument("--fail-on", choices=[s.value for s in Severity],
+                   help="exit 1 when a FAIL at or above this severity exists")
     p.set_defaults(func=cmd_merge)
 
 
