@@ -160,6 +160,7 @@ def _freeze(doc: YamlDoc) -> ScanConfig:
     collector_options = {
         "root_usage": {"lookback_days": 90, **d.get("root_usage", {})},
         "credential_report": d.get("credential_report", {}),
+        "alternate_contacts": d.get("alternate_contacts", {}),
     }
     return ScanConfig(
         aws=settings,

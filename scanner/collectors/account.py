@@ -1,4 +1,5 @@
-"""Account facts: the alternate contacts (security, billing, operations)."""
+"""Account facts: the alternate contacts (security by default; billing and operations when the
+config's ``alternate_contacts.types`` asks for them)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from scanner.errors import NotFound
 from scanner.models import JSON
 
 CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
+# The bundled rules read only the security contact (CIS 1.2): one call, not three, per account.
+DEFAULT_TYPES = ("SECURITY",)
 
 
 async def _contact(ctx: CollectContext, kind: str) -> JSON:
@@ -28,13 +31,17 @@ async def _contact(ctx: CollectContext, kind: str) -> JSON:
 
 
 async def fetch_alternate_contacts(ctx: CollectContext) -> JSON:
-    # Sequential on purpose: the orchestrator is the only place that creates tasks.
-    return {k.lower(): await _contact(ctx, k) for k in CONTACT_TYPES}
+    opts = ctx.options.get("alternate_contacts") or {}
+    types = tuple(opts.get("types") or DEFAULT_TYPES)
+    # Sequential on purpose: the orchestrator is the only place that creates tasks. Types not
+    # fetched are absent (unknown to a rule), never null ("not set").
+    return {k.lower(): await _contact(ctx, k) for k in CONTACT_TYPES if k in types}
 
 
 COLLECTORS: tuple[Collector, ...] = (
     Collector("account.alternate_contacts", "account", ("account:GetAlternateContact",),
-              fetch_alternate_contacts, "security, billing and operations contacts"),
+              fetch_alternate_contacts,
+              "alternate contacts (security; billing and operations on request)"),
 )
 
 __all__ = ["COLLECTORS"]

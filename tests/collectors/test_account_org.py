@@ -25,23 +25,31 @@ async def walked(sim: SimServer) -> Organization:
             return await walk(aws)
 
 
-async def test_alternate_contacts(sim: SimServer) -> None:
+SECURITY = {"name": "Sec Team", "email": "sec@example.com", "phone": "+1-555-0101",
+            "title": "CISO"}
+
+
+async def test_alternate_contacts_security_by_default(sim: SimServer) -> None:
     async with scanning(sim, APP) as scan:
         contacts = await scan.ok("account.alternate_contacts")
         calls = scan.calls(APP)
-    assert contacts == {
-        "security": {"name": "Sec Team", "email": "sec@example.com", "phone": "+1-555-0101",
-                     "title": "CISO"},
-        "billing": None,
-        "operations": None,
-    }
+    # One call: the bundled rules read the security contact only.
+    assert contacts == {"security": SECURITY}
+    assert calls == {"account:GetAlternateContact": 1}
+
+
+async def test_alternate_contacts_all_types_on_request(sim: SimServer) -> None:
+    options = {"alternate_contacts": {"types": ["SECURITY", "BILLING", "OPERATIONS"]}}
+    async with scanning(sim, APP, options=options) as scan:
+        contacts = await scan.ok("account.alternate_contacts")
+        calls = scan.calls(APP)
+    assert contacts == {"security": SECURITY, "billing": None, "operations": None}
     assert calls == {"account:GetAlternateContact": 3}
 
 
 async def test_no_alternate_contacts(sim: SimServer) -> None:
     async with scanning(sim, SEC) as scan:
-        assert await scan.ok("account.alternate_contacts") == {
-            "security": None, "billing": None, "operations": None}
+        assert await scan.ok("account.alternate_contacts") == {"security": None}
 
 
 async def test_account_policies_from_the_walk(sim: SimServer) -> None:
