@@ -10,34 +10,17 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
-from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from scanner.aws import Aws
 from scanner.calls import call, collect
 from scanner.config import ScopeFilter
-from scanner.errors import AwsError
 from scanner.models import Account, AccountState, Organization, OrgUnit, Policy
+from scanner.tasks import bounded_map, run_all, task_group
 
 T = TypeVar("T")
 SCP = "SERVICE_CONTROL_POLICY"
-
-
-async def _bounded(limit: int, items: Iterable[T],
-                   fn: Callable[[T], Awaitable[Any]]) -> list[Any]:
-    sem = asyncio.Semaphore(limit)
-
-    async def one(item: T) -> Any:
-        async with sem:
-            return await fn(item)
-
-    try:
-        async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(one(i)) for i in items]
-    except* AwsError as group:
-        raise group.exceptions[0] from None
-    return [t.result() for t in tasks]
 
 
 def _state(raw: dict[str, Any]) -> AccountState:
@@ -68,9 +51,9 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
     can make later, off the walk's critical path (the orchestrator does, alongside the scan).
     """
     client = await aws.client("organizations")
-    org, roots = await asyncio.gather(call(client, "describe_organization"),
-                                      collect(client, "list_roots", "Roots"))
-    org = org["Organization"]
+    first: list[Any] = await run_all([call(client, "describe_organization"),
+                                      collect(client, "list_roots", "Roots")])
+    org, roots = first[0]["Organization"], first[1]
 
     units: list[OrgUnit] = []
     raw_accounts: list[tuple[dict[str, Any], str, str]] = []  # (account, parent id, path)
@@ -82,39 +65,35 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
     # while its accounts (20 a page, pages in sequence) are still being listed. The walk takes
     # the tree's depth in calls plus the largest OU's pages, not the sum over levels of each
     # level's slowest OU (2.7 s -> ~1 s for 1,000 accounts in 12 OUs at 100 ms a call).
-    try:
-        async with asyncio.TaskGroup() as tg:
+    async with task_group() as tg:
 
-            def visit(unit: OrgUnit) -> None:
-                units.append(unit)
-                tg.create_task(child_units(unit))
-                tg.create_task(child_accounts(unit))
+        def visit(unit: OrgUnit) -> None:
+            units.append(unit)
+            tg.spawn(child_units(unit))
+            tg.spawn(child_accounts(unit))
 
-            async def child_units(parent: OrgUnit) -> None:
-                async with sem:
-                    ous = await collect(client, "list_organizational_units_for_parent",
-                                        "OrganizationalUnits", ParentId=parent.id)
-                for o in sorted(ous, key=lambda o: o["Name"]):
-                    visit(OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id,
-                                  f"{parent.path}/{o['Name']}"))
+        async def child_units(parent: OrgUnit) -> None:
+            async with sem:
+                ous = await collect(client, "list_organizational_units_for_parent",
+                                    "OrganizationalUnits", ParentId=parent.id)
+            for o in sorted(ous, key=lambda o: o["Name"]):
+                visit(OrgUnit(o["Id"], o["Name"], o["Arn"], parent.id,
+                              f"{parent.path}/{o['Name']}"))
 
-            async def child_accounts(parent: OrgUnit) -> None:
-                async with sem:
-                    accounts = await collect(client, "list_accounts_for_parent", "Accounts",
-                                             ParentId=parent.id)
-                raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
+        async def child_accounts(parent: OrgUnit) -> None:
+            async with sem:
+                accounts = await collect(client, "list_accounts_for_parent", "Accounts",
+                                         ParentId=parent.id)
+            raw_accounts.extend((a, parent.id, parent.path) for a in accounts)
 
-            async def scps() -> None:
-                found, attached = await _policies(client, concurrency, org)
-                policies.update(found)
-                attachments.update(attached)
+        async def scps() -> None:
+            found, attached = await _policies(client, concurrency, org)
+            policies.update(found)
+            attachments.update(attached)
 
-            tg.create_task(scps())
-            for r in roots:
-                visit(OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]))
-    except* AwsError as group:
-        # The caller handles AwsError (nothing can be scanned), not a group of them.
-        raise group.exceptions[0] from None
+        tg.spawn(scps())
+        for r in roots:
+            visit(OrgUnit(r["Id"], r["Name"], r["Arn"], None, r["Name"]))
     # Roots first, parents before children, siblings by name: the order of a breadth-first
     # walk, whatever order the calls finished in.
     units.sort(key=lambda u: u.path.split("/"))
@@ -122,7 +101,7 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
 
     ids = [a["Id"] for a, _, _ in raw_accounts]
     tag_maps: list[dict[str, str]] = (
-        await _bounded(concurrency, ids, lambda i: account_tags(client, i)) if tags
+        await bounded_map(concurrency, ids, lambda i: account_tags(client, i)) if tags
         else [{} for _ in ids])
 
     mgmt_id = org["MasterAccountId"]
@@ -155,10 +134,11 @@ async def _policies(client: Any, concurrency: int,
     summaries = await collect(client, "list_policies", "Policies", Filter=SCP)
 
     async def one(summary: dict[str, Any]) -> tuple[Policy, list[Any]]:
-        detail, targets = await asyncio.gather(
+        pair: list[Any] = await run_all([
             call(client, "describe_policy", PolicyId=summary["Id"]),
             collect(client, "list_targets_for_policy", "Targets", PolicyId=summary["Id"]),
-        )
+        ])
+        detail, targets = pair
         content = detail["Policy"].get("Content", "{}")
         try:
             parsed = json.loads(content)
@@ -168,7 +148,7 @@ async def _policies(client: Any, concurrency: int,
                       bool(summary.get("AwsManaged")), parsed,
                       summary.get("Description", "")), targets
 
-    results = await _bounded(concurrency, summaries, one)
+    results = await bounded_map(concurrency, summaries, one)
     policies: dict[str, Policy] = {}
     attachments: dict[str, set[str]] = {}
     for policy, targets in results:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.rootevents import RootEvent
+from scanner.tasks import run_workers, task_group
 
 # One token finds every record orgscan wants: `"type":"Root"` (any spacing), the eventName
 # `"AssumeRoot"` and the key `"assumedRoot"` all contain `Root"`. It is a necessary condition
@@ -332,9 +333,7 @@ async def _bounded(items: Iterable[Any], limit: int, func: Callable[[Any], Any])
         for item in it:  # next() is atomic between awaits: workers share the iterator
             await func(item)
 
-    async with asyncio.TaskGroup() as tg:
-        for _ in range(max(1, limit)):
-            tg.create_task(worker())
+    await run_workers(limit, worker)
 
 
 async def list_keys(s3: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
@@ -459,8 +458,8 @@ async def read_org_trail(
             sl.events.extend(result.events)
 
     try:
-        async with asyncio.TaskGroup() as tg:
-            readers = [tg.create_task(reader()) for _ in range(max(1, files_in_flight))]
+        async with task_group() as tg:
+            readers = [tg.spawn(reader()) for _ in range(max(1, files_in_flight))]
             await _bounded(region_prefixes(), list_concurrency, lister)
             for _ in readers:
                 await queue.put(None)

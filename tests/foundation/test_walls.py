@@ -48,3 +48,19 @@ def test_the_simulator_imports_nothing_else_of_the_scanner() -> None:
                                                     and not m.startswith("scanner.sim"))
                  for p in (SCANNER / "sim").rglob("*.py")}
     assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_tasks_are_created_only_by_the_orchestrator_and_tasks_module() -> None:
+    """Structured concurrency has one home: every other module goes through scanner.tasks,
+    so no task outlives its work and failures surface as themselves."""
+    spawning = ("create_task", "TaskGroup", "ensure_future", "gather")
+    allowed = {"orchestrator.py", "tasks.py"}
+    offenders = []
+    for p in SCANNER.rglob("*.py"):
+        rel = p.relative_to(SCANNER)
+        if rel.parts[0] == "sim" or str(rel) in allowed:
+            continue  # the simulator stands in for AWS; it is not the scanner
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute) and node.attr in spawning:
+                offenders.append(f"{rel}:{node.lineno} {node.attr}")
+    assert offenders == []
