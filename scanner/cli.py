@@ -210,7 +210,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     result = outcome.result
     _print_summary(outcome, Path(args.out))
     print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
-    return exit_code(result, None) if not result.interrupted else EXIT_INTERRUPTED
+    # The demo organization holds a suspended account and one without the audit role on
+    # purpose, so its coverage is partial by design: a demo that ran to the end succeeded.
+    # (`orgscan scan` keeps exit 3 for partial coverage.)
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    print("orgscan demo: the 2 accounts not assessed are part of the demo (a suspended account "
+          "and one without the audit role); a real scan would exit 3 here.", file=sys.stderr)
+    return EXIT_OK
 
 
 def cmd_permissions(args: argparse.Namespace) -> int:
