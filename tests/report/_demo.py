@@ -114,3 +114,15 @@ def make_result(accounts: list[AccountResult], org_findings: tuple[Finding, ...]
                       accounts=tuple(accounts), org_facts={}, org_findings=org_findings,
                       out_of_scope=tuple(a.id for a in out_of_scope), regions=("us-east-1",),
                       lookback_days=90, rule_ids=("r1", "r2"))
+
+
+# The accepted-risk file several report tests share: the sandbox roots' virtual MFA.
+SANDBOX_MFA_EXCEPTION = """\
+exceptions:
+  - id: RISK-1
+    rule: root-hardware-mfa
+    ous: [Root/Sandbox]
+    justification: Sandbox roots use virtual MFA by policy.
+    owner: security@example.com
+    expires: 2027-03-31
+"""

@@ -33,17 +33,9 @@ from scanner.report.rollup import write_ou_summary
 from scanner.results import Coverage
 from scanner.yamlfile import load_schema
 
-from ._demo import MGMT, RETAIL_DEV, SUSPENDED, DemoScan, demo_scan
+from ._demo import MGMT, RETAIL_DEV, SANDBOX_MFA_EXCEPTION, SUSPENDED, DemoScan, demo_scan
 
-EXCEPTIONS = """\
-exceptions:
-  - id: RISK-1
-    rule: root-hardware-mfa
-    ous: [Root/Sandbox]
-    justification: Sandbox roots use virtual MFA by policy.
-    owner: security@example.com
-    expires: 2027-03-31
-"""
+EXCEPTIONS = SANDBOX_MFA_EXCEPTION
 
 
 @pytest.fixture(scope="module")

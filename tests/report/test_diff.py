@@ -39,6 +39,7 @@ from ._demo import (
     OU_B,
     OU_C,
     SANDBOX_01,
+    SANDBOX_MFA_EXCEPTION,
     DemoScan,
     account,
     account_result,
@@ -167,15 +168,7 @@ def flip(r: AccountResult, rule: str, to: Status) -> AccountResult:
 def later_scan(result: ScanResult) -> ScanResult:
     """The demo three months on: the sandbox MFA risk accepted, one account's contact fixed,
     one account's root used, one account gone."""
-    excs = exceptions_from_text("""\
-exceptions:
-  - id: RISK-1
-    rule: root-hardware-mfa
-    ous: [Root/Sandbox]
-    justification: Sandbox roots use virtual MFA by policy.
-    owner: security@example.com
-    expires: 2027-03-31
-""")
+    excs = exceptions_from_text(SANDBOX_MFA_EXCEPTION)
     muted, _ = apply(result, excs, datetime(2026, 11, 28, tzinfo=UTC))
     accounts = []
     for r in muted.accounts:
