@@ -32,7 +32,7 @@ from scanner.rootusage import (
     org_slice,
     root_row,
 )
-from scanner.tasks import run_all
+from scanner.tasks import bounded_map
 from scanner.trailreader import TrailLocation, read_org_trail
 
 DEFAULT_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY)
@@ -42,6 +42,7 @@ LOOKUP_RATE = 2.0  # LookupEvents: 2 requests/s per account per region
 # at its answer (ratelimit.py), two back to back never overrun it, and save half a second per
 # account on the critical path (three lookups in us-east-1: 1.1 s -> 0.7 s at 100 ms a call).
 LOOKUP_BURST = 2
+REGIONS_AT_ONCE = 6  # event-history regions one account searches at the same time
 GLOBAL_REGION = "us-east-1"  # IAM, STS (global endpoint) and console sign-in events land here
 # Lookups per region. Username=root finds root's API calls and sign-ins; the sign-in events are
 # also looked up by name in us-east-1 in case their Username is not "root" (failed sign-ins,
@@ -168,8 +169,9 @@ async def _history(ctx: CollectContext, regions: Sequence[str],
         per_region[r] = {"ok": True, "error": None, "requests": calls}
 
     # Regions at once: LookupEvents' 2/s quota is per region, and each region has its own
-    # limiter, so 17 regions cost the slowest region's time, not the sum.
-    await run_all([region(r) for r in regions])
+    # limiter, so 17 regions cost a few regions' time, not the sum. Bounded, so that an
+    # account in flight holds a handful of connections, not one per region.
+    await bounded_map(REGIONS_AT_ONCE, regions, region)
     failed = sorted(r for r, v in per_region.items() if not v["ok"])
     reaches = start <= win.start
     detail = [f"{len(regions)} regions, {len(events)} root events"]

@@ -125,7 +125,9 @@ def test_root_usage_records_equal_under_faults(
 def test_expired_credentials_are_refreshed(tmp_path: Path) -> None:
     # Sessions of 3 s, and member calls slowed so that each account outlives its first
     # session; the simulator refuses expired credentials (ExpiredToken).
-    slow = [{"kind": "latency", "service": s, "latency_ms": 700} for s in ("iam", "account")]
+    # Long enough that every account outlives its 3-second session, whatever it calls.
+    slow = [{"kind": "latency", "service": s, "latency_ms": 700}
+            for s in ("iam", "account", "cloudtrail")]
     raw, _ = generate(10, 3)
     with SimServer(raw) as sim:
         clean = run_scan(sim, tmp_path / "clean")
@@ -180,7 +182,9 @@ def test_hung_endpoint_hits_the_account_deadline(tmp_path: Path) -> None:
     deadline = 4.0
     with SimServer("minimal", faults=faults) as sim:
         t0 = time.monotonic()
-        result = run_scan(sim, tmp_path, account_deadline_seconds=deadline)
+        # Two regions: the deadline under test is the hung call's, not a busy machine's.
+        result = run_scan(sim, tmp_path, account_deadline_seconds=deadline,
+                          regions=REGIONS)
         wall = time.monotonic() - t0
     assert wall < deadline + 20, f"the scan waited on a hung endpoint ({wall:.1f}s)"
     by_id = {r.account.id: r for r in result.accounts}
@@ -212,7 +216,9 @@ def test_expired_management_role_credentials_are_refreshed(tmp_path: Path) -> No
     too: they expire and are refreshed as well, and member sessions refreshed later are
     requested with the refreshed management session."""
     raw, _ = generate(10, 3)
-    slow = [{"kind": "latency", "service": s, "latency_ms": 700} for s in ("iam", "account")]
+    # Long enough that every account outlives its 3-second session, whatever it calls.
+    slow = [{"kind": "latency", "service": s, "latency_ms": 700}
+            for s in ("iam", "account", "cloudtrail")]
     with SimServer(raw) as sim:
         mgmt = sim.management_account_id
         arn = f"arn:aws:iam::{mgmt}:role/OrgscanManagement"
