@@ -149,6 +149,11 @@ def translate(exc: BaseException, *, service: str = "", operation: str = "",
         return AwsError(type(exc).__name__, str(exc), **kw)
     if isinstance(exc, OSError):
         return Unavailable(type(exc).__name__, str(exc), **kw)
+    # botocore raises a bare RuntimeError when a refresh returns credentials already inside
+    # the refresh margin (STS answered too slowly for a very short session): a credential
+    # failure of that account, not a bug.
+    if isinstance(exc, RuntimeError) and "refreshed credentials" in str(exc):
+        return AccessDenied("CredentialRefresh", str(exc), **kw)
     # aiohttp's errors are not botocore's; import lazily to keep this module light.
     import aiohttp
 

@@ -100,3 +100,12 @@ async def test_rate_limiter_burst_and_charge_at_completion() -> None:
     lim.completed()
     await lim.acquire()  # but not two: paced by send times alone this one would go at once
     assert time.monotonic() - t1 >= 0.09
+
+
+def test_a_refresh_that_returns_expired_credentials_is_a_credential_failure() -> None:
+    from scanner.errors import AccessDenied, translate
+
+    exc = RuntimeError("Credentials were refreshed, but the refreshed credentials are still "
+                       "expired.")
+    err = translate(exc, service="iam", account_id="123456789012")
+    assert isinstance(err, AccessDenied) and err.code == "CredentialRefresh"
