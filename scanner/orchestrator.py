@@ -37,6 +37,7 @@ from scanner.results import AccountResult, Coverage, ScanResult
 from scanner.rootusage import Window, record_without_account_facts
 from scanner.rules import Rule
 from scanner.shard import in_shard
+from scanner.tasks import task_group
 
 
 def rules_digest(rules: Sequence[Rule]) -> str:
@@ -234,17 +235,14 @@ async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
             throttles=sum(s.aws.stats.throttles.values()))
 
     try:
-        try:
-            async with asyncio.TaskGroup() as tg:
-                if s.tags is not None:
-                    tg.create_task(s.tags.fetch(s.aws, s.base, s.config.org_walk_concurrency))
-                for account in targets:
-                    if account.id not in s.journal.done:
-                        tg.create_task(one(account))
-        except* AwsError as group:
-            # Only the tags fetch lets an AwsError out (accounts turn theirs into data): the
-            # organization cannot be listed as it was walked, as when the walk itself fails.
-            raise group.exceptions[0] from None
+        # Only the tags fetch lets an AwsError out (accounts turn theirs into data); it is
+        # raised as itself, as when the walk fails.
+        async with task_group() as tg:
+            if s.tags is not None:
+                tg.spawn(s.tags.fetch(s.aws, s.base, s.config.org_walk_concurrency))
+            for account in targets:
+                if account.id not in s.journal.done:
+                    tg.spawn(one(account))
     except asyncio.CancelledError:
         # Ctrl-C: what is journaled stands; the reports say the scan is incomplete.
         task = asyncio.current_task()

@@ -91,7 +91,7 @@ def test_sigkill_then_resume_rescans_nothing_finished(slow_demo: SimServer,
     assert proc.returncode == -signal.SIGKILL
     done_before = journaled(out)
     assert 8 <= len(done_before) < total, "kill the scan halfway, not at an end"
-    # Every journaled line is whole and durable (fsync per account): it reads back.
+    # Every journaled line is whole (flushed per account, fsynced at least once a second).
     assert len(set(done_before)) == len(done_before)
 
     sim.reset_counters()
