@@ -164,7 +164,7 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     findings = json.loads((out / "findings.json").read_text("utf-8"))
     rule_ids = set(findings["scan"]["rules"])
     org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
-    from scanner.config import load_config
+    from scanner.run.config import load_config
 
     cfg = load_config(config, concurrency=concurrency)
     depth = max(len(r["account"]["ou_path"].split("/")) for r in results)

@@ -22,12 +22,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import LATENCY_FAULTS, start_sim
 
-from scanner.collectors import COLLECTORS
-from scanner.config import load_config
-from scanner.orchestrator import scan
+from scanner.aws.collectors import COLLECTORS
+from scanner.core.rules import load_rules
+from scanner.core.selection import select
 from scanner.report import write_reports
-from scanner.rules import load_rules
-from scanner.selection import select
+from scanner.run.config import load_config
+from scanner.run.orchestrator import scan
 from scanner.sim.generate import write_generated
 
 

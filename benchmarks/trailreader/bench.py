@@ -5,7 +5,7 @@
 Generates realistic gzipped CloudTrail files (background traffic of IAM users and assumed
 roles, a root event in about one file in 40) in a temporary directory, then times, in the
 same run and on the same files (page cache warm), the median of --runs runs of:
-  - scanner.trailreader.scan_paths (prefilter + parse of matching files), 1 and N threads;
+  - scanner.aws.trailreader.scan_paths (prefilter + parse of matching files), 1 and N threads;
   - zcat FILES > /dev/null;
   - zcat FILES | jq -c '.Records[] | select(.userIdentity.type == "Root")' > /dev/null.
 Throughput is MB/s of compressed input (MB = 10^6 bytes).
@@ -29,7 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scanner.trailreader import scan_paths
+from scanner.aws.trailreader import scan_paths
 
 SERVICES = [
     ("s3.amazonaws.com", ["GetObject", "PutObject", "ListBuckets", "HeadObject"]),

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from scanner.core.results import ScanResult
 from scanner.report.core import write_core
-from scanner.results import ScanResult
 
 Writer = Callable[[ScanResult, Path], list[Path]]
 

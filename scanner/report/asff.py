@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.models import Account, Finding, Status
-from scanner.report.core import write_json
+from scanner.core.models import Account, Finding, Status
+from scanner.core.results import ScanResult
+from scanner.report.files import write_json
 from scanner.report.ocsf import (
     finding_types,
     finding_uid,
@@ -30,7 +31,6 @@ from scanner.report.ocsf import (
     requirements,
     resource_type,
 )
-from scanner.results import ScanResult
 
 ASFF_NAME = "asff.json"
 SCHEMA_VERSION = "2018-10-08"

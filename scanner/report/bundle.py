@@ -40,14 +40,20 @@ from typing import Any
 
 import jsonschema
 
-from scanner.config import ScanConfig
-from scanner.errors import ConfigError
-from scanner.exceptions import ExceptionReport
-from scanner.journal import JOURNAL_NAME
+from scanner.core.errors import ConfigError
+from scanner.core.mutelist import ExceptionReport
+from scanner.core.results import (
+    JOURNAL_NAME,
+    AccountResult,
+    Coverage,
+    ScanResult,
+    account_to_json,
+    fact_to_json,
+)
+from scanner.core.rules import Rule, load_rules
+from scanner.core.settings import ScanConfig
+from scanner.core.yamldoc import load_schema
 from scanner.report.core import inventory_json
-from scanner.results import AccountResult, Coverage, ScanResult, account_to_json, fact_to_json
-from scanner.rules import Rule, load_rules
-from scanner.yamlfile import load_schema
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA_VERSION = "1.0"

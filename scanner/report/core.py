@@ -6,30 +6,23 @@ read the same ScanResult.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner import graph as orggraph
-from scanner.models import FactError, Organization
+from scanner.core import graph as orggraph
+from scanner.core.models import FactError, Organization
+from scanner.core.results import ScanResult, account_to_json
+from scanner.core.rootusage import Window, record_without_account_facts
 from scanner.report.coverage import coverage_json
+from scanner.report.files import write_json
 from scanner.report.rootusage_writer import (
     render_json,
     root_usage_document,
     write_root_usage_csv,
 )
-from scanner.results import ScanResult, account_to_json
-from scanner.rootusage import Window, record_without_account_facts
 
 FINDINGS_SCHEMA_VERSION = "1.0"
-
-
-def write_json(path: Path, data: Any) -> Path:
-    # ensure_ascii=False keeps non-ASCII names intact; default=str covers datetimes.
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
-    return path
 
 
 def inventory_json(org: Organization) -> dict[str, Any]:

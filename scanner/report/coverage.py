@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.results import Coverage, ScanResult
+from scanner.core.results import Coverage, ScanResult
 
 
 def summary_by_ou(result: ScanResult) -> dict[str, dict[str, int]]:

@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from scanner.models import Finding
-from scanner.results import ScanResult
+from scanner.core.models import Finding
+from scanner.core.results import ScanResult
 
 # Cells starting with one of these are prefixed with "'" (OWASP's CSV-injection list, plus LF).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")

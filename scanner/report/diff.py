@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner.errors import ConfigError
-from scanner.journal import JOURNAL_NAME
+from scanner.core.errors import ConfigError
+from scanner.core.results import JOURNAL_NAME, ScanResult
 from scanner.report.bundle import bundle_names, is_bundle, read_bundle_file
-from scanner.report.core import findings_json, write_json
+from scanner.report.core import findings_json
+from scanner.report.files import write_json
 from scanner.report.rollup import root_used
-from scanner.results import ScanResult
 
 DIFF_SCHEMA_VERSION = "1.0"
 CLASSES = ("new", "resolved", "changed", "removed", "added")

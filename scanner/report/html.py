@@ -23,11 +23,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from scanner.frameworks import frameworks_of, summarize
-from scanner.models import Finding, Severity, Status
+from scanner.core.frameworks import frameworks_of, summarize
+from scanner.core.models import Finding, Severity, Status
+from scanner.core.results import Coverage, ScanResult
 from scanner.report.markdown import regions_statement, root_usage_rows, when
 from scanner.report.rollup import compliance, ou_rollups
-from scanner.results import Coverage, ScanResult
 
 HTML_NAME = "report.html"
 STATUS_ORDER = {s: i for i, s in enumerate((Status.FAIL, Status.ERROR, Status.NOT_ASSESSED,

@@ -16,8 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from scanner.models import Finding, Status
-from scanner.results import AccountResult, ScanResult
+from scanner.core.models import Finding, Status
+from scanner.core.results import AccountResult, ScanResult
 
 JUNIT_NAME = "junit.xml"
 # Characters XML 1.0 forbids (ElementTree writes them as they are, making the file

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.frameworks import frameworks_of, summarize
-from scanner.models import FactError, Finding, Severity, Status
+from scanner.core.frameworks import frameworks_of, summarize
+from scanner.core.models import FactError, Finding, Severity, Status
+from scanner.core.results import Coverage, ScanResult
 from scanner.report.core import root_usage_records
 from scanner.report.rollup import ou_rollups
-from scanner.results import Coverage, ScanResult
 
 MARKDOWN_NAME = "report.md"
 MAX_CELL = 200  # ticket systems cap a description's size; findings.json has the full text

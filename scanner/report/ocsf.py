@@ -14,9 +14,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.models import Account, Finding, Severity, Status
-from scanner.report.core import write_json
-from scanner.results import ScanResult
+from scanner.core.models import Account, Finding, Severity, Status
+from scanner.core.results import ScanResult
+from scanner.report.files import write_json
 
 OCSF_VERSION = "1.5.0"
 OCSF_NAME = "findings.ocsf.json"

@@ -28,13 +28,13 @@ from typing import Any
 
 import networkx as nx
 
-from scanner import graph as orggraph
-from scanner.errors import ConfigError
-from scanner.frameworks import frameworks_of, summarize
-from scanner.models import Finding, Organization, Severity, Status
-from scanner.report.core import write_json
+from scanner.core import graph as orggraph
+from scanner.core.errors import ConfigError
+from scanner.core.frameworks import frameworks_of, summarize
+from scanner.core.models import Finding, Organization, Severity, Status
+from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report.csvout import write_csv
-from scanner.results import AccountResult, Coverage, ScanResult
+from scanner.report.files import write_json
 
 OU_SUMMARY_SCHEMA_VERSION = "1.0"
 WORST_OFFENDERS = 5

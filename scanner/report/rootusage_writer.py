@@ -11,9 +11,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scanner.models import JSON, Account
+from scanner.core.models import JSON, Account
+from scanner.core.rootusage import RootUsage
 from scanner.report.csvout import write_csv
-from scanner.rootusage import RootUsage
 
 SCHEMA_ID = "https://orgscan.dev/schemas/root-usage.schema.json"
 FORMAT_VERSION = 1

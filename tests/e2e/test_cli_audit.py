@@ -39,7 +39,7 @@ def sim() -> Iterator[SimServer]:
 
 
 def orgscan(sim: SimServer, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scanner.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "scanner.cli.main", *args], capture_output=True,
                           text=True, env={**os.environ, **sim.env}, timeout=600)
 
 

@@ -17,7 +17,7 @@ EXPECTED = ["findings.json", "findings.csv", "findings.ocsf.json", "asff.json", 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "scanner.cli", "demo", "--out", str(out)],
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "demo", "--out", str(out)],
                           capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     for name in EXPECTED:

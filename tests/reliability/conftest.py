@@ -13,12 +13,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from scanner.aws import AwsSettings
-from scanner.config import ScanConfig, load_config
-from scanner.models import FactError
-from scanner.orchestrator import scan
-from scanner.results import ScanResult
-from scanner.rules import Rule, load_rules
+from scanner.core.models import FactError
+from scanner.core.results import ScanResult
+from scanner.core.rules import Rule, load_rules
+from scanner.core.settings import AwsSettings, ScanConfig
+from scanner.run.config import load_config
+from scanner.run.orchestrator import scan
 from scanner.sim import SimServer
 
 # Fields of a root-usage record that say when it was computed, not what it found.
@@ -67,6 +67,6 @@ def root_usage(result: ScanResult) -> dict[str, Any]:
 
 def cli(args: list[str], env: Mapping[str, str], **kw: Any) -> subprocess.Popen[str]:
     """``orgscan`` as a subprocess (the installed package's module entry point)."""
-    return subprocess.Popen([sys.executable, "-m", "scanner.cli", *args], text=True,
+    return subprocess.Popen([sys.executable, "-m", "scanner.cli.main", *args], text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, **env}, **kw)

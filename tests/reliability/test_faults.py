@@ -15,8 +15,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from scanner.models import FactError, Status
-from scanner.results import Coverage, ScanResult
+from scanner.core.models import FactError, Status
+from scanner.core.results import Coverage, ScanResult
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
 

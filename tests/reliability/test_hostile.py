@@ -23,16 +23,16 @@ from typing import Any
 
 import pytest
 
-from scanner.collectors.iam import derive_root_mfa
-from scanner.collectors.normalize import parse_credential_report
-from scanner.config import load_config
-from scanner.engine import evaluate_account
-from scanner.errors import ConfigError
-from scanner.models import Status
-from scanner.rules import RuleLoadError, default_rules_dir, load_rules
-from scanner.ruletest import _account
+from scanner.aws.collectors.iam import derive_root_mfa
+from scanner.aws.collectors.normalize import parse_credential_report
+from scanner.aws.trailreader import scan_log_file
+from scanner.core.engine import evaluate_account
+from scanner.core.errors import ConfigError
+from scanner.core.models import Status
+from scanner.core.rules import RuleLoadError, default_rules_dir, load_rules
+from scanner.core.ruletest import _account
+from scanner.run.config import load_config
 from scanner.sim import SimServer
-from scanner.trailreader import scan_log_file
 
 from .conftest import cli
 
@@ -77,8 +77,8 @@ def test_bad_config_is_a_precise_error(tmp_path: Path, name: str, content: bytes
                                        message: str) -> None:
     path = tmp_path / f"{name}.yaml"
     path.write_bytes(content)
-    code = ("import sys\nfrom pathlib import Path\nfrom scanner.config import load_config\n"
-            "from scanner.errors import ConfigError\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom scanner.run.config import load_config\n"
+            "from scanner.core.errors import ConfigError\n"
             f"try:\n    load_config(Path({str(path)!r}))\nexcept ConfigError as e:\n"
             "    print(str(e)); sys.exit(0)\nsys.exit(5)\n")
     proc = run_in_subprocess(code)
@@ -90,7 +90,7 @@ def test_bad_config_is_a_precise_error(tmp_path: Path, name: str, content: bytes
 def test_bad_config_exits_2_through_the_cli(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_bytes(b"x: " + b"[" * 5000 + b"]" * 5000 + b"\n")
-    proc = subprocess.run([sys.executable, "-m", "scanner.cli", "scan", "--config", str(path)],
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "scan", "--config", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and str(path) in proc.stderr
@@ -129,7 +129,7 @@ def test_bad_rule_file_is_a_precise_error(tmp_path: Path, name: str, content: st
     rules.mkdir()
     path = rules / "root-access-keys-present.yaml"
     path.write_text(content, encoding="utf-8")
-    code = ("import sys\nfrom pathlib import Path\nfrom scanner.rules import load_rules, "
+    code = ("import sys\nfrom pathlib import Path\nfrom scanner.core.rules import load_rules, "
             "RuleLoadError\n"
             f"try:\n    load_rules([Path({str(rules)!r})])\nexcept RuleLoadError as e:\n"
             "    print(str(e)); sys.exit(0)\nsys.exit(5)\n")
@@ -418,7 +418,7 @@ def test_missing_fields_never_invent_a_pass(stripped_scans: tuple[Any, Any]) -> 
 
 
 def test_missing_fields_are_data_not_collector_crashes(stripped_scans: tuple[Any, Any]) -> None:
-    from scanner.models import FactError
+    from scanner.core.models import FactError
 
     _, stripped = stripped_scans
     crashes = sorted({(name, fact.message[:120]) for r in stripped.accounts

@@ -29,7 +29,7 @@ RULES = ("root-access-keys-present", "root-mfa-enabled", "root-account-used")
 MEASURE = """
 import resource, sys
 from pathlib import Path
-from scanner.cli import main
+from scanner.cli.main import main
 rc = main(sys.argv[1:])
 hwm = 0
 status = Path("/proc/self/status")

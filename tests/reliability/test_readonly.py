@@ -18,10 +18,10 @@ import pytest
 from botocore import xform_name
 
 import scanner
-from scanner.aws import READ_ALLOWLIST, Aws, account_scope, is_read_operation
-from scanner.errors import ReadOnlyViolation
-from scanner.models import FactError
-from scanner.results import Coverage
+from scanner.aws.session import READ_ALLOWLIST, Aws, account_scope, is_read_operation
+from scanner.core.errors import ReadOnlyViolation
+from scanner.core.models import FactError
+from scanner.core.results import Coverage
 from scanner.sim import SimServer
 from scanner.sim.scenario import read_raw
 
@@ -135,7 +135,7 @@ async def test_no_write_of_any_used_service_leaves_the_client() -> None:
 # -- the scan under IAM authorization ------------------------------------------------------
 
 def permissions_cli(*args: str) -> Any:
-    proc = subprocess.run([sys.executable, "-m", "scanner.cli", "permissions", *args],
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "permissions", *args],
                           capture_output=True, text=True, timeout=120, check=True)
     return json.loads(proc.stdout)
 

@@ -170,8 +170,8 @@ def _journal_copy(src: Path, dst: Path, mangle: Any) -> Path:
 def test_damaged_journal_lines(tmp_path: Path) -> None:
     """A line torn by a kill (the last) is scanned again; a damaged line in the middle, or a
     journal of another organization or rule set, is refused with the file and line."""
-    from scanner.errors import ConfigError
-    from scanner.journal import Journal
+    from scanner.core.errors import ConfigError
+    from scanner.run.journal import Journal
 
     with SimServer("minimal") as sim:
         proc = cli([*SCAN, "--out", str(tmp_path / "src")], sim.env)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-import scanner.orchestrator
-from scanner import cli as orgscan_cli
+import scanner.run.orchestrator
+from scanner.cli import main as orgscan_cli
 from scanner.sim import SimServer
 
 from .conftest import cli
@@ -90,7 +90,7 @@ def test_no_secret_in_a_traceback_with_locals(demo_sim: SimServer, tmp_path: Pat
     def broken(*_args: object, **_kw: object) -> list[object]:
         raise RuntimeError("forced failure inside an account scope")
 
-    monkeypatch.setattr(scanner.orchestrator, "evaluate_account", broken)
+    monkeypatch.setattr(scanner.run.orchestrator, "evaluate_account", broken)
     for key, value in demo_sim.env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(BaseException) as info:  # any crash will do

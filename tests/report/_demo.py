@@ -14,9 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from scanner.aws import AwsSettings
-from scanner.config import ScanConfig, load_config
-from scanner.models import (
+from scanner.core.models import (
     Account,
     AccountState,
     FactError,
@@ -26,9 +24,11 @@ from scanner.models import (
     Severity,
     Status,
 )
-from scanner.orchestrator import scan
-from scanner.results import AccountResult, Coverage, ScanResult
-from scanner.rules import Rule, load_rules
+from scanner.core.results import AccountResult, Coverage, ScanResult
+from scanner.core.rules import Rule, load_rules
+from scanner.core.settings import AwsSettings, ScanConfig
+from scanner.run.config import load_config
+from scanner.run.orchestrator import scan
 from scanner.sim import SimServer
 
 

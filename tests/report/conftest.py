@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import Account, Finding, Organization, OrgUnit
+from scanner.core.models import Account, Finding, Organization, OrgUnit
+from scanner.core.results import AccountResult, ScanResult
 from scanner.report import write_reports
-from scanner.results import AccountResult, ScanResult
 from scanner.sim import SimServer
 
 from ._demo import demo_scan

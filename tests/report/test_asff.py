@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 
+from scanner.core.results import ScanResult
 from scanner.report.asff import (
     ASFF_NAME,
     MAX_DESCRIPTION,
@@ -18,7 +19,6 @@ from scanner.report.asff import (
     asff_findings,
     batches,
 )
-from scanner.results import ScanResult
 from scanner.sim import SimServer
 
 

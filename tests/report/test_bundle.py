@@ -16,9 +16,11 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scanner.aws import AwsSettings
-from scanner.cli_report import cmd_verify
-from scanner.exceptions import apply, exceptions_from_text
+from scanner.cli.report import cmd_verify
+from scanner.core.mutelist import apply, exceptions_from_text
+from scanner.core.results import Coverage
+from scanner.core.settings import AwsSettings
+from scanner.core.yamldoc import load_schema
 from scanner.report import write_reports
 from scanner.report.bundle import (
     REDACTED,
@@ -30,8 +32,6 @@ from scanner.report.bundle import (
     write_bundle,
 )
 from scanner.report.rollup import write_ou_summary
-from scanner.results import Coverage
-from scanner.yamlfile import load_schema
 
 from ._demo import MGMT, RETAIL_DEV, SANDBOX_MFA_EXCEPTION, SUSPENDED, DemoScan, demo_scan
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from scanner.core.results import ScanResult
 from scanner.report.csvout import (
     FINDINGS_CSV_COLUMNS,
     MAX_CELL_CHARS,
     safe_cell,
     write_csv,
 )
-from scanner.results import ScanResult
 
 from .conftest import HOSTILE_NAME, HOSTILE_OU
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from scanner.cli_report import cmd_diff
-from scanner.errors import ConfigError
-from scanner.exceptions import apply, exceptions_from_text
-from scanner.models import Finding, Status
+from scanner.cli.report import cmd_diff
+from scanner.core.errors import ConfigError
+from scanner.core.models import Finding, Status
+from scanner.core.mutelist import apply, exceptions_from_text
+from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report import write_reports
 from scanner.report.bundle import write_bundle
 from scanner.report.diff import (
@@ -32,7 +33,6 @@ from scanner.report.diff import (
     write_diff,
 )
 from scanner.report.rollup import restrict
-from scanner.results import AccountResult, Coverage, ScanResult
 
 from ._demo import (
     OU_A,

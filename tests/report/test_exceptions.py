@@ -8,15 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import ConfigError
-from scanner.exceptions import (
-    Exception_,
-    apply,
-    exceptions_from_text,
-    load_exceptions,
-    write_exceptions_report,
-)
-from scanner.models import Status
+from scanner.core.errors import ConfigError
+from scanner.core.models import Status
+from scanner.core.mutelist import Exception_, apply, exceptions_from_text, load_exceptions
+from scanner.report.mutelist import write_exceptions_report
 from scanner.report.rollup import ou_rollups
 
 from ._demo import (

@@ -9,8 +9,8 @@ import json
 import re
 from pathlib import Path
 
+from scanner.core.results import ScanResult
 from scanner.report.html import script_json
-from scanner.results import ScanResult
 
 from .conftest import HOSTILE_NAME
 

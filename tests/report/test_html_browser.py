@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.models import Status
-from scanner.results import ScanResult
+from scanner.core.models import Status
+from scanner.core.results import ScanResult
 
 from .cdp import Browser, find_chromium
 from .conftest import HOSTILE_NAME

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from scanner.results import ScanResult
+from scanner.core.results import ScanResult
 
 
 def parse(out: Path) -> ET.Element:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from scanner.models import Status
+from scanner.core.models import Status
+from scanner.core.results import ScanResult
 from scanner.report.markdown import md, root_usage_rows
-from scanner.results import ScanResult
 
 SECTIONS = ["## Summary", "## Coverage", "## Root usage", "## Per-OU summary",
             "## Failing findings by severity", "## Framework summary"]
@@ -66,10 +66,10 @@ def test_md_cell() -> None:
 def test_root_usage_fact_error_shows_unknown_with_the_error(demo_result: ScanResult) -> None:
     from dataclasses import replace
 
-    from scanner.models import FactError
+    from scanner.core.models import FactError
+    from scanner.core.results import Coverage
     from scanner.report.html import render_html
     from scanner.report.markdown import render_markdown
-    from scanner.results import Coverage
 
     target = next(r for r in demo_result.accounts if r.coverage is Coverage.ASSESSED
                   and isinstance(r.facts.get("root.usage"), dict))

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from scanner.core.results import ScanResult
 from scanner.report.ocsf import OCSF_NAME, OCSF_VERSION
-from scanner.results import ScanResult
 
 from .conftest import HOSTILE_NAME
 
@@ -141,7 +141,7 @@ def test_strict_walk_catches_misspelt_attributes(demo_out: Path) -> None:
 def test_muted_is_a_suppressed_fail(demo_result: ScanResult) -> None:
     from dataclasses import replace
 
-    from scanner.models import Status
+    from scanner.core.models import Status
     from scanner.report.asff import to_asff
     from scanner.report.ocsf import to_ocsf
 

@@ -12,8 +12,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from scanner.errors import ConfigError
-from scanner.models import Status
+from scanner.core.errors import ConfigError
+from scanner.core.models import Status
+from scanner.core.results import Coverage
+from scanner.core.yamldoc import load_schema
 from scanner.report.rollup import (
     compliance,
     ou_rollups,
@@ -21,8 +23,6 @@ from scanner.report.rollup import (
     restrict,
     write_ou_summary,
 )
-from scanner.results import Coverage
-from scanner.yamlfile import load_schema
 
 from ._demo import (
     OU_A,

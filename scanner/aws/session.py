@@ -1,0 +1,299 @@
+"""The AWS layer: one session, shared clients, per-account credentials, read-only guard.
+
+Why shared clients: creating a botocore client costs milliseconds of CPU and an aiohttp
+connector each; a 1,000-account scan would pay that per account and service and lose connection
+reuse. botocore's signer signs a request with ``context['signing']['request_credentials']`` when
+present, so ONE client per (service, region) serves every account: a ``before-parameter-build``
+hook puts the current account's credentials (a context variable set by the orchestrator's
+account scope) into each request's signing context. The clients themselves hold placeholder
+credentials, and the hook refuses any call made outside an account scope, so a forgotten scope
+is an error, never a silent read of the wrong account.
+
+The same hook is the read-only guard: it refuses every operation that is not a read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aioboto3
+from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
+from botocore.config import Config
+
+from scanner import __version__
+from scanner.aws.errors import is_throttle, raise_classified
+from scanner.aws.ratelimit import CallStats, RateLimiter
+from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
+from scanner.core.settings import AwsSettings
+
+# Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
+# is refused before it is signed.
+READ_PREFIXES = ("List", "Get", "Describe", "Lookup")
+READ_ALLOWLIST = frozenset({
+    "iam:GenerateCredentialReport",  # only (re)builds the read-only report
+    "sts:AssumeRole",
+    "sts:GetCallerIdentity",
+    # Athena root-usage queries: the query only reads the trail table; results land in the
+    # configured output location, which the user chose for orgscan.
+    "athena:StartQueryExecution",
+})
+
+# Named like reads, but they mint credentials or hand out secrets: never sent by a scanner.
+READ_DENYLIST = frozenset({
+    "sts:GetSessionToken",
+    "sts:GetFederationToken",
+    "ec2:GetPasswordData",
+})
+
+# The label of calls made for the organization as a whole (see AccountScope.label).
+ORG_LABEL = "organization"
+
+# STS refuses role sessions shorter than this.
+MIN_SESSION_SECONDS = 900
+
+
+def is_read_operation(service: str, operation: str) -> bool:
+    name = f"{service}:{operation}"
+    if name in READ_DENYLIST:
+        return False
+    return operation.startswith(READ_PREFIXES) or name in READ_ALLOWLIST
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """Whose credentials the shared clients sign with inside this scope."""
+
+    account_id: str
+    credentials: AioCredentials | AioRefreshableCredentials
+    # Whom the calls are counted for: the organization-level work (walk, AssumeRole, org
+    # facts) is kept apart from the management account's own account scan.
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return self.label or self.account_id
+
+
+_SCOPE: ContextVar[AccountScope | None] = ContextVar("orgscan_account_scope", default=None)
+
+
+@contextlib.contextmanager
+def account_scope(scope: AccountScope) -> Iterator[AccountScope]:
+    """Sign every call made in this context (and tasks it starts) as ``scope``'s account."""
+    token = _SCOPE.set(scope)
+    try:
+        yield scope
+    finally:
+        _SCOPE.reset(token)
+
+
+def current_scope() -> AccountScope:
+    scope = _SCOPE.get()
+    if scope is None:
+        raise ScopeError("an AWS call was made outside an account scope")
+    return scope
+
+
+class Aws:
+    """One per scan: the shared session, clients, credentials and limiters."""
+
+    def __init__(self, settings: AwsSettings) -> None:
+        self.settings = settings
+        self.stats = CallStats()
+        if settings.credentials is not None:
+            key, secret = settings.credentials
+            self._session = aioboto3.Session(aws_access_key_id=key, aws_secret_access_key=secret,
+                                             region_name=settings.region)
+        else:
+            self._session = aioboto3.Session(profile_name=settings.profile)
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._client_lock = asyncio.Lock()
+        self._stack = contextlib.AsyncExitStack()
+        self._limiters: dict[tuple[str, str, str], RateLimiter] = {}
+        self._config = Config(
+            retries={"mode": "standard", "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=settings.max_pool_connections,
+            user_agent_extra=f"orgscan/{__version__}",
+        )
+
+    async def __aenter__(self) -> Aws:
+        await self._stack.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+        self._clients.clear()
+
+    async def client(self, service: str, region: str | None = None) -> Any:
+        """The shared client for (service, region); calls sign as the current account scope."""
+        key = (service, region or self.settings.region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
+        async with self._client_lock:
+            client = self._clients.get(key)
+            if client is None:
+                client = await self._stack.enter_async_context(self._session.client(
+                    service, region_name=key[1], endpoint_url=self.settings.endpoint_url,
+                    config=self._config,
+                    # Placeholders: every request is signed with the scope's credentials.
+                    aws_access_key_id="orgscan-unscoped",
+                    aws_secret_access_key="orgscan-unscoped",  # noqa: S106 - placeholder
+                ))
+                self._hook(client)
+                self._clients[key] = client
+        return client
+
+    def _hook(self, client: Any) -> None:
+        events = client.meta.events
+        events.register_first("before-parameter-build.*.*", self._before_call)
+        events.register("before-send.*.*", self._count_attempt)
+        events.register("needs-retry.*.*", self._count_throttle)
+
+    def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
+        service = model.service_model.endpoint_prefix
+        if not is_read_operation(service, model.name):
+            raise ReadOnlyViolation(service, model.name)
+        signing: dict[str, Any] = context.setdefault("signing", {})
+        signing["request_credentials"] = current_scope().credentials
+
+    def _count_attempt(self, event_name: str, **_: Any) -> None:
+        service, op = event_name.split(".", 2)[1:]
+        scope = _SCOPE.get()
+        self.stats.attempts[(scope.key if scope else "-", f"{service}:{op}")] += 1
+
+    def _count_throttle(self, response: Any = None, **_: Any) -> None:
+        if not response:
+            return
+        code = str(response[1].get("Error", {}).get("Code", ""))
+        if is_throttle(code):
+            scope = _SCOPE.get()
+            self.stats.throttles[scope.key if scope else "-"] += 1
+
+    def limiter(self, account_id: str, api: str, region: str, rate: float,
+                burst: int = 1) -> RateLimiter:
+        """The limiter for one (account, API, region): AWS's quotas are per account and region."""
+        key = (account_id, api, region)
+        lim = self._limiters.get(key)
+        if lim is None:
+            lim = self._limiters[key] = RateLimiter(rate, burst)
+        return lim
+
+    # -- credentials ------------------------------------------------------------------------
+
+    async def base_scope(self) -> AccountScope:
+        """The management (or delegated administrator) credentials, from the standard chain,
+        optionally through ``management_role_arn``."""
+        creds = await self._session.get_credentials()
+        if creds is None:
+            raise AccessDenied("NoCredentials", "no AWS credentials found (profile, "
+                               "environment or instance role)", service="sts")
+        # A placeholder account id until the caller identity is known.
+        scope = AccountScope("base", creds)
+        with account_scope(scope):
+            sts = await self.client("sts")
+            try:
+                ident = await sts.get_caller_identity()
+            except Exception as exc:
+                raise_classified(exc, service="sts", operation="GetCallerIdentity")
+        scope = AccountScope(str(ident["Account"]), creds, ORG_LABEL)
+        if self.settings.management_role_arn:
+            account_id = self.settings.management_role_arn.split(":")[4]
+            creds = await self._assume(scope, self.settings.management_role_arn, account_id)
+            scope = AccountScope(account_id, creds, ORG_LABEL)
+        return scope
+
+    async def assume(self, base: AccountScope, account_id: str, *,
+                     label: str = "") -> AccountScope:
+        """Credentials in a member account through the audit role, refreshed before expiry."""
+        return await self.assume_role_arn(
+            base, f"arn:aws:iam::{account_id}:role/{self.settings.role_name}", label=label)
+
+    async def assume_role_arn(self, base: AccountScope, role_arn: str, *,
+                              label: str = "") -> AccountScope:
+        """Credentials for any role (e.g. a log-archive reader), refreshed before expiry.
+        ``label`` counts the calls made with them for someone else (see AccountScope)."""
+        account_id = role_arn.split(":")[4]
+        creds = await self._assume(base, role_arn, account_id)
+        return AccountScope(account_id, creds, label)
+
+    async def _assume(self, base: AccountScope, role_arn: str,
+                      account_id: str) -> AioRefreshableCredentials:
+        duration = max(MIN_SESSION_SECONDS, self.settings.session_duration)
+
+        async def fetch() -> dict[str, Any]:
+            kwargs: dict[str, Any] = {
+                "RoleArn": role_arn,
+                "RoleSessionName": self.settings.session_name,
+                "DurationSeconds": duration,
+            }
+            if self.settings.external_id:
+                kwargs["ExternalId"] = self.settings.external_id
+            with account_scope(base):
+                sts = await self.client("sts")
+                try:
+                    resp = await sts.assume_role(**kwargs)
+                except Exception as exc:
+                    raise_classified(exc, service="sts", operation="AssumeRole",
+                                     account_id=account_id)
+            c = resp["Credentials"]
+            return {
+                "access_key": c["AccessKeyId"],
+                "secret_key": c["SecretAccessKey"],
+                "token": c["SessionToken"],
+                "expiry_time": _iso(c["Expiration"]),
+            }
+
+        metadata = await fetch()
+        # botocore's defaults (refresh 15 / 10 minutes before expiry) would refresh a 15-minute
+        # session on every call; scale them to the session instead: to the lifetime STS
+        # actually granted, which may be shorter than asked, else every call would refresh.
+        lifetime = _lifetime_s(metadata["expiry_time"], default=duration)
+        return AioRefreshableCredentials.create_from_metadata(
+            metadata, refresh_using=fetch, method="assume-role",
+            # Whole seconds, and never 0: a margin of 0 signs calls that expire in flight.
+            advisory_timeout=max(1, int(min(15 * 60, lifetime / 4))),
+            mandatory_timeout=max(1, int(min(10 * 60, lifetime / 8))),
+        )
+
+
+def _lifetime_s(expiry_iso: str, *, default: float) -> float:
+    """Seconds from now until ``expiry_iso``; ``default`` when it cannot be read."""
+    try:
+        expiry = datetime.fromisoformat(expiry_iso.replace("Z", "+00:00"))
+    except ValueError:
+        return default
+    if expiry.tzinfo is None:
+        expiry = expiry.replace(tzinfo=UTC)
+    return max(1.0, min(float(default), (expiry - utcnow()).total_seconds()))
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+    return str(value)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = [
+    "AccountScope",
+    "Aws",
+    "AwsSettings",
+    "RateLimiter",
+    "account_scope",
+    "current_scope",
+    "is_read_operation",
+    "utcnow",
+]

@@ -1,0 +1,40 @@
+"""orgscan's exit codes, in one place: what each means, and the code a finished scan exits with."""
+
+from __future__ import annotations
+
+from scanner.core.models import Severity, Status
+from scanner.core.results import ScanResult
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # FAIL findings at or above --fail-on
+EXIT_USAGE = 2  # bad arguments, config, rules or other input files
+EXIT_PARTIAL = 3  # some accounts not (fully) assessed
+EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
+EXIT_BUNDLE = 5  # reports written, but the evidence bundle failed its secrets check
+EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
+# `orgscan report verify`: the bundle does not match its manifest.
+EXIT_TAMPERED = EXIT_FINDINGS
+# `orgscan rules test`: a rule's own test case failed.
+EXIT_TEST_FAILED = EXIT_FINDINGS
+
+
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    scan complete; no FAIL at or above --fail-on
+  {EXIT_FINDINGS}    FAIL findings at or above --fail-on
+  {EXIT_USAGE}    usage, config or rule error (nothing was scanned)
+  {EXIT_PARTIAL}    partial coverage: some accounts could not be (fully) assessed
+  {EXIT_AWS}    AWS error before any account could be scanned
+  {EXIT_BUNDLE}    reports written; the evidence bundle was withheld (it would hold a secret)
+  {EXIT_INTERRUPTED}  interrupted; the reports written are marked incomplete"""
+
+
+def exit_code(result: ScanResult, fail_on: str | None) -> int:
+    if result.interrupted:
+        return EXIT_INTERRUPTED
+    if not result.complete:
+        return EXIT_PARTIAL
+    if fail_on is not None:
+        floor = Severity(fail_on).rank
+        if any(f.status is Status.FAIL and f.severity.rank >= floor for f in result.findings):
+            return EXIT_FINDINGS
+    return EXIT_OK

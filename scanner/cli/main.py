@@ -1,0 +1,76 @@
+"""orgscan's command line: subcommands and exit codes, nothing else."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scanner import __version__
+from scanner.cli.demo import cmd_demo
+from scanner.cli.exits import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+from scanner.cli.permissions import cmd_permissions
+from scanner.cli.scan import _scan_options, cmd_scan
+from scanner.core.errors import ConfigError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="orgscan",
+        description="Audit root-user use and protection across an AWS Organization.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"orgscan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="scan the organization", epilog=EXIT_CODES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    _scan_options(scan)
+    scan.set_defaults(func=cmd_scan)
+
+    demo = sub.add_parser("demo", help="scan the built-in simulated organization",
+                          epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    demo.add_argument("--scenario", default="demo", help="bundled scenario name or YAML file")
+    demo.add_argument("--out", default="orgscan-demo", help="output directory")
+    demo.add_argument("--quiet", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+
+    perms = sub.add_parser("permissions", help="print the least-privilege IAM policies a scan "
+                           "needs, and write the audit role's StackSet template")
+    perms.add_argument("--config", type=Path, help="config file (rule and source selection)")
+    perms.add_argument("--role-name", help="audit role in member accounts")
+    perms.add_argument("--management", action="store_true",
+                       help="print the management credentials' policy instead")
+    perms.add_argument("--deploy-dir", type=Path,
+                       help="also write audit-role-stackset.json and both policies here")
+    perms.set_defaults(func=cmd_permissions)
+
+    from scanner.cli import merge as cli_merge
+    from scanner.cli import report as cli_report
+    from scanner.cli import rules as cli_rules
+    cli_rules.add_parser(sub)
+    cli_report.add_parser(sub)
+    cli_merge.add_parser(sub)
+    from scanner.cli import sim as cli_sim
+    cli_sim.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C before the fan-out (walk, organization facts): no account was scanned.
+        # During the fan-out the scan itself stops and writes partial reports instead.
+        print("orgscan: interrupted before any account was scanned; no reports written",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""`orgscan permissions`: the least-privilege policies a scan needs; the audit role StackSet."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scanner.cli.exits import EXIT_OK
+from scanner.run.config import load_config
+from scanner.run.runner import load_selected_rules
+
+
+def cmd_permissions(args: argparse.Namespace) -> int:
+    import json
+
+    from scanner.aws import permissions
+    from scanner.core.engine import facts_needed
+
+    config = load_config(args.config, role_name=args.role_name)
+    acts = permissions.actions(facts_needed(load_selected_rules(config)),
+                               config.collector_options,
+                               all_regions=config.regions is None)
+    role = config.aws.role_name
+    member = permissions.member_policy(acts)
+    management = permissions.management_policy(acts, role)
+    print(json.dumps(management if args.management else member, indent=2))
+    if args.deploy_dir is not None:
+        args.deploy_dir.mkdir(parents=True, exist_ok=True)
+        (args.deploy_dir / "audit-role-stackset.json").write_text(
+            permissions.stackset_template(acts, role), encoding="utf-8")
+        for name, doc in (("audit-role-policy.json", member),
+                          ("management-policy.json", management)):
+            (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        print(f"orgscan: wrote the StackSet template and policies to {args.deploy_dir}/",
+              file=sys.stderr)
+        deployed = permissions.template_role_name(role)
+        if deployed != role:
+            print(f"orgscan: the template deploys the read-only role {deployed!r} (not "
+                  f"{role!r}, which Organizations creates with admin rights): scan with "
+                  f"--role-name {deployed}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,103 @@
+"""`orgscan scan`: its options, and one audit run from them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from scanner.cli.console import print_summary
+from scanner.cli.exits import EXIT_AWS, EXIT_BUNDLE, exit_code
+from scanner.core.errors import AwsError, ConfigError
+from scanner.core.models import Severity
+from scanner.core.results import ScanResult
+from scanner.report.bundle import BundleError
+from scanner.run.config import load_config
+from scanner.run.runner import RunOptions, run
+
+
+def _scan_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, help="config file (see config.example.yaml)")
+    p.add_argument("--role-name", help="audit role in member accounts")
+    p.add_argument("--region", action="append", dest="regions", metavar="REGION",
+                   help="region to scan (repeatable; 'all' for every enabled region)")
+    p.add_argument("--out", help="output directory")
+    p.add_argument("--concurrency", type=int, help="accounts scanned at once")
+    p.add_argument("--profile", help="AWS profile for the management credentials")
+    p.add_argument("--endpoint-url", help="send every AWS call here (a simulator)")
+    p.add_argument("--lookback-days", type=int, help="root-usage window in days")
+    p.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
+                   help="output format (repeatable): json csv html markdown ocsf asff junit graph")
+    p.add_argument("--fail-on", choices=[s.value for s in Severity],
+                   help="exit 1 when a FAIL at or above this severity exists")
+    p.add_argument("--ou", metavar="PATH",
+                   help="limit every report to this OU subtree (path such as Root/Workloads, "
+                        "or an OU id); the whole organization is still walked")
+    p.add_argument("--exceptions", metavar="FILE",
+                   help="accepted risks (mutelist) YAML: matching FAILs become MUTED")
+    p.add_argument("--baseline", type=Path, metavar="OLD",
+                   help="an earlier scan's output directory or bundle: write diff.json/diff.md")
+    p.add_argument("--no-bundle", action="store_true",
+                   help="do not write the evidence bundle (evidence-bundle/ and its zip)")
+    p.add_argument("--framework", action="append", dest="frameworks", metavar="FRAMEWORK",
+                   help="print each control's status across the org for this framework "
+                        "(e.g. cis-aws-foundations-5.0) and write framework-<name>.json")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted scan from the journal in --out")
+    p.add_argument("--shard", metavar="I/N",
+                   help="scan only shard I of N (accounts split by a hash of their id); "
+                        "combine the shards' --out directories with `orgscan merge`")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
+    return {"role_name": args.role_name, "regions": args.regions, "out": args.out,
+            "concurrency": args.concurrency, "profile": args.profile,
+            "endpoint_url": args.endpoint_url, "lookback_days": args.lookback_days,
+            "formats": args.formats, "exceptions": args.exceptions}
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    config = load_config(args.config, **_overrides(args))
+    if args.shard:
+        from scanner.run.shard import parse_shard
+        config = replace(config, shard=parse_shard(args.shard))
+    _check_frameworks(args.frameworks or ())
+    opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
+                      baseline=args.baseline, bundle=not args.no_bundle)
+    try:
+        outcome = run(config, opts)
+    except AwsError as exc:
+        print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
+        return EXIT_AWS
+    except BundleError as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_BUNDLE
+    result = outcome.result
+    print_summary(outcome, Path(config.output_dir))
+    for framework in args.frameworks or ():
+        _framework_summary(result, framework, Path(config.output_dir))
+    return exit_code(result, args.fail_on)
+
+
+def _check_frameworks(frameworks: Sequence[str]) -> None:
+    from scanner.core.rules import KNOWN_FRAMEWORKS
+
+    for framework in frameworks:
+        if framework not in KNOWN_FRAMEWORKS:
+            raise ConfigError("--framework", f"unknown framework {framework!r}",
+                              hint=f"known: {', '.join(sorted(KNOWN_FRAMEWORKS))}")
+
+
+def _framework_summary(result: ScanResult, framework: str, out: Path) -> None:
+    import json
+
+    from scanner.core.frameworks import format_summary, summarize
+
+    summaries = summarize(result.findings, framework)
+    print(f"\n{framework}:")
+    print(format_summary(summaries))
+    (out / f"framework-{framework}.json").write_text(
+        json.dumps([s.to_json() for s in summaries], indent=2) + "\n", encoding="utf-8")

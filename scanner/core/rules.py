@@ -1,0 +1,354 @@
+"""Load and validate the YAML rule pack.
+
+Validation happens before any AWS call, in two layers: the static JSON Schema
+(``schemas/rule.schema.json``) for shape, then semantic checks the schema cannot express
+(known facts and frameworks, regular expressions, id == file stem, duplicate ids). Every error
+names the file, the line, the rule id, the YAML path of the mistake and, where one exists, a
+hint (the closest valid key for a misspelt one).
+
+PURE apart from reading the rule files themselves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema
+import yaml
+
+from scanner.core.conditions import Condition, ConditionError, compile_condition, facts_read
+from scanner.core.models import FactError, Severity, Status
+from scanner.core.yamldoc import closest, line_of, load_schema, parse_marks, yaml_path
+
+JSON = Any
+YamlPath = tuple[str | int, ...]
+
+# Mirrors docs/facts.md. Account-scope facts are collected per account; organization-scope
+# facts once, and are also handed to account evaluation (a per-account rule may read them).
+ACCOUNT_FACTS: Final = frozenset({
+    "iam.credential_report", "iam.account_summary", "iam.virtual_mfa_devices",
+    "iam.password_policy", "root.mfa", "cloudtrail.trails", "monitoring.root_usage_alarms",
+    "account.alternate_contacts", "org.account_policies", "root.usage",
+})
+ORGANIZATION_FACTS: Final = frozenset({"iam.organizations_features", "org.summary"})
+# Supplied by the engine itself from the Account / Organization being evaluated; never
+# collected. Documented in docs/facts.md.
+BUILTIN_FACTS: Final = frozenset({"scan.account", "scan.organization"})
+KNOWN_FACTS: Final = ACCOUNT_FACTS | ORGANIZATION_FACTS | BUILTIN_FACTS
+
+KNOWN_FRAMEWORKS: Final = frozenset({
+    "cis-aws-foundations-3.0", "cis-aws-foundations-5.0", "cis-aws-foundations-7.0", "aws-fsbp",
+})
+ON_EMPTY: Final = ("error", "pass", "fail", "not_applicable")
+
+
+def default_rules_dir() -> Path:
+    """The rule pack: the repo's ``rules/`` in a checkout, else the installed data files."""
+    here = Path(__file__).resolve().parents[2] / "rules"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "orgscan" / "rules"
+
+
+@dataclass(frozen=True)
+class RuleTest:
+    name: str
+    expect: Status
+    facts: Mapping[str, JSON] = field(default_factory=dict)
+    fact_errors: Mapping[str, FactError] = field(default_factory=dict)
+    account: Mapping[str, JSON] = field(default_factory=dict)
+    now: str | None = None
+    message_contains: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    scope: str  # account | organization
+    resource: str  # the primary fact
+    message: str
+    remediation: str
+    description: str = ""
+    resource_id: str = "{account_id}"
+    region: str = "global"
+    applies_when: Condition | None = None
+    where: Condition | None = None
+    fail_when: Condition | None = None
+    on_empty: str = "error"
+    pass_message: str = ""
+    not_applicable_message: str = ""
+    references: tuple[str, ...] = ()
+    compliance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    tests: tuple[RuleTest, ...] = ()
+    path: Path | None = None
+
+    @property
+    def facts(self) -> frozenset[str]:
+        """Every fact the rule reads (primary, and any named with ``fact:``)."""
+        named = facts_read(self.applies_when) | facts_read(self.where) | facts_read(
+            self.fail_when)
+        return frozenset({self.resource} | named)
+
+    @property
+    def frameworks(self) -> tuple[str, ...]:
+        return tuple(sorted(self.compliance))
+
+
+@dataclass(frozen=True)
+class RuleError:
+    path: Path
+    line: int | None
+    rule_id: str | None
+    yaml_path: str
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        loc = f"{self.path}:{self.line}" if self.line else str(self.path)
+        where = self.yaml_path or "<root>"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{loc}: {self.rule_id or '?'}: {where}: {self.message}{hint}"
+
+
+class RuleLoadError(Exception):
+    def __init__(self, errors: Sequence[RuleError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = tuple(errors)
+
+
+# ---------------------------------------------------------------- YAML with line marks
+
+
+def load_yaml(text: str) -> tuple[JSON, dict[YamlPath, int]]:
+    """Parse one YAML document; return the data and a map YAML path -> 1-based line."""
+    return parse_marks(text)
+
+
+def _parse_path(text: str) -> YamlPath:
+    out: list[str | int] = []
+    for part in text.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]"):
+            out.append(int(part[1:-1]))
+        elif part:
+            out.append(part)
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- schema errors
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema("rule.schema.json"))
+
+
+def _close(word: object, choices: Iterable[str]) -> str | None:
+    return closest(word, choices, cutoff=0.5)
+
+
+def _schema_errors(data: JSON) -> Iterator[tuple[YamlPath, str, str | None]]:
+    seen: set[tuple[YamlPath, str]] = set()
+    for err in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path))):
+        for item in _explain(err):
+            if (item[0], item[1]) not in seen:
+                seen.add((item[0], item[1]))
+                yield item
+
+
+def _explain(err: jsonschema.ValidationError) -> list[tuple[YamlPath, str, str | None]]:
+    path: YamlPath = tuple(err.absolute_path)
+    schema = err.schema if isinstance(err.schema, Mapping) else {}
+    kind = err.validator
+    expected: Any = err.validator_value
+    instance: Any = err.instance
+    if kind == "additionalProperties" and isinstance(err.instance, Mapping):
+        allowed = list(schema.get("properties", {})) + list(schema.get("x-keywords", []))
+        return [((*path, k), f"unknown key {k!r}", _close(k, allowed))
+                for k in err.instance if k not in schema.get("properties", {})]
+    if kind == "required":
+        missing = [r for r in expected if r not in instance]
+        return [(path, f"missing required key {m!r}", None) for m in missing]
+    if kind == "enum":
+        choices = [str(c) for c in expected]
+        return [(path, f"{err.instance!r} is not one of: {', '.join(choices)}",
+                 _close(err.instance, choices))]
+    if kind == "not" and isinstance(err.instance, Mapping) and "op" in err.instance:
+        return [((*path, "value"), f"operator {err.instance['op']!r} takes no value", None)]
+    if kind == "type":
+        return [(path, f"expected {expected}, got {type(err.instance).__name__}",
+                 None)]
+    return [(path, err.message, None)]
+
+
+# ---------------------------------------------------------------- semantic checks
+
+
+def _fact_refs(raw: JSON, path: YamlPath) -> Iterator[tuple[YamlPath, str]]:
+    if isinstance(raw, Mapping):
+        for k, v in raw.items():
+            if k == "fact" and isinstance(v, str):
+                yield (*path, k), v
+            else:
+                yield from _fact_refs(v, (*path, k))
+    elif isinstance(raw, list):
+        for i, v in enumerate(raw):
+            yield from _fact_refs(v, (*path, i))
+
+
+def _semantic(data: Mapping[str, JSON], stem: str, known: frozenset[str]
+              ) -> Iterator[tuple[YamlPath, str, str | None]]:
+    if data["id"] != stem:
+        yield ("id",), f"id {data['id']!r} must equal the file stem {stem!r}", None
+    refs: list[tuple[YamlPath, str]] = [(("resource",), data["resource"])]
+    for part in ("applies_when", "where", "fail_when"):
+        refs += list(_fact_refs(data.get(part), (part,)))
+    for i, t in enumerate(data["tests"]):
+        refs += [(("tests", i, "facts", k), k) for k in t.get("facts", {})]
+        refs += [(("tests", i, "fact_errors", k), k) for k in t.get("fact_errors", {})]
+    for path, name in refs:
+        if name not in known:
+            yield path, f"unknown fact {name!r}", _close(name, known)
+    if data["scope"] == "organization" and data["resource"] in ACCOUNT_FACTS:
+        yield ("resource",), "an organization-scope rule cannot read an account fact", None
+    for fw in data.get("compliance", {}):
+        if fw not in KNOWN_FRAMEWORKS:
+            yield ("compliance", fw), f"unknown framework {fw!r}", _close(fw, KNOWN_FRAMEWORKS)
+    for part in ("applies_when", "where", "fail_when"):
+        if part in data:
+            try:
+                compile_condition(data[part], part)
+            except ConditionError as e:
+                yield _parse_path(e.path), e.message, e.hint
+    if "fail_when" not in data and data.get("on_empty", "error") not in ("fail",
+                                                                         "not_applicable"):
+        yield ((), "a rule without fail_when can only fail through on_empty: fail "
+                   "(or not_applicable)", None)
+
+
+# ---------------------------------------------------------------- building
+
+
+def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int]) -> Rule:
+    def cond(name: str) -> Condition | None:
+        return compile_condition(data[name], name) if name in data else None
+
+    tests = tuple(
+        RuleTest(
+            name=t["name"],
+            expect=Status(t["expect"]),
+            facts=t.get("facts", {}),
+            fact_errors={k: FactError(v["code"], v.get("message", ""))
+                         for k, v in t.get("fact_errors", {}).items()},
+            account=t.get("account", {}),
+            now=t.get("now"),
+            message_contains=t.get("message_contains"),
+            line=line_of(marks, ("tests", i)),
+        )
+        for i, t in enumerate(data["tests"])
+    )
+    return Rule(
+        id=data["id"], title=data["title"], severity=Severity(data["severity"]),
+        scope=data["scope"], resource=data["resource"], message=data["message"],
+        remediation=data["remediation"], description=data.get("description", ""),
+        resource_id=data.get("resource_id", "{account_id}"),
+        region=data.get("region", "global"),
+        applies_when=cond("applies_when"), where=cond("where"), fail_when=cond("fail_when"),
+        on_empty=data.get("on_empty", "error"), pass_message=data.get("pass_message", ""),
+        not_applicable_message=data.get("not_applicable_message", ""),
+        references=tuple(data.get("references", ())),
+        compliance={k: tuple(v) for k, v in data.get("compliance", {}).items()},
+        tests=tests, path=path,
+    )
+
+
+def load_rule_file(path: Path, known_facts: frozenset[str] = KNOWN_FACTS
+                   ) -> tuple[Rule | None, list[RuleError]]:
+    """Parse, validate and compile one rule file."""
+    try:
+        data, marks = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [RuleError(path, None, None, "", f"cannot read: {e}")]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        return None, [RuleError(path, line, None, "", f"invalid YAML: {e}")]
+    rule_id = data.get("id") if isinstance(data, Mapping) else None
+    rule_id = rule_id if isinstance(rule_id, str) else None
+
+    def err(p: YamlPath, msg: str, hint: str | None) -> RuleError:
+        return RuleError(path, line_of(marks, p), rule_id, yaml_path(p), msg, hint)
+
+    # Semantic checks assume the schema's shape, so they run only on schema-valid files.
+    errors = [err(p, m, h) for p, m, h in _schema_errors(data)]
+    if not errors:
+        errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, known_facts)]
+    if errors:
+        return None, sorted(errors, key=lambda e: e.line or 0)
+    return _build(data, path, marks), []
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        else:
+            out.append(p)
+    return out
+
+
+def validate_rules(paths: Iterable[Path] | None = None, extra_facts: Iterable[str] = ()
+                   ) -> tuple[list[Rule], list[RuleError]]:
+    """Load every rule under ``paths`` (default: the rule pack); collect all errors."""
+    known = KNOWN_FACTS | frozenset(extra_facts)
+    rules: list[Rule] = []
+    errors: list[RuleError] = []
+    seen: dict[str, Path] = {}
+    for f in rule_files(paths if paths is not None else [default_rules_dir()]):
+        rule, errs = load_rule_file(f, known)
+        errors += errs
+        if rule is None:
+            continue
+        if rule.id in seen:
+            errors.append(RuleError(f, 1, rule.id, "id",
+                                    f"duplicate rule id (also in {seen[rule.id]})"))
+            continue
+        seen[rule.id] = f
+        rules.append(rule)
+    return rules, errors
+
+
+def load_rules(paths: Iterable[Path] | None = None, extra_facts: Iterable[str] = ()
+               ) -> list[Rule]:
+    """Load the rule pack or raise RuleLoadError listing every problem."""
+    rules, errors = validate_rules(paths, extra_facts)
+    if errors:
+        raise RuleLoadError(errors)
+    return rules
+
+
+def select_rules(rules: Iterable[Rule], framework: str | None = None,
+                 ids: Iterable[str] | None = None) -> list[Rule]:
+    wanted = set(ids) if ids is not None else None
+    return [r for r in rules
+            if (framework is None or framework in r.compliance)
+            and (wanted is None or r.id in wanted)]
+
+
+def rules_digest(rules: Sequence[Rule]) -> str:
+    """Identifies the rule set (ids and sources) so a journal is only resumed by the same."""
+    h = hashlib.sha256()
+    for r in sorted(rules, key=lambda r: r.id):
+        h.update(r.id.encode())
+        if r.path is not None and Path(r.path).is_file():
+            h.update(Path(r.path).read_bytes())
+    return h.hexdigest()

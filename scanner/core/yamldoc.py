@@ -1,0 +1,195 @@
+"""Load YAML with line numbers, and validate it against a JSON Schema with precise errors.
+
+Shared by every file a user writes (config, rules, exceptions, scenarios), so that each error
+names the file, the line, the YAML path and the problem, and suggests the closest valid key
+when a key is misspelt.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from scanner.core.errors import ConfigError
+
+PathKey = tuple[str | int, ...]
+
+
+def yaml_path(parts: Iterable[str | int]) -> str:
+    """``("rules", 0, "id")`` -> ``rules[0].id``."""
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe loader that keeps timestamps as text: the schemas speak JSON, and an unquoted
+    ``2026-12-31`` must reach them as the string the user wrote."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+# Past this many values (an alias counted each time it expands), a document is refused: a few
+# lines of anchors and aliases can expand to billions of values ("billion laughs").
+MAX_VALUES = 200_000
+
+
+def _index_lines(node: yaml.Node, prefix: PathKey, lines: dict[PathKey, int],
+                 budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"the document expands to more than {MAX_VALUES} values "
+            "(anchors and aliases?)", node.start_mark)
+    lines.setdefault(prefix, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen and key != "<<":
+                # YAML would silently keep the last one; a user means one of them.
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+            # A key's own line is where the mistake is when the key is the problem.
+            lines[(*prefix, key)] = key_node.start_mark.line + 1
+            _index_lines(value_node, (*prefix, key), lines, budget)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, (*prefix, i), lines, budget)
+
+
+def parse_marks(text: str) -> tuple[Any, dict[PathKey, int]]:
+    """Parse one YAML document in one pass: the data, and the 1-based line of every path.
+    Raises yaml.YAMLError on bad syntax."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[PathKey, int] = {}
+        _index_lines(node, (), lines, [MAX_VALUES])
+        return loader.construct_document(node), lines
+    except RecursionError as exc:
+        # PyYAML's parser and composer recurse once per nesting level.
+        raise yaml.YAMLError("nested too deeply") from exc
+    finally:
+        loader.dispose()
+
+
+class YamlDoc:
+    """A parsed YAML file and the line of every path in it."""
+
+    def __init__(self, path: str, data: Any, lines: Mapping[PathKey, int]) -> None:
+        self.path = path
+        self.data = data
+        self._lines = lines
+
+    def line(self, parts: PathKey) -> int | None:
+        return line_of(self._lines, parts)
+
+    def error(self, parts: PathKey, message: str, hint: str = "") -> ConfigError:
+        return ConfigError(self.path, message, yaml_path=yaml_path(parts), hint=hint,
+                           line=self.line(parts))
+
+
+def line_of(lines: Mapping[PathKey, int], parts: PathKey) -> int | None:
+    """The line of ``parts``, or of its deepest known ancestor (a missing key is reported
+    at its parent mapping)."""
+    for n in range(len(parts), -1, -1):
+        found = lines.get(tuple(parts[:n]))
+        if found is not None:
+            return found
+    return None
+
+
+def parse_yaml(text: str, path: str) -> YamlDoc:
+    """Parse one YAML document; syntax errors become ConfigError with the line."""
+    try:
+        data, lines = parse_marks(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(path, f"not valid YAML: {exc.problem}", line=line) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, f"not valid YAML: {exc}") from exc
+    return YamlDoc(path, data, lines)
+
+
+def load_yaml(path: Path) -> YamlDoc:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(str(path), "file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot read: {exc}") from exc
+    return parse_yaml(text, str(path))
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """A JSON Schema shipped in scanner/schemas/."""
+    text = resources.files("scanner.schemas").joinpath(name).read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def closest(word: object, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """"did you mean 'x'?" for the candidate closest to a misspelt ``word``, if any."""
+    if not isinstance(word, str):
+        return None
+    match = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=cutoff)
+    return f"did you mean {match[0]!r}?" if match else None
+
+
+def _describe(err: jsonschema.ValidationError) -> tuple[PathKey, str, str]:
+    parts: PathKey = tuple(err.absolute_path)
+    schema: dict[str, Any] = err.schema if isinstance(err.schema, dict) else {}
+    value: Any = err.validator_value
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        allowed = schema.get("properties", {}).keys()
+        extra = [k for k in err.instance if k not in allowed]
+        if extra:
+            key = str(extra[0])
+            hint = closest(key, allowed) or f"valid keys: {', '.join(sorted(allowed))}"
+            return (*parts, key), f"unknown key {key!r}", hint
+    if err.validator == "enum":
+        options = ", ".join(json.dumps(v) for v in value)
+        return parts, f"{json.dumps(err.instance)} is not one of {options}", closest(
+            str(err.instance), [str(v) for v in value]) or ""
+    if err.validator == "required":
+        return parts, err.message, ""
+    if err.validator == "type":
+        return parts, f"expected {value}, got {json.dumps(err.instance)[:60]}", ""
+    return parts, err.message, str(schema.get("description", ""))[:120]
+
+
+def schema_errors(doc: YamlDoc, schema: dict[str, Any], prefix: PathKey = (),
+                  instance: Any = None) -> list[ConfigError]:
+    """Every schema violation in ``doc`` (or in ``instance`` found at ``prefix``), most
+    specific first, each as a ConfigError with line, YAML path and hint."""
+    validator = jsonschema.Draft202012Validator(schema)
+    target = doc.data if instance is None else instance
+    found: list[ConfigError] = []
+    for err in sorted(validator.iter_errors(target), key=lambda e: list(map(str, e.absolute_path))):
+        # Descend into anyOf/oneOf/if-then so the deepest, most precise error is shown.
+        best = jsonschema.exceptions.best_match([err])
+        parts, message, hint = _describe(best)
+        found.append(doc.error((*prefix, *parts), message, hint))
+    return found

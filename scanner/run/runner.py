@@ -1,0 +1,103 @@
+"""One audit run: read and check every input, scan, apply exceptions and --ou, write every
+output and the evidence bundle.
+
+Every input file (rules, exceptions, baseline) is read and validated before the first AWS call,
+so a typo costs seconds, not a scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.aws.session import utcnow
+from scanner.core.errors import ConfigError
+from scanner.core.mutelist import Exception_, ExceptionReport, apply, load_exceptions
+from scanner.core.results import ScanResult
+from scanner.core.rules import Rule
+from scanner.core.settings import ScanConfig
+from scanner.report import write_reports
+from scanner.run.progress import Progress
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    resume: bool = False
+    quiet: bool = False
+    ou: str | None = None  # limit every report to this OU subtree (path or id)
+    baseline: Path | None = None  # an earlier scan's output directory or bundle
+    bundle: bool = True
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    result: ScanResult  # with exceptions applied and --ou restricted
+    written: list[Path]
+    bundle_dir: Path | None
+    exceptions: ExceptionReport | None
+
+
+def load_selected_rules(config: ScanConfig) -> list[Rule]:
+    from scanner.aws.collectors import COLLECTORS
+    from scanner.core.rules import RuleLoadError, load_rules
+    from scanner.core.selection import select
+
+    dirs = [Path(d) for d in config.rules.dirs] or None
+    try:
+        # Any fact a collector provides may be read by a user's rule.
+        rules = load_rules(dirs, extra_facts=COLLECTORS.keys())
+    except RuleLoadError as exc:
+        raise ConfigError("rules", str(exc)) from exc
+    return select(rules, config.rules)
+
+
+def _inputs(config: ScanConfig, opts: RunOptions) -> tuple[list[Rule], list[Exception_] | None]:
+    from scanner.report.diff import load_snapshot
+
+    rules = load_selected_rules(config)
+    exceptions = (load_exceptions(Path(config.exceptions_file))
+                  if config.exceptions_file else None)
+    if opts.baseline is not None:
+        load_snapshot(opts.baseline)  # fails now, with the reason, if it is not a scan
+    return rules, exceptions
+
+
+def run(config: ScanConfig, opts: RunOptions) -> RunOutcome:
+    from scanner.run.orchestrator import scan
+
+    rules, exceptions = _inputs(config, opts)
+    out = Path(config.output_dir)
+    progress = Progress(total=0, quiet=opts.quiet)
+    result = asyncio.run(scan(config, rules, out_dir=out, resume=opts.resume,
+                              progress=progress))
+    return finish(result, config, opts, rules, exceptions)
+
+
+def finish(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list[Rule],
+           exceptions: list[Exception_] | None) -> RunOutcome:
+    """Everything after the scan: mute, restrict, write, diff, bundle."""
+    from scanner.report.bundle import write_bundle
+    from scanner.report.diff import diff_against, write_diff
+    from scanner.report.rollup import restrict
+
+    out = Path(config.output_dir)
+    report: ExceptionReport | None = None
+    if exceptions is not None:
+        # Before --ou: an exception for another OU is out of view, not stale.
+        result, report = apply(result, exceptions, utcnow(), source=str(config.exceptions_file))
+    if opts.ou:
+        result = restrict(result, opts.ou)
+    written = write_reports(result, out, config.formats)
+    if report is not None:
+        from scanner.report.mutelist import write_exceptions_report
+
+        written.append(write_exceptions_report(report, out))
+    if opts.baseline is not None:
+        written += write_diff(diff_against(opts.baseline, result, ou_path=opts.ou), out)
+    bundle_dir = None
+    if opts.bundle:
+        bundle = write_bundle(result, out, reports=written, config=config, rules=rules,
+                              exceptions_report=report)
+        bundle_dir = bundle.directory
+    return RunOutcome(result, written, bundle_dir, report)

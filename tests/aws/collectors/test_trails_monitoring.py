@@ -1,0 +1,187 @@
+"""cloudtrail.trails and monitoring.root_usage_alarms against the simulator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from scanner.core.models import FactError
+from scanner.sim import SimServer
+from tests.aws.collectors.conftest import APP, HW, MGMT, PEND, SEC, TOOLS, boto, scanning
+
+pytestmark = pytest.mark.usefixtures("aws_env")
+
+TRAIL_KEYS = {
+    "name", "arn", "home_region", "is_multi_region", "is_organization_trail", "is_shadow",
+    "is_logging", "log_file_validation_enabled", "kms_key_id", "cloudwatch_logs_log_group_arn",
+    "s3_bucket_name", "s3_key_prefix", "management_events", "read_write_type", "status_error",
+}
+
+
+def by_name(trails: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    assert all(set(t) == TRAIL_KEYS for t in trails)
+    return {t["name"]: t for t in trails}
+
+
+async def test_member_sees_own_trail_and_org_trail_as_shadow(sim: SimServer) -> None:
+    async with scanning(sim, APP) as scan:
+        trails = by_name(await scan.ok("cloudtrail.trails"))
+    own, org = trails["management-events"], trails["org-trail"]
+    assert own["is_shadow"] is False and own["is_organization_trail"] is False
+    assert own["is_multi_region"] is True and own["is_logging"] is True
+    assert own["home_region"] == "us-east-1"
+    assert own["cloudwatch_logs_log_group_arn"].startswith(f"arn:aws:logs:us-east-1:{APP}:")
+    assert own["management_events"] is True and own["read_write_type"] == "All"
+    assert org["is_shadow"] is True and org["is_organization_trail"] is True
+    assert org["arn"].split(":")[4] == MGMT
+    assert org["is_logging"] is True and org["management_events"] is True
+    assert org["status_error"] is None
+
+
+async def test_management_account_owns_the_org_trail(sim: SimServer) -> None:
+    async with scanning(sim, MGMT) as scan:
+        trails = by_name(await scan.ok("cloudtrail.trails"))
+    assert trails["org-trail"]["is_shadow"] is False
+    assert trails["org-trail"]["log_file_validation_enabled"] is True
+
+
+@pytest.fixture(scope="module")
+def tools_trails(sim: SimServer) -> None:
+    s3 = boto(sim, TOOLS, "s3")
+    s3.create_bucket(Bucket="tools-trail-logs")
+    eu = boto(sim, TOOLS, "cloudtrail", "eu-west-1")
+    eu.create_trail(Name="eu-home", S3BucketName="tools-trail-logs", IsMultiRegionTrail=True)
+    eu.put_event_selectors(TrailName="eu-home", AdvancedEventSelectors=[{
+        "Name": "management reads", "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Management"]},
+            {"Field": "readOnly", "Equals": ["true"]}]}])
+    us = boto(sim, TOOLS, "cloudtrail")
+    us.create_trail(Name="data-only", S3BucketName="tools-trail-logs", S3KeyPrefix="data")
+    us.put_event_selectors(TrailName="data-only", EventSelectors=[{
+        "ReadWriteType": "All", "IncludeManagementEvents": False,
+        "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}])
+    us.start_logging(Name="data-only")
+
+
+async def test_trail_homed_elsewhere_is_read_in_its_home_region(sim: SimServer,
+                                                               tools_trails: None) -> None:
+    async with scanning(sim, TOOLS) as scan:
+        trails = by_name(await scan.ok("cloudtrail.trails"))
+        calls = scan.calls(TOOLS)
+    eu = trails["eu-home"]
+    assert eu["home_region"] == "eu-west-1"
+    assert eu["is_shadow"] is False  # same account: a multi-region trail, not another's
+    assert eu["is_logging"] is False
+    assert eu["management_events"] is True and eu["read_write_type"] == "ReadOnly"
+    data = trails["data-only"]
+    assert data["is_logging"] is True and data["is_multi_region"] is False
+    assert data["management_events"] is False and data["read_write_type"] is None
+    assert data["s3_key_prefix"] == "data" and data["kms_key_id"] is None
+    assert calls["cloudtrail:DescribeTrails"] == 1
+
+
+async def test_shadow_trail_status_failure_is_recorded_on_the_trail(sim: SimServer) -> None:
+    # SEC has no trail of its own, only the organization trail's shadow.
+    sim.set_faults({"rules": [{"kind": "access_denied", "service": "cloudtrail",
+                               "action": "GetTrailStatus", "account": SEC}]})
+    async with scanning(sim, SEC) as scan:
+        trails = by_name(await scan.ok("cloudtrail.trails"))
+    org = trails["org-trail"]
+    assert org["status_error"] == "AccessDenied"
+    assert org["is_logging"] is None and org["management_events"] is None
+    assert org["is_multi_region"] is True  # from DescribeTrails, still known
+
+
+async def test_own_trail_status_failure_fails_the_fact(sim: SimServer) -> None:
+    sim.set_faults({"rules": [{"kind": "access_denied", "service": "cloudtrail",
+                               "action": "GetEventSelectors", "account": HW}]})
+    async with scanning(sim, HW) as scan:
+        value = await scan.get("cloudtrail.trails")
+        alarms = await scan.get("monitoring.root_usage_alarms")
+    assert isinstance(value, FactError) and value.code == "AccessDenied"
+    assert isinstance(alarms, FactError) and alarms.code == "AccessDenied"
+
+
+ENTRY_KEYS = {
+    "trail_name", "trail_is_multi_region", "trail_is_logging", "log_group", "filter_name",
+    "filter_pattern", "pattern_is_cis_root_usage", "metric_namespace", "metric_name", "alarms",
+    "chain_complete",
+}
+
+
+async def test_complete_chain(sim: SimServer) -> None:
+    async with scanning(sim, APP) as scan:
+        entries = await scan.ok("monitoring.root_usage_alarms")
+    # Only the account's own trail: the organization trail's log group is the management
+    # account's and does not monitor this account.
+    assert [e["trail_name"] for e in entries] == ["management-events"]
+    (e,) = entries
+    assert set(e) == ENTRY_KEYS
+    assert e["log_group"] == "CloudTrail/DefaultLogGroup"
+    assert e["pattern_is_cis_root_usage"] is True
+    assert (e["metric_namespace"], e["metric_name"]) == ("CISBenchmark", "RootAccountUsageCount")
+    (alarm,) = e["alarms"]
+    assert alarm["alarm_name"] == "root-account-usage"
+    assert alarm["actions_enabled"] is True
+    assert [t.split(":")[4] for t in alarm["sns_topic_arns"]] == [APP]
+    assert alarm["subscriptions"] == 1 and alarm["confirmed_subscriptions"] == 1
+    assert e["chain_complete"] is True
+
+
+async def test_wrong_case_pattern_breaks_the_chain(sim: SimServer) -> None:
+    async with scanning(sim, HW) as scan:
+        (e,) = await scan.ok("monitoring.root_usage_alarms")
+    assert '"root"' in e["filter_pattern"]
+    assert e["pattern_is_cis_root_usage"] is False
+    assert e["alarms"] and e["chain_complete"] is False
+
+
+async def test_pending_subscription_counts_but_is_not_confirmed(sim: SimServer) -> None:
+    async with scanning(sim, PEND) as scan:
+        (e,) = await scan.ok("monitoring.root_usage_alarms")
+    (alarm,) = e["alarms"]
+    assert alarm["subscriptions"] == 1 and alarm["confirmed_subscriptions"] == 0
+    # A pending subscription notifies nobody: CIS's audit asks for a real SubscriptionArn.
+    assert e["chain_complete"] is False
+
+
+async def test_no_chain_when_only_the_org_trail_has_a_log_group(sim: SimServer) -> None:
+    async with scanning(sim, SEC) as scan:
+        assert await scan.ok("monitoring.root_usage_alarms") == []
+    async with scanning(sim, MGMT) as scan:
+        # The management account's own org trail has a log group, but no filter on it.
+        assert await scan.ok("monitoring.root_usage_alarms") == []
+
+
+async def test_cross_account_topic_is_unknown_not_zero(sim: SimServer) -> None:
+    logs = boto(sim, TOOLS, "logs")
+    logs.create_log_group(logGroupName="tools-trail")
+    boto(sim, TOOLS, "s3").create_bucket(Bucket="tools-cw-trail")
+    boto(sim, TOOLS, "cloudtrail").create_trail(
+        Name="tools-cw", S3BucketName="tools-cw-trail", IsMultiRegionTrail=True,
+        CloudWatchLogsLogGroupArn=f"arn:aws:logs:us-east-1:{TOOLS}:log-group:tools-trail:*",
+        CloudWatchLogsRoleArn=f"arn:aws:iam::{TOOLS}:role/ct")
+    boto(sim, TOOLS, "cloudtrail").start_logging(Name="tools-cw")
+    logs.put_metric_filter(
+        logGroupName="tools-trail", filterName="root",
+        filterPattern='{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
+                      '&& $.eventType != "AwsServiceEvent" }',
+        metricTransformations=[{"metricName": "Root", "metricNamespace": "Tools",
+                                "metricValue": "1"}])
+    # A topic in another account whose policy does not let this account list it.
+    gone = "arn:aws:sns:us-east-1:999999999999:central-alerts"
+    boto(sim, TOOLS, "cloudwatch").put_metric_alarm(
+        AlarmName="root-to-nowhere", MetricName="Root", Namespace="Tools", Statistic="Sum",
+        Period=300, EvaluationPeriods=1, Threshold=1.0,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", AlarmActions=[gone])
+    sim.set_faults({"rules": [{"kind": "access_denied", "service": "sns",
+                               "action": "ListSubscriptionsByTopic", "account": TOOLS}]})
+    async with scanning(sim, TOOLS) as scan:
+        entries = {e["trail_name"]: e for e in await scan.ok("monitoring.root_usage_alarms")}
+    e = entries["tools-cw"]
+    assert e["pattern_is_cis_root_usage"] is True
+    (alarm,) = e["alarms"]
+    assert alarm["sns_topic_arns"] == [gone]
+    assert alarm["subscriptions"] is None  # the topic could not be read: unknown
+    assert e["chain_complete"] is None

@@ -1,0 +1,90 @@
+"""Config loading: defaults, overrides, and errors that name the file, line, path and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanner.core.errors import ConfigError, ConfigErrors
+from scanner.run.config import load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "orgscan.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_defaults_without_a_file() -> None:
+    c = load_config(None)
+    assert c.aws.role_name == "OrganizationAccountAccessRole"
+    assert c.regions is None  # every enabled region: ROOT-SEMANTICS' "all regions"
+    assert c.lookback_days == 90
+    assert c.concurrency == 32
+
+
+def test_the_example_config_is_valid_and_complete() -> None:
+    c = load_config(REPO / "config.example.yaml")
+    assert c.source.endswith("config.example.yaml")
+    # Every top-level option the schema knows is documented in the example.
+    from scanner.core.yamldoc import load_schema
+
+    text = (REPO / "config.example.yaml").read_text()
+    for key in load_schema("config.schema.json")["properties"]:
+        assert f"\n{key}:" in text or f"\n# {key}:" in text, key
+
+
+def test_cli_overrides_win_over_the_file(tmp_path: Path) -> None:
+    p = write(tmp_path, "aws: {member_role_name: FromFile, profile: audit}\n"
+                        "scan: {concurrency: 4}\n")
+    c = load_config(p, role_name="FromCli", concurrency=9, regions=["all"], out="x")
+    assert (c.aws.role_name, c.aws.profile, c.concurrency, c.regions, c.output_dir) == (
+        "FromCli", "audit", 9, None, "x")
+
+
+def test_misspelt_key_names_line_path_and_suggestion(tmp_path: Path) -> None:
+    p = write(tmp_path, "aws:\n  member_role_name: Audit\n  regoin: eu-west-1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    text = str(err.value)
+    assert f"{p}:3: aws.regoin: unknown key 'regoin'" in text
+    assert "did you mean 'region'?" in text
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    p = write(tmp_path, "scan:\n  concurrency: many\nregions: [us-east-1, nowhere]\n"
+                        "output: {formats: [json, pdf]}\n")
+    with pytest.raises(ConfigErrors) as err:
+        load_config(p)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3
+    assert any(":2: scan.concurrency: expected integer" in x for x in lines)
+    assert any(":3: regions[1]" in x for x in lines)
+    assert any("output.formats[1]" in x and '"pdf" is not one of' in x for x in lines)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
+    p = write(tmp_path, "aws:\n  region: [us-east-1\nscan: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert err.value.line is not None and "not valid YAML" in str(err.value)
+
+
+def test_missing_file_and_non_mapping(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+    with pytest.raises(ConfigError, match="must be a mapping"):
+        load_config(write(tmp_path, "- just\n- a list\n"))
+
+
+def test_bad_values_are_explained(tmp_path: Path) -> None:
+    p = write(tmp_path, "scope:\n  include:\n    accounts: ['12345']\n"
+                        "aws: {role_session_duration: 60}\n")
+    with pytest.raises(ConfigErrors) as err:
+        load_config(p)
+    text = str(err.value)
+    assert "scope.include.accounts[0]" in text
+    assert "aws.role_session_duration" in text and "900" in text
