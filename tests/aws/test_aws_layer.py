@@ -7,8 +7,7 @@ import pytest
 from scanner.aws.session import Aws, RateLimiter, account_scope, is_read_operation
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
 from scanner.sim import SimServer
-
-from .conftest import DENIED, MGMT, settings_for
+from tests.conftest import DENIED, MGMT, settings_for
 
 
 async def test_each_scope_signs_as_its_own_account(walk_sim: SimServer) -> None:

@@ -7,8 +7,7 @@ from scanner.aws.session import Aws, account_scope
 from scanner.core.models import AccountState
 from scanner.core.settings import ScopeFilter
 from scanner.sim import SimServer
-
-from .conftest import DENIED, MGMT, SUSPENDED, settings_for, walk_scenario
+from tests.conftest import DENIED, MGMT, SUSPENDED, settings_for, walk_scenario
 
 
 async def _walk(sim: SimServer):  # type: ignore[no-untyped-def]

@@ -25,8 +25,7 @@ from scanner.report.rootusage_writer import (
     root_usage_document,
     write_root_usage_csv,
 )
-
-from .events import ACCT, ev, login
+from tests.core.events import ACCT, ev, login
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 WIN = Window.ending(NOW, 90)

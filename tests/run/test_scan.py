@@ -13,8 +13,7 @@ from scanner.core.rules import load_rules
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
 from scanner.sim import SimServer
-
-from .conftest import DENIED, MGMT, SUSPENDED, settings_for, walk_scenario
+from tests.conftest import DENIED, MGMT, SUSPENDED, settings_for, walk_scenario
 
 
 async def test_scan_accounts_for_every_account(walk_sim: SimServer, tmp_path: Path) -> None:

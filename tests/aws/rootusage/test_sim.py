@@ -12,9 +12,9 @@ from scanner.core.models import FactError
 from scanner.core.rootusage import Window, record_from_org_trail
 from scanner.report.rootusage_writer import root_usage_document
 from scanner.sim import SimServer
+from tests.report.test_rootusage_writer import validate
 
 from .conftest import org_scan
-from .test_writer import validate
 
 GT_FIELDS = ("used_in_window", "last_used", "last_used_channel", "channels", "console_logins",
              "failed_logins", "api_calls", "invoked_by_service_calls", "service_events",

@@ -18,8 +18,7 @@ from scanner.aws.trailreader import (
     scan_log_file,
 )
 from scanner.core.rootevents import Kind
-
-from .events import ev, login
+from tests.core.events import ev, login
 
 
 def background(i: int) -> dict[str, Any]:
