@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -28,21 +29,25 @@ class RateLimiter:
     threaded, so reservation is atomic.
     """
 
-    def __init__(self, rate: float, burst: int = 1) -> None:
+    def __init__(self, rate: float, burst: int = 1, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._clock = clock  # injectable, so tests check the schedule rather than time a machine
+        self._sleep = sleep
         self._interval = 1.0 / rate
         self._tolerance = (max(1, burst) - 1) * self._interval
         self._tat = float("-inf")  # theoretical arrival time of the next call
 
     async def acquire(self) -> None:
-        now = time.monotonic()
+        now = self._clock()
         slot = max(now, self._tat - self._tolerance)
         self._tat = max(self._tat, slot) + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            await self._sleep(slot - now)
 
     def completed(self) -> None:
         """The call acquired last has its answer (or failed): charge it at this time."""
-        self._tat = max(self._tat, time.monotonic() + self._interval)
+        self._tat = max(self._tat, self._clock() + self._interval)
 
 
 @dataclass

@@ -71,40 +71,76 @@ def test_read_operation_classification() -> None:
     assert not is_read_operation("s3", "PutObject")
 
 
-async def test_rate_limiter_spaces_calls() -> None:
-    import time
+class FakeClock:
+    """A clock the rate limiter reads and sleeps on: the tests check when each call would be
+    let go, exactly, instead of timing a busy machine."""
 
-    lim = RateLimiter(rate=20.0, burst=1)
-    t0 = time.monotonic()
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(round(seconds, 6))
+        self.now += seconds
+
+
+async def test_rate_limiter_spaces_calls() -> None:
+    clock = FakeClock()
+    lim = RateLimiter(rate=20.0, burst=1, clock=clock, sleep=clock.sleep)
     for _ in range(5):
         await lim.acquire()
     # 5 calls at 20/s: the first is immediate, the rest 50 ms apart.
-    assert time.monotonic() - t0 >= 0.19
+    assert clock.sleeps == [0.05, 0.05, 0.05, 0.05]
 
 
 async def test_rate_limiter_burst_and_charge_at_completion() -> None:
-    import asyncio
-    import time
-
-    lim = RateLimiter(rate=10.0, burst=2)
-    t0 = time.monotonic()
+    clock = FakeClock()
+    lim = RateLimiter(rate=10.0, burst=2, clock=clock, sleep=clock.sleep)
     await lim.acquire()  # the burst: two calls back to back
     lim.completed()
     await lim.acquire()
-    assert time.monotonic() - t0 < 0.05
-    await asyncio.sleep(0.2)  # a slow answer: that call may have arrived only now
+    assert clock.sleeps == []
+    clock.now += 0.2  # a slow answer: that call may have arrived only now
     lim.completed()
-    t1 = time.monotonic()
     await lim.acquire()  # the bucket has refilled one token since the first call
     lim.completed()
+    assert clock.sleeps == []
     await lim.acquire()  # but not two: paced by send times alone this one would go at once
-    assert time.monotonic() - t1 >= 0.09
+    assert clock.sleeps == [0.1]
 
 
 def test_a_refresh_that_returns_expired_credentials_is_a_credential_failure() -> None:
-    from scanner.core.errors import AccessDenied, translate
+    from scanner.aws.errors import classify
+    from scanner.core.errors import AccessDenied
 
     exc = RuntimeError("Credentials were refreshed, but the refreshed credentials are still "
                        "expired.")
-    err = translate(exc, service="iam", account_id="123456789012")
+    err = classify(exc, service="iam", account_id="123456789012")
     assert isinstance(err, AccessDenied) and err.code == "CredentialRefresh"
+
+
+def test_a_bug_is_not_an_aws_failure() -> None:
+    """classify answers None for what is not an AWS failure, so callers re-raise it."""
+    from scanner.aws.errors import classify
+
+    assert classify(KeyError("Credentials")) is None
+    assert classify(TypeError("unsupported operand")) is None
+    assert classify(RuntimeError("something else")) is None
+
+
+def test_throttle_codes_are_counted_and_classified_alike() -> None:
+    """One set of throttle codes: what the call counter counts as throttled is what a
+    throttle that outlived the retries is classified as."""
+    from botocore.exceptions import ClientError
+
+    from scanner.aws.errors import THROTTLE_CODES, classify, is_throttle
+    from scanner.core.errors import Throttled
+
+    for code in sorted(THROTTLE_CODES):
+        assert is_throttle(code)
+        exc = ClientError({"Error": {"Code": code, "Message": "slow down"}}, "LookupEvents")
+        assert isinstance(classify(exc), Throttled), code
+    assert not is_throttle("AccessDenied")
