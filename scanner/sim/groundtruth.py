@@ -1,6 +1,6 @@
 """The verdicts a correct scanner must reach, computed from the scenario by the simulator.
 
-Follows /work/shared/ROOT-SEMANTICS.md (the product's definitions) independently of the scanner:
+Follows the product's definitions (docs/semantics.md) independently of the scanner:
 the point is to catch the scanner when it disagrees.
 """
 

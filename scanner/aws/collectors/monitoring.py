@@ -1,7 +1,7 @@
 """The CIS root-usage monitoring chain, joined inside one account:
 trail -> CloudWatch Logs group -> metric filter -> metric -> alarm -> SNS topic -> subscriptions.
 
-Only the account's own trails count (ROOT-SEMANTICS.md): an organization trail seen here as a
+Only the account's own trails count (docs/semantics.md): an organization trail seen here as a
 shadow trail delivers to a log group in another account, and an alarm there does not monitor
 this account's control, so shadow trails are skipped.
 """
@@ -59,7 +59,7 @@ async def _alarms(ctx: CollectContext, region: str, namespace: str,
 
 
 def chain_complete(entry: Mapping[str, Any]) -> bool | None:
-    """ROOT-SEMANTICS.md: a multi-region trail that is logging, the CIS pattern, an alarm on
+    """docs/semantics.md: a multi-region trail that is logging, the CIS pattern, an alarm on
     the filter's metric, and a confirmed subscription on one of the alarm's topics (a pending
     one notifies nobody; CIS's audit asks for a real SubscriptionArn). False when a link is
     known to be missing, None when a link is unknown and nothing else is missing."""
