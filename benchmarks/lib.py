@@ -10,8 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -22,7 +25,7 @@ from typing import Any
 from scanner.sim import SimServer
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
+REPO = HERE.parent  # the checkout: paths below it are recorded relative to it
 
 # Realistic latency: 100 ms +- 50 ms (uniform) on every call to every service. LookupEvents is
 # throttled at 2 requests/s per account and region by the simulator's default.
@@ -31,6 +34,36 @@ JITTER_MS = 50.0
 LATENCY_FAULTS: dict[str, Any] = {
     "rules": [{"kind": "latency", "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS}],
 }
+
+# The peers' venvs, made by setup-peers.sh: $BENCH_PEER_VENVS/c7n and /prowler, by default in
+# the checkout (benchmarks/.venvs, ignored by git).
+PEER_VENVS = Path(os.environ.get("BENCH_PEER_VENVS") or HERE / ".venvs").absolute()
+
+# `orgscan` run by an interpreter given on the command line rather than by the console script
+# next to it, so that --orgscan-src can run a checkout whose entry point has moved (before the
+# layered packages it was scanner/cli.py; PYTHONPATH puts that checkout first on sys.path).
+# -P: the working directory is not put on sys.path (a checkout's scanner/ there would win).
+_LAUNCH = """import sys
+try:
+    from scanner.cli.main import main
+except ModuleNotFoundError as exc:
+    if exc.name not in ("scanner.cli.main", "scanner.cli"):
+        raise
+    from scanner.cli import main
+sys.argv[0] = "orgscan"
+sys.exit(main())
+"""
+
+
+def orgscan_argv(python: Path) -> list[str]:
+    """The command that runs ``orgscan`` with ``python`` (followed by orgscan's arguments)."""
+    return [str(python), "-P", "-c", _LAUNCH]
+
+
+def from_cwd(path: Path) -> Path:
+    """A path given on the command line, made absolute against the caller's working directory
+    (the children run elsewhere). Symbolic links are kept (a venv's bin/python is one)."""
+    return Path(os.path.abspath(path.expanduser()))
 
 
 @dataclass(frozen=True)
@@ -61,7 +94,7 @@ def run_measured(argv: Sequence[str], *, env: Mapping[str, str] | None = None,
                  cwd: Path | None = None, timeout: float = 3600.0) -> Measured:
     """Run ``argv`` and measure exactly that process with wait4 (its rusage covers it and
     the children it waited for; the simulator is another process and is not counted)."""
-    out_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-{os.getpid()}-{time.time_ns()}"
+    out_path = Path(tempfile.gettempdir()) / f"bench-{os.getpid()}-{time.time_ns()}"
     with open(f"{out_path}.out", "w+b") as out, open(f"{out_path}.err", "w+b") as err:
         t0 = time.monotonic()
         proc = subprocess.Popen(list(argv), stdout=out, stderr=err, cwd=cwd,
@@ -183,6 +216,67 @@ def capacity(sim: SimServer, *, workers: int = 32, seconds: float = 8.0,
             "latency_median_ms": round(statistics.median(lat) * 1000, 1) if lat else None}
 
 
-def write_json(path: Path, payload: Any) -> None:
+# -- recording -----------------------------------------------------------------------------
+
+
+def venv_of(python: Path) -> Path | None:
+    """The venv ``python`` belongs to, or None."""
+    root = Path(os.path.abspath(python)).parent.parent  # not resolved: bin/python is a link
+    return root if (root / "pyvenv.cfg").is_file() else None
+
+
+def neutral_prefixes(placeholders: Mapping[Path, str] | None = None,
+                     ) -> list[tuple[str, str]]:
+    """(machine path, neutral form) pairs, longest first: the checkout (recorded as paths
+    relative to it), the temporary directory (``<tmp>``), the directories in ``placeholders``
+    (path: its neutral name, e.g. ``<peer-venv>``) and orgscan's venv (``<orgscan-venv>``) when
+    they are outside the checkout, the home directory (``~``)."""
+    repo = {str(REPO), os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    pairs: dict[str, str] = {}
+    home = os.path.expanduser("~")
+    if len(home) > 1:
+        pairs[home] = "~"
+    for tmp in (tempfile.gettempdir(), str(Path(tempfile.gettempdir()).resolve())):
+        pairs[tmp] = "<tmp>"
+    venvs = dict(placeholders or {})
+    own = venv_of(Path(sys.executable))
+    if own is not None:
+        venvs.setdefault(own, "<orgscan-venv>")
+    for path, name in venvs.items():
+        for form in (os.path.abspath(path), str(Path(path).resolve())):
+            if not any(form == r or form.startswith(r + os.sep) for r in repo):
+                pairs[form] = name
+    for r in repo:
+        pairs[r] = "."
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def neutral(value: Any, prefixes: list[tuple[str, str]]) -> Any:
+    """``value`` (JSON) with every machine path in its strings in neutral form."""
+    if isinstance(value, str):
+        names = dict(prefixes)
+        # a prefix (the longest that fits) as a whole path or followed by "/", not inside a
+        # longer name
+        pattern = (r"(?<![\w./-])(" + "|".join(re.escape(p) for p, _ in prefixes)
+                   + r")(/|(?![\w.-]))")
+
+        def repl(m: re.Match[str]) -> str:
+            name = names[m.group(1)]
+            if not m.group(2):
+                return name
+            return "" if name == "." else name + "/"
+
+        return re.sub(pattern, repl, value) if prefixes else value
+    if isinstance(value, list):
+        return [neutral(v, prefixes) for v in value]
+    if isinstance(value, dict):
+        return {k: neutral(v, prefixes) for k, v in value.items()}
+    return value
+
+
+def write_json(path: Path, payload: Any,
+               placeholders: Mapping[Path, str] | None = None) -> None:
+    """Results as JSON, with machine paths in neutral form (``neutral_prefixes``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", "utf-8")
+    doc = neutral(payload, neutral_prefixes(placeholders))
+    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", "utf-8")

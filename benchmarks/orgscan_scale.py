@@ -1,12 +1,14 @@
 """orgscan over generated organizations on the simulator: wall, calls per account by API,
 client CPU per account, peak RSS, and wall against the bound (see README.md, "The bound").
 
-    /work/venv/bin/python benchmarks/orgscan_scale.py --accounts 50 200 1000 \
+    .venv/bin/python benchmarks/orgscan_scale.py --accounts 50 200 1000 \
         --config benchmarks/configs/root-checks.yaml --out benchmarks/results/scale-root.json
 
-Each size gets a fresh simulator (its own process, latency faults on, LookupEvents throttled at
-2/s per account and region), a capacity probe of that simulator, then one `orgscan scan` as a
-child process measured with wait4.
+From the checkout, with orgscan's interpreter (it also runs the scans unless --python names
+another). Each size gets a fresh simulator (its own process, latency faults on, LookupEvents
+throttled at 2/s per account and region), a capacity probe of that simulator, then one
+`orgscan scan` as a child process measured with wait4. Paths on the command line are taken
+from the current directory.
 """
 
 from __future__ import annotations
@@ -29,17 +31,19 @@ from lib import (
     LATENCY_MS,
     capacity,
     counters,
+    from_cwd,
+    orgscan_argv,
     reset_counters,
     run_measured,
     sim_cpu_seconds,
     sim_env,
     start_sim,
+    venv_of,
     write_json,
 )
 
 from scanner.sim.generate import write_generated
 
-ORGSCAN = str(Path(sys.executable).with_name("orgscan"))
 ROOT_RULES = {
     "access_keys": "root-access-keys-present",
     "mfa": "root-mfa-enabled",
@@ -130,7 +134,8 @@ def bound(*, requests: int, rps: float, concurrency: int, paths: list[float],
 
 
 def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Path,
-             probe_seconds: float, src: Path | None, bundle: bool) -> dict[str, Any]:
+             probe_seconds: float, src: Path | None, bundle: bool,
+             python: Path) -> dict[str, Any]:
     scenario, _ = write_generated(n, seed, work / f"org{n}")
     sim = start_sim(scenario, LATENCY_FAULTS)
     try:
@@ -138,8 +143,8 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         reset_counters(sim)
         sim_cpu0 = sim_cpu_seconds(sim)
         out = work / f"out{n}"
-        argv = [ORGSCAN, "scan", "--config", str(config), "--endpoint-url", sim.endpoint,
-                "--out", str(out), "--quiet"]
+        argv = [*orgscan_argv(python), "scan", "--config", str(config),
+                "--endpoint-url", sim.endpoint, "--out", str(out), "--quiet"]
         if concurrency:
             argv += ["--concurrency", str(concurrency)]
         if not bundle and src is None:  # (checkouts before the bundle existed write none)
@@ -211,15 +216,26 @@ def main() -> int:
     p.add_argument("--bundle", action="store_true",
                    help="also write the evidence bundle (off: the peers write none)")
     p.add_argument("--orgscan-src", type=Path, default=None,
-                   help="run the scanner from this checkout (git worktree) instead")
+                   help="run the scanner from this checkout (e.g. a git worktree or git archive "
+                        "of another revision) instead, with the same interpreter")
+    p.add_argument("--python", type=Path, default=Path(sys.executable),
+                   help="the interpreter that runs orgscan (default: this one)")
     p.add_argument("--work", type=Path, default=None, help="scratch dir (default: a temp dir)")
     p.add_argument("--out", type=Path, required=True, help="results JSON")
     args = p.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
+    # Paths on the command line are the caller's: orgscan runs in the scratch dir.
+    config, out, python = from_cwd(args.config), from_cwd(args.out), from_cwd(args.python)
+    src = from_cwd(args.orgscan_src) if args.orgscan_src else None
+    if not config.is_file():
+        p.error(f"--config: no such file: {args.config}")
+    if src is not None and not (src / "scanner" / "__init__.py").is_file():
+        p.error(f"--orgscan-src: no scanner package in {args.orgscan_src}")
+    work = from_cwd(args.work) if args.work else Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     runs = []
     for n in args.accounts:
-        r = run_size(n, args.seed, args.config, args.concurrency, work, args.probe_seconds,
-                     args.orgscan_src, args.bundle)
+        r = run_size(n, args.seed, config, args.concurrency, work, args.probe_seconds,
+                     src, args.bundle, python)
         runs.append(r)
         print(f"{n:>5} accounts: wall {r['wall_s']:.1f}s, {r['calls_per_account']} calls/acct, "
               f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
@@ -227,8 +243,10 @@ def main() -> int:
               f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
               f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}",
               flush=True)
-    write_json(args.out, {"runs": runs, "work": str(work), "cpus": os.cpu_count(),
-                          "orgscan_src": str(args.orgscan_src or "installed")})
+    venv = venv_of(python)
+    write_json(out, {"runs": runs, "work": str(work), "cpus": os.cpu_count(),
+                     "orgscan_src": str(src or "installed")},
+               {venv: "<orgscan-venv>"} if venv is not None else None)
     return 0
 
 

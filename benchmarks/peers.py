@@ -2,9 +2,14 @@
 four root checks, in one run: wall time, CPU and peak RSS of each tool's process tree, and
 every verdict compared with the simulator's ground truth and with orgscan's.
 
-    bash benchmarks/setup-peers.sh            # once: /work/bench-venv-c7n, /work/bench-venv-prowler
-    /work/venv/bin/python benchmarks/peers.py --accounts 200 --prowler-sample 5 \
+    bash benchmarks/setup-peers.sh        # once: benchmarks/.venvs/c7n, benchmarks/.venvs/prowler
+    .venv/bin/python benchmarks/peers.py --accounts 200 --prowler-sample 5 \
         --out benchmarks/results/peers-200.json
+
+From the checkout, with orgscan's interpreter (it also runs orgscan unless --python names
+another). The peers' venvs: --c7n-venv and --prowler-venv, else $BENCH_PEER_VENVS/c7n and
+/prowler, else benchmarks/.venvs/c7n and /prowler (where setup-peers.sh puts them). Paths on
+the command line are taken from the current directory.
 
 Each tool gets a fresh simulator (same scenario, same seed, so the same account ids and root
 state; the credential reports start ungenerated for every tool), with the same latency faults.
@@ -27,12 +32,22 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lib import LATENCY_FAULTS, counters, run_measured, sim_env, start_sim, write_json
+from lib import (
+    LATENCY_FAULTS,
+    PEER_VENVS,
+    counters,
+    from_cwd,
+    orgscan_argv,
+    run_measured,
+    sim_env,
+    start_sim,
+    venv_of,
+    write_json,
+)
 
 from scanner.sim.generate import write_generated
 
 HERE = Path(__file__).resolve().parent
-ORGSCAN = str(Path(sys.executable).with_name("orgscan"))
 ROLE = "OrganizationAccountAccessRole"
 CHECKS = ("root-access-keys-present", "root-mfa-enabled", "root-hardware-mfa",
           "root-account-used")
@@ -63,18 +78,21 @@ def truth_verdicts(truth: dict[str, Any]) -> dict[str, dict[str, str]]:
 # -- orgscan ---------------------------------------------------------------------------------
 
 
-def run_orgscan(scenario: Path, work: Path) -> dict[str, Any]:
+def run_orgscan(scenario: Path, work: Path, python: Path) -> dict[str, Any]:
     sim = start_sim(scenario, LATENCY_FAULTS)
     try:
         out = work / "orgscan-out"
-        m = run_measured([ORGSCAN, "scan", "--config", str(HERE / "configs" / "root-checks.yaml"),
+        m = run_measured([*orgscan_argv(python), "scan",
+                          "--config", str(HERE / "configs" / "root-checks.yaml"),
                           "--endpoint-url", sim.endpoint, "--out", str(out), "--quiet",
                           "--no-bundle"],
-                         env=sim_env(sim))
+                         env=sim_env(sim), cwd=work)
         c = counters(sim)
         truth = sim.ground_truth
     finally:
         sim.stop()
+    if m.returncode not in (0, 1, 3):
+        raise SystemExit(f"orgscan failed ({m.returncode}):\n{m.stderr[-3000:]}")
     doc = json.loads((out / "findings.json").read_text("utf-8"))
     verdicts: dict[str, dict[str, str]] = {}
     for f in doc["findings"]:
@@ -202,19 +220,25 @@ def main() -> int:
     p.add_argument("--accounts", type=int, default=200)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--prowler-sample", type=int, default=5)
-    p.add_argument("--c7n-venv", type=Path, default=Path("/work/bench-venv-c7n"))
-    p.add_argument("--prowler-venv", type=Path, default=Path("/work/bench-venv-prowler"))
+    p.add_argument("--c7n-venv", type=Path, default=PEER_VENVS / "c7n",
+                   help="Cloud Custodian's venv (default: %(default)s)")
+    p.add_argument("--prowler-venv", type=Path, default=PEER_VENVS / "prowler",
+                   help="Prowler's venv (default: %(default)s)")
+    p.add_argument("--python", type=Path, default=Path(sys.executable),
+                   help="the interpreter that runs orgscan (default: this one)")
     p.add_argument("--skip", nargs="*", default=[], choices=["c7n", "prowler"])
-    p.add_argument("--work", type=Path, default=None)
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--work", type=Path, default=None, help="scratch dir (default: a temp dir)")
+    p.add_argument("--out", type=Path, required=True, help="results JSON")
     args = p.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="orgscan-peers-"))
+    c7n_venv, prowler_venv = from_cwd(args.c7n_venv), from_cwd(args.prowler_venv)
+    python, out = from_cwd(args.python), from_cwd(args.out)
+    work = from_cwd(args.work) if args.work else Path(tempfile.mkdtemp(prefix="orgscan-peers-"))
     work.mkdir(parents=True, exist_ok=True)
     scenario, _ = write_generated(args.accounts, args.seed, work / "org")
 
     result: dict[str, Any] = {"accounts_in_org": None, "work": str(work),
                               "latency_faults": LATENCY_FAULTS, "cpus": os.cpu_count()}
-    o = run_orgscan(scenario, work)
+    o = run_orgscan(scenario, work, python)
     raw_truth = o.pop("truth")
     truth = truth_verdicts(raw_truth)
     all_accounts = sorted(truth)
@@ -228,10 +252,12 @@ def main() -> int:
     names = {a: str(raw_truth["accounts"][a]["name"]) for a in all_accounts}
 
     if "c7n" not in args.skip:
-        if not (args.c7n_venv / "bin" / "c7n-org").exists():
-            result["c7n"] = {"status": "not installed", "venv": str(args.c7n_venv)}
+        if not (c7n_venv / "bin" / "c7n-org").exists():
+            result["c7n"] = {"status": "not installed", "venv": str(c7n_venv)}
+            print(f"c7n-org: not installed in {args.c7n_venv} (bash benchmarks/setup-peers.sh)",
+                  flush=True)
         else:
-            c = run_c7n(scenario, work, args.c7n_venv, all_accounts, names)
+            c = run_c7n(scenario, work, c7n_venv, all_accounts, names)
             c["vs_truth"] = compare(c["verdicts"], truth, all_accounts)
             c["vs_orgscan"] = compare(c["verdicts"], o["verdicts"], all_accounts)
             c["ratio_wall_vs_orgscan"] = round(c["process"]["wall_s"] / o["process"]["wall_s"], 2)
@@ -241,11 +267,13 @@ def main() -> int:
                   flush=True)
 
     if "prowler" not in args.skip:
-        if not (args.prowler_venv / "bin" / "prowler").exists():
-            result["prowler"] = {"status": "not installed", "venv": str(args.prowler_venv)}
+        if not (prowler_venv / "bin" / "prowler").exists():
+            result["prowler"] = {"status": "not installed", "venv": str(prowler_venv)}
+            print(f"prowler: not installed in {args.prowler_venv} "
+                  "(bash benchmarks/setup-peers.sh)", flush=True)
         else:
             sample = prowler_sample(truth, args.prowler_sample)
-            pr = run_prowler(scenario, work, args.prowler_venv, sample)
+            pr = run_prowler(scenario, work, prowler_venv, sample)
             pr["sample"] = sample
             pr["vs_truth"] = compare(pr["verdicts"], truth, sample)
             pr["vs_orgscan"] = compare(pr["verdicts"], o["verdicts"], sample)
@@ -256,7 +284,11 @@ def main() -> int:
             print(f"prowler: {pr['wall_per_account_s']:.1f}s per account "
                   f"({pr['ratio_per_account_vs_orgscan']}x orgscan per account), "
                   f"truth {pr['vs_truth']['agree']}/{pr['vs_truth']['total']}", flush=True)
-    write_json(args.out, result)
+    placeholders = dict.fromkeys((c7n_venv, prowler_venv), "<peer-venv>")
+    venv = venv_of(python)
+    if venv is not None:
+        placeholders[venv] = "<orgscan-venv>"
+    write_json(out, result, placeholders)
     return 0
 
 

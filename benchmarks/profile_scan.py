@@ -1,11 +1,12 @@
 """Profile one scan in-process with pyinstrument (wall clock, async-aware) against a fresh
 simulator with the benchmark's latency faults, and print where the time goes by phase.
 
-    /work/venv/bin/python benchmarks/profile_scan.py --accounts 200 \
-        --config benchmarks/configs/root-checks.yaml --html /tmp/profile.html
+    .venv/bin/python benchmarks/profile_scan.py --accounts 200 \
+        --config benchmarks/configs/root-checks.yaml --html profile.html
 
-pyinstrument is not a dependency of orgscan: `pip install pyinstrument==5.1.3` into the venv
-that runs this (it has no dependencies of its own and changes no pin).
+(from the checkout, with orgscan's interpreter). pyinstrument is not a dependency of orgscan:
+`.venv/bin/pip install pyinstrument==5.1.3` (it has no dependencies of its own and changes no
+pin), or install it elsewhere with `pip install --target DIR` and put DIR on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ def main() -> int:
     p.add_argument("--mode", choices=["wall", "cpu"], default="wall",
                    help="wall: async-aware wall clock; cpu: only time on the CPU")
     args = p.parse_args()
-    from pyinstrument import Profiler
+    try:
+        from pyinstrument import Profiler
+    except ModuleNotFoundError:
+        p.error("pyinstrument is not installed: .venv/bin/pip install pyinstrument==5.1.3")
 
     work = Path(tempfile.mkdtemp(prefix="orgscan-profile-"))
     scenario, _ = write_generated(args.accounts, args.seed, work / "org")

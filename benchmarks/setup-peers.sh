@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Create the peers' own virtualenvs (never /work/venv): Cloud Custodian + c7n-org, and Prowler.
-# Pinned versions; pip's resolver must not backtrack (the log is kept beside each venv).
-# Usage: bash benchmarks/setup-peers.sh [PREFIX]   (default PREFIX=/work; venvs PREFIX/bench-venv-*)
+# Create the peers' own virtualenvs (never orgscan's venv): Cloud Custodian + c7n-org, and
+# Prowler. Pinned versions; pip's resolver must not backtrack (the log is kept beside each venv).
+# Usage: bash benchmarks/setup-peers.sh [DIR]   venvs DIR/c7n and DIR/prowler; DIR defaults to
+#   $BENCH_PEER_VENVS, else benchmarks/.venvs in this checkout (ignored by git), where
+#   benchmarks/peers.py looks for them. Base interpreter: $PEER_PYTHON, else python3.11.
 set -euo pipefail
-PREFIX="${1:-/work}"
-PY="${PYTHON:-python3.11}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+PREFIX="${1:-${BENCH_PEER_VENVS:-$HERE/.venvs}}"
+mkdir -p "$PREFIX"
+PREFIX="$(cd "$PREFIX" && pwd)"
+PY="${PEER_PYTHON:-python3.11}"
 C7N_VERSION=0.9.53
 C7N_ORG_VERSION=0.6.52
 PROWLER_VERSION=5.46.0
-
-HERE="$(cd "$(dirname "$0")" && pwd)"
 
 make_venv() {  # name, packages...  (constraints: benchmarks/constraints/<name>.txt, the set
   # resolved once and frozen, so that pip never backtracks: unconstrained, Prowler's Azure
   # dependencies (microsoft-kiota-*) made it backtrack for minutes)
   local name="$1"; shift
-  local dir="$PREFIX/bench-venv-$name"
+  local dir="$PREFIX/$name"
   if [ -x "$dir/bin/python" ] && [ -f "$dir/.installed" ]; then
     echo "$dir: already installed"; return 0
   fi

@@ -1,6 +1,6 @@
 """Throughput of orgscan's CloudTrail log reader vs zcat and zcat | jq on the same files.
 
-    python benchmarks/trailreader/bench.py [--files 160] [--records 2500] [--runs 5]
+    .venv/bin/python benchmarks/trailreader/bench.py [--files 160] [--records 2500] [--runs 5]
 
 Generates realistic gzipped CloudTrail files (background traffic of IAM users and assumed
 roles, a root event in about one file in 40) in a temporary directory, then times, in the
