@@ -29,6 +29,11 @@ REGIONS = ("us-east-1", "eu-west-1")
 # Simulated session lifetime: short enough to expire mid-account, long enough that a slow
 # AssumeRole answer on a saturated machine does not arrive already inside the refresh margin.
 SESSION_S = 5
+# Member calls slowed so that every account outlives its short session, whatever it calls: an
+# account's slowest chain is several of these in a row (at 700 ms a faster scanner finished
+# most accounts inside one session, and the refresh tests then tested nothing).
+SLOW_MEMBER_CALLS = [{"kind": "latency", "service": s, "latency_ms": 1500}
+                     for s in ("iam", "account", "cloudtrail")]
 
 # Every service, every action: 8% throttled, 6% 5xx, 2% dropped connections, 5% slow.
 FAULTS: dict[str, Any] = {"rules": [
@@ -128,13 +133,10 @@ def test_root_usage_records_equal_under_faults(
 def test_expired_credentials_are_refreshed(tmp_path: Path) -> None:
     # Short sessions, and member calls slowed so that each account outlives its first one;
     # the simulator refuses expired credentials (ExpiredToken).
-    # Long enough that every account outlives its short session, whatever it calls.
-    slow = [{"kind": "latency", "service": s, "latency_ms": 700}
-            for s in ("iam", "account", "cloudtrail")]
     raw, _ = generate(10, 3)
     with SimServer(raw) as sim:
         clean = run_scan(sim, tmp_path / "clean")
-        sim.set_faults({"assume_role_expiration_s": SESSION_S, "rules": slow})
+        sim.set_faults({"assume_role_expiration_s": SESSION_S, "rules": SLOW_MEMBER_CALLS})
         sim.reset_counters()
         refreshed = run_scan(sim, tmp_path / "short")
         counters = sim.counters()
@@ -219,14 +221,11 @@ def test_expired_management_role_credentials_are_refreshed(tmp_path: Path) -> No
     too: they expire and are refreshed as well, and member sessions refreshed later are
     requested with the refreshed management session."""
     raw, _ = generate(10, 3)
-    # Long enough that every account outlives its short session, whatever it calls.
-    slow = [{"kind": "latency", "service": s, "latency_ms": 700}
-            for s in ("iam", "account", "cloudtrail")]
     with SimServer(raw) as sim:
         mgmt = sim.management_account_id
         arn = f"arn:aws:iam::{mgmt}:role/OrgscanManagement"
         clean = run_scan(sim, tmp_path / "clean", aws={"management_role_arn": arn})
-        sim.set_faults({"assume_role_expiration_s": SESSION_S, "rules": slow})
+        sim.set_faults({"assume_role_expiration_s": SESSION_S, "rules": SLOW_MEMBER_CALLS})
         sim.reset_counters()
         issued_before = len(sim.issued_credentials())
         refreshed = run_scan(sim, tmp_path / "short", aws={"management_role_arn": arn})
