@@ -64,10 +64,9 @@ def _tokens(pattern: str) -> list[_Tok]:
     text = pattern.rstrip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
+        kind = m.lastgroup if m is not None else None
+        if m is None or kind is None or m.end() == pos:
             raise PatternError(f"unexpected text at {pos}: {text[pos:pos + 10]!r}")
-        kind = m.lastgroup
-        assert kind is not None
         out.append(_Tok(kind, m.group(kind)))
         pos = m.end()
     return out

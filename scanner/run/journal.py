@@ -53,7 +53,8 @@ class Journal:
         self.done[result.account.id] = result
 
     def _write(self, obj: dict[str, Any]) -> None:
-        assert self._fh is not None
+        if self._fh is None:
+            raise RuntimeError(f"journal {self.path} written outside its with-block")
         self._fh.write(json.dumps(obj, default=str, separators=(",", ":")) + "\n")
         self._fh.flush()
         now = time.monotonic()
