@@ -1,17 +1,14 @@
 """The organization as a networkx DiGraph (root -> OUs -> accounts), SCP inheritance, roll-ups.
 
-PURE: no AWS, no asyncio. Nodes are keyed by id; every node has ``kind`` (root, ou, account),
-``name`` and ``path``; accounts also ``status``, ``email`` and ``tags``.
+PURE: no AWS, no asyncio, no I/O (the file exports are in scanner/report/graphfile.py). Nodes
+are keyed by id; every node has ``kind`` (root, ou, account), ``name`` and ``path``; accounts
+also ``status``, ``email`` and ``tags``.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
 
 import networkx as nx
 
@@ -89,35 +86,3 @@ def subtree(g: nx.DiGraph, ou_path: str) -> nx.DiGraph:
             return g.subgraph({node, *nx.descendants(g, node)}).copy()
     known = sorted(d["path"] for _, d in g.nodes(data=True) if d["kind"] != "account")
     raise KeyError(f"no OU with path {ou_path!r}; known: {', '.join(known)}")
-
-
-# Characters XML 1.0 cannot carry at all, not even escaped (a name may hold them).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
-
-
-def _scalar(value: Any) -> Any:
-    # GraphML holds scalars only: lists and mappings travel as JSON text.
-    if isinstance(value, str):
-        return _NOT_XML.sub("\ufffd", value)
-    return value if isinstance(value, (int, float, bool)) else json.dumps(value)
-
-
-def export(g: nx.DiGraph, directory: Path, extra: Mapping[str, Mapping[str, Any]] | None = None,
-           names: Iterable[str] = ("org-graph.json", "org-graph.graphml")) -> list[Path]:
-    """Write node-link JSON and GraphML; ``extra`` adds attributes per node (roll-ups)."""
-    h = g.copy()
-    for node, attrs in (extra or {}).items():
-        if node in h:
-            h.nodes[node].update(attrs)
-    json_name, graphml_name = list(names)
-    json_path = directory / json_name
-    json_path.write_text(json.dumps(nx.node_link_data(h, edges="edges"), indent=2, default=str),
-                         encoding="utf-8")
-    flat = nx.DiGraph()
-    flat.graph.update({k: _scalar(v) for k, v in h.graph.items()})
-    for node, data in h.nodes(data=True):
-        flat.add_node(node, **{k: _scalar(v) for k, v in data.items()})
-    flat.add_edges_from(h.edges())
-    graphml_path = directory / graphml_name
-    nx.write_graphml(flat, graphml_path)
-    return [json_path, graphml_path]

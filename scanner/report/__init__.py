@@ -1,7 +1,8 @@
-"""Report writers. ``write_reports`` writes every output the config asks for.
+"""Report writers. ``write_reports`` renders every output the config asks for from one
+AuditReport (scanner/core/audit_report.py), which the writers read and never re-derive.
 
-Each format maps to one writer: ``(result, out_dir) -> list[Path]``. The core outputs
-(inventory, coverage, findings.json, graph) are always written.
+Each format maps to one writer: ``(report, out_dir) -> list[Path]``. The core outputs
+(inventory, coverage, findings.json, root usage, OU summaries, graph) are always written.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.results import ScanResult
 from scanner.report.core import write_core
 
-Writer = Callable[[ScanResult, Path], list[Path]]
+Writer = Callable[[AuditReport, Path], list[Path]]
 
 
 def _writers() -> dict[str, Writer]:
@@ -34,12 +36,17 @@ def _lazy(module: str, name: str) -> Writer:
     return writer
 
 
-def write_reports(result: ScanResult, out: Path, formats: tuple[str, ...]) -> list[Path]:
+def write_reports(report: AuditReport | ScanResult, out: Path,
+                  formats: tuple[str, ...]) -> list[Path]:
+    # A bare ScanResult (the bundle and diff tests, benchmarks) is modelled here, once; a run
+    # passes the model runner.finish built.
+    if isinstance(report, ScanResult):
+        report = build_audit_report(report)
     out.mkdir(parents=True, exist_ok=True)
-    written = write_core(result, out)
+    written = write_core(report, out)
     writers = _writers()
     for fmt in formats:
         writer = writers.get(fmt)
         if writer is not None:
-            written.extend(writer(result, out))
+            written.extend(writer(report, out))
     return written

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.core.audit_report import AuditReport
 from scanner.core.models import Account, Finding, Status
 from scanner.core.results import ScanResult
 from scanner.report.files import write_json
@@ -133,5 +134,5 @@ def batches(findings: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield findings[i:i + BATCH_SIZE]
 
 
-def write_asff(result: ScanResult, out: Path) -> list[Path]:
-    return [write_json(out / ASFF_NAME, asff_findings(result))]
+def write_asff(report: AuditReport, out: Path) -> list[Path]:
+    return [write_json(out / ASFF_NAME, asff_findings(report.result))]

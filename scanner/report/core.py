@@ -1,26 +1,23 @@
-"""The scan's own outputs: inventory, coverage, graph exports, findings.json.
+"""The outputs every run writes: inventory, coverage, findings.json, root usage, OU summaries
+and the graph files, all rendered from one AuditReport.
 
-Other writers (root usage, OU summaries, HTML, OCSF, ...) register in report/__init__.py and
-read the same ScanResult.
+The optional formats (CSV, OCSF, HTML, ...) register in report/__init__.py and render the same
+model.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.core import graph as orggraph
-from scanner.core.models import FactError, Organization
+from scanner.core.audit_report import AuditReport
+from scanner.core.models import Organization
 from scanner.core.results import ScanResult, account_to_json
-from scanner.core.rootusage import Window, record_without_account_facts
 from scanner.report.coverage import coverage_json
 from scanner.report.files import write_json
-from scanner.report.rootusage_writer import (
-    render_json,
-    root_usage_document,
-    write_root_usage_csv,
-)
+from scanner.report.graphfile import write_org_graph
+from scanner.report.rollup import write_ou_summary
+from scanner.report.rootusage_writer import write_root_usage
 
 FINDINGS_SCHEMA_VERSION = "1.0"
 
@@ -53,45 +50,13 @@ def findings_json(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def root_usage_records(result: ScanResult) -> list[dict[str, Any]]:
-    """One root-usage record per account in scope: its ``root.usage`` fact, or, where that
-    could not be collected, a record from organization-level evidence or marked unknown."""
-    window = Window.ending(datetime.fromisoformat(result.started), result.lookback_days)
-    records = []
-    for r in result.accounts:
-        fact = r.facts.get("root.usage")
-        if isinstance(fact, dict):
-            records.append(fact)
-        else:
-            reason = fact.message if isinstance(fact, FactError) else (r.reason or "not collected")
-            records.append(record_without_account_facts(
-                r.account.id, result.org_facts, window, reason).to_json())
-    return records
-
-
-def write_root_usage(result: ScanResult, out: Path) -> list[Path]:
-    records = root_usage_records(result)
-    accounts = [r.account for r in result.accounts]
-    sources = sorted({s["name"] for rec in records for s in rec.get("sources") or []})
-    doc = root_usage_document(records, accounts, generated_at=result.finished,
-                              organization_id=result.org.id, lookback_days=result.lookback_days,
-                              regions=result.regions, sources=sources)
-    path = out / "root-usage.json"
-    path.write_text(render_json(doc), encoding="utf-8")
-    return [path, write_root_usage_csv(out / "root-usage.csv", records, accounts)]
-
-
-def write_core(result: ScanResult, out: Path) -> list[Path]:
-    # Imported here: rollup builds on this module's write_json.
-    from scanner.report.rollup import write_ou_summary
-
-    g = orggraph.build(result.org)
-    coverage = {r.account.id: {"coverage": r.coverage.value} for r in result.accounts}
+def write_core(report: AuditReport, out: Path) -> list[Path]:
+    result = report.result
     return [
         write_json(out / "inventory.json", inventory_json(result.org)),
-        write_json(out / "coverage.json", coverage_json(result)),
+        write_json(out / "coverage.json", coverage_json(report)),
         write_json(out / "findings.json", findings_json(result)),
-        *write_root_usage(result, out),
-        *write_ou_summary(result, out),
-        *orggraph.export(g, out, extra=coverage),
+        *write_root_usage(report, out),
+        *write_ou_summary(report, out),
+        *write_org_graph(report, out),
     ]

@@ -1,23 +1,15 @@
-"""coverage.json and the per-OU coverage table: every account in scope, assessed or not,
-and why. An auditor reads this first: a finding list is only as good as its coverage."""
+"""coverage.json: every account in scope, assessed or not, and why. An auditor reads this
+first: a finding list is only as good as its coverage."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from scanner.core.results import Coverage, ScanResult
+from scanner.core.audit_report import AuditReport
 
 
-def summary_by_ou(result: ScanResult) -> dict[str, dict[str, int]]:
-    """Accounts per OU path with their coverage: the demo's printout and coverage.json."""
-    out: dict[str, dict[str, int]] = {}
-    for r in result.accounts:
-        row = out.setdefault(r.account.ou_path, {c.value: 0 for c in Coverage})
-        row[r.coverage.value] += 1
-    return dict(sorted(out.items()))
-
-
-def coverage_json(result: ScanResult) -> dict[str, Any]:
+def coverage_json(report: AuditReport) -> dict[str, Any]:
+    result = report.result
     return {
         "scan_id": result.scan_id,
         "organization_id": result.org.id,
@@ -27,7 +19,7 @@ def coverage_json(result: ScanResult) -> dict[str, Any]:
         "accounts_in_organization": len(result.org.accounts),
         "out_of_scope": list(result.out_of_scope),
         "regions": list(result.regions) if result.regions else "all enabled",
-        "by_ou": summary_by_ou(result),
+        "by_ou": report.coverage_by_ou,
         "accounts": [
             {"account_id": r.account.id, "name": r.account.name, "ou_path": r.account.ou_path,
              "status": r.account.status.value, "coverage": r.coverage.value, "reason": r.reason,

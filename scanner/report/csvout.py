@@ -17,8 +17,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from scanner.core.audit_report import AuditReport
 from scanner.core.models import Finding
-from scanner.core.results import ScanResult
 
 # Cells starting with one of these are prefixed with "'" (OWASP's CSV-injection list, plus LF).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -72,6 +72,7 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
     return path
 
 
-def write_findings_csv(result: ScanResult, out: Path) -> list[Path]:
+def write_findings_csv(report: AuditReport, out: Path) -> list[Path]:
+    result = report.result
     rows = (finding_row(result.scan_id, f) for f in result.findings)
     return [write_csv(out / FINDINGS_CSV_NAME, FINDINGS_CSV_COLUMNS, rows)]

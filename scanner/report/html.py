@@ -15,7 +15,6 @@ import base64
 import hashlib
 import json
 import re
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from html import escape
 from importlib import resources
@@ -23,11 +22,10 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from scanner.core.frameworks import frameworks_of, summarize
+from scanner.core.audit_report import AuditReport, RootUseRow
 from scanner.core.models import Finding, Severity, Status
-from scanner.core.results import Coverage, ScanResult
-from scanner.report.markdown import regions_statement, root_usage_rows, when
-from scanner.report.rollup import compliance, ou_rollups
+from scanner.core.results import AccountResult, Coverage, ScanResult
+from scanner.report.markdown import regions_statement, when
 
 HTML_NAME = "report.html"
 STATUS_ORDER = {s: i for i, s in enumerate((Status.FAIL, Status.ERROR, Status.NOT_ASSESSED,
@@ -128,21 +126,19 @@ def _banners(result: ScanResult) -> str:
     return "".join(out)
 
 
-def _cards(result: ScanResult, rows: Sequence[Mapping[str, Any]],
-           root_unit: Mapping[str, Any] | None) -> str:
-    statuses = Counter(f.status for f in result.findings)
-    fails = Counter(f.severity for f in result.findings if f.status is Status.FAIL)
-    used = sum(r.get("used_in_window") is True for r in rows)
-    unknown = sum(r.get("used_in_window") not in (True, False) for r in rows)
+def _cards(report: AuditReport) -> str:
+    result = report.result
+    statuses, fails = report.findings_by_status, report.fails_by_severity
+    used, unknown = len(report.root_use.used), len(report.root_use.unknown)
+    root_unit = report.root_unit
     pct = root_unit["findings"]["compliance"]["percent"] if root_unit else None
     cards = [
         ("Accounts in scope", len(result.accounts),
          f"{len(result.out_of_scope)} out of scope", False),
         ("Root used", used, f"in {result.lookback_days} days · unknown for {unknown}", used > 0),
-        ("Critical / high FAIL", f"{fails.get(Severity.CRITICAL, 0)} / "
-                                 f"{fails.get(Severity.HIGH, 0)}",
-         f"{statuses.get(Status.FAIL, 0)} FAIL in all", fails.get(Severity.CRITICAL, 0) > 0),
-        ("Undecided", statuses.get(Status.ERROR, 0) + statuses.get(Status.NOT_ASSESSED, 0),
+        ("Critical / high FAIL", f"{fails[Severity.CRITICAL]} / {fails[Severity.HIGH]}",
+         f"{statuses[Status.FAIL]} FAIL in all", fails[Severity.CRITICAL] > 0),
+        ("Undecided", statuses[Status.ERROR] + statuses[Status.NOT_ASSESSED],
          "ERROR + NOT ASSESSED (never passes)", False),
         ("Compliance", "n/a" if pct is None else f"{pct:g}%", "PASS / (PASS + FAIL + ERROR)",
          False),
@@ -153,18 +149,17 @@ def _cards(result: ScanResult, rows: Sequence[Mapping[str, Any]],
         for k, v, s, alert in cards) + "</div>"
 
 
-def _tree(result: ScanResult, units: Sequence[Mapping[str, Any]],
-          rows: Sequence[Mapping[str, Any]]) -> str:
+def _tree(report: AuditReport) -> str:
     by_parent: dict[str | None, list[Mapping[str, Any]]] = {}
-    for u in units:
+    for u in report.units:
         by_parent.setdefault(u["parent_id"], []).append(u)
-    accounts_in: dict[str, list[Any]] = {}
-    for r in result.accounts:
+    accounts_in: dict[str, list[AccountResult]] = {}
+    for r in report.result.accounts:
         accounts_in.setdefault(r.account.parent_id, []).append(r)
-    used = {str(x["account_id"]): x.get("used_in_window") for x in rows}
+    used = {x.account.id: x.used for x in report.root_use.rows}
 
-    def account_li(r: Any) -> str:
-        c = compliance(Counter(f.status.value for f in r.findings))
+    def account_li(r: AccountResult) -> str:
+        c = report.account_compliance[r.account.id]
         flags = ""
         if used.get(r.account.id) is True:
             flags += '<span class="flag">root used</span>'
@@ -195,50 +190,51 @@ def _tree(result: ScanResult, units: Sequence[Mapping[str, Any]],
             f'<div class="pad tree" id="org-tree"><ul>{roots}</ul></div></section>')
 
 
-def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]],
-                units: Sequence[Mapping[str, Any]]) -> tuple[str, str]:
+def _used_tr(row: RootUseRow) -> str:
+    r = row.record
+    chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels") or [])
+    keys = r.get("active_access_keys")
+    return (
+        f'<tr data-account="{h(row.account.id)}"><td>{h(when(r.get("last_used")))}</td>'
+        f"<td>{account_cell(row.account.name, row.account.id)}</td>"
+        f'<td class="path">{h(row.account.ou_path)}</td><td>{chips}</td>'
+        f'<td class="num">{h(r.get("console_logins", 0))} '
+        f'({h(r.get("console_logins_without_mfa", 0))})</td>'
+        f'<td class="num">{h(r.get("failed_logins", 0))}</td>'
+        f'<td class="num">{h(r.get("api_calls", 0))}</td>'
+        f'<td class="num">{h(r.get("assume_root_sessions", 0))}</td>'
+        f'<td class="num">{h(r.get("password_recovery_requests", 0))}</td>'
+        f'<td class="mono">{h(", ".join(r.get("source_ips") or []) or "-")}</td>'
+        f'<td>{h(r.get("mfa_kind") or "unknown")}</td>'
+        f'<td class="num">{h("unknown" if keys is None else keys)}</td></tr>')
+
+
+def _root_usage(report: AuditReport) -> tuple[str, str]:
     """The accounts that used root (newest first) and the per-OU counts, as two panels."""
-    used = [r for r in rows if r.get("used_in_window") is True]
-    unknown = [r for r in rows if r.get("used_in_window") not in (True, False)]
+    result = report.result
+    used, unknown = report.root_use.used, report.root_use.unknown
     head = ("<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
             '<th class="num" title="successful root console sign-ins (without MFA)">'
             'Console (no MFA)</th><th class="num">Failed sign-ins</th>'
             '<th class="num">API calls</th><th class="num">AssumeRoot</th>'
             '<th class="num">Password recovery</th><th>Source IPs</th><th>MFA</th>'
             '<th class="num">Active keys</th></tr>')
-    body = []
-    for r in used:
-        chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels")
-                        or [])
-        keys = r.get("active_access_keys")
-        body.append(
-            f'<tr data-account="{h(r["account_id"])}"><td>{h(when(r.get("last_used")))}</td>'
-            f"<td>{account_cell(r['account_name'], r['account_id'])}</td>"
-            f'<td class="path">{h(r["ou_path"])}</td><td>{chips}</td>'
-            f'<td class="num">{h(r.get("console_logins", 0))} '
-            f'({h(r.get("console_logins_without_mfa", 0))})</td>'
-            f'<td class="num">{h(r.get("failed_logins", 0))}</td>'
-            f'<td class="num">{h(r.get("api_calls", 0))}</td>'
-            f'<td class="num">{h(r.get("assume_root_sessions", 0))}</td>'
-            f'<td class="num">{h(r.get("password_recovery_requests", 0))}</td>'
-            f'<td class="mono">{h(", ".join(r.get("source_ips") or []) or "-")}</td>'
-            f'<td>{h(r.get("mfa_kind") or "unknown")}</td>'
-            f'<td class="num">{h("unknown" if keys is None else keys)}</td></tr>')
+    body = [_used_tr(r) for r in used]
     for r in unknown:
         body.append(
-            f'<tr data-account="{h(r["account_id"])}" class="unknown"><td>unknown</td>'
-            f"<td>{account_cell(r['account_name'], r['account_id'])}</td>"
-            f'<td class="path">{h(r["ou_path"])}</td><td colspan="9" class="reason">'
+            f'<tr data-account="{h(r.account.id)}" class="unknown"><td>unknown</td>'
+            f"<td>{account_cell(r.account.name, r.account.id)}</td>"
+            f'<td class="path">{h(r.account.ou_path)}</td><td colspan="9" class="reason">'
             f'<span class="flag unk">root use unknown</span> '
-            f'{h(r.get("reason") or "root.usage not collected")}</td></tr>')
+            f'{h(r.reason or "root.usage not collected")}</td></tr>')
     if not body:
         body.append('<tr><td colspan="12" class="empty">No account used root in the window.'
                     "</td></tr>")
     ou_rows = "".join(
         f'<tr><td class="path">{h(u["path"])}</td><td class="num">{u["accounts"]["total"]}'
         f'</td><td class="num">{u["root_usage"]["using_root"]}</td>'
-        f'<td class="num">{u["root_usage"]["unknown"]}</td></tr>' for u in units)
-    start = next((r.get("window_start") for r in rows if r.get("window_start")), None)
+        f'<td class="num">{u["root_usage"]["unknown"]}</td></tr>' for u in report.units)
+    start = report.root_use.window_start
     note = (f"Root credentials used in the {result.lookback_days} days before the scan"
             + (f" (since {when(start)})" if start else "") + f"; regions: "
             f"{regions_statement(result)}. Newest first. Unknown is never counted as unused.")
@@ -303,10 +299,9 @@ def _undecided(counts: Mapping[Status, int]) -> int:
     return counts.get(Status.ERROR, 0) + counts.get(Status.NOT_ASSESSED, 0)
 
 
-def _frameworks(result: ScanResult) -> str:
-    findings = result.findings
+def _frameworks(report: AuditReport) -> str:
     parts = []
-    for fw in frameworks_of(findings):
+    for fw, summaries in report.frameworks.items():
         rows = "".join(
             f'<tr><td class="mono">{h(s.control)}</td><td>{pill(s.status)}</td>'
             f'<td class="num">{s.counts.get(Status.PASS, 0)}</td>'
@@ -315,7 +310,7 @@ def _frameworks(result: ScanResult) -> str:
             f'<td class="num">{s.counts.get(Status.NOT_APPLICABLE, 0)}</td>'
             f'<td class="mono">{h(", ".join(s.rule_ids))}</td>'
             f"<td>{filter_link('control', f'{fw}:{s.control}')}</td></tr>"
-            for s in summarize(findings, fw))
+            for s in summaries)
         parts.append(
             f'<h3 class="fw">{h(fw)}</h3><div class="scroll"><table class="fw"><thead><tr>'
             "<th>Control</th>"
@@ -372,23 +367,21 @@ def page_data(result: ScanResult) -> dict[str, Any]:
     }
 
 
-def render_html(result: ScanResult) -> str:
+def render_html(report: AuditReport) -> str:
+    result = report.result
     css, js = _asset("report.css"), _asset("report.js")
     csp = (f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; "
            "img-src data:; base-uri 'none'; form-action 'none'")
-    rows = root_usage_rows(result)
-    units = ou_rollups(result)
-    root_unit = next((u for u in units if u["kind"] == "root"), None)
     toc = "".join(f'<a href="#{i}">{h(t)}</a>' for i, t in (
         ("root-usage", "Root usage"), ("tree", "Organization"), ("ous", "Per OU"),
         ("findings", "Findings"), ("coverage", "Not assessed"), ("frameworks", "Frameworks")))
-    used_panel, by_ou_panel = _root_usage(result, rows, units)
+    used_panel, by_ou_panel = _root_usage(report)
     body = "".join([
-        f'<nav class="toc">{toc}</nav>', _banners(result), _cards(result, rows, root_unit),
+        f'<nav class="toc">{toc}</nav>', _banners(result), _cards(report),
         used_panel,
-        f'<div class="twocol">{_tree(result, units, rows)}'
+        f'<div class="twocol">{_tree(report)}'
         f"<div>{by_ou_panel}{_coverage(result)}</div></div>",
-        _per_ou(units), _findings_panel(), _frameworks(result),
+        _per_ou(report.units), _findings_panel(), _frameworks(report),
     ])
     return Template(_asset("report.html")).substitute(
         csp=csp, version=h(result.tool_version), scan_id=h(result.scan_id),
@@ -396,7 +389,7 @@ def render_html(result: ScanResult) -> str:
         header=_header(result), body=body, data=script_json(page_data(result)), js=js)
 
 
-def write_html(result: ScanResult, out: Path) -> list[Path]:
+def write_html(report: AuditReport, out: Path) -> list[Path]:
     path = out / HTML_NAME
-    path.write_text(render_html(result), encoding="utf-8")
+    path.write_text(render_html(report), encoding="utf-8")
     return [path]

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from scanner.core.audit_report import AuditReport
 from scanner.core.models import Finding, Status
 from scanner.core.results import AccountResult, ScanResult
 
@@ -124,9 +125,9 @@ def _props(result: ScanResult, r: AccountResult) -> dict[str, str]:
     return props
 
 
-def write_junit(result: ScanResult, out: Path) -> list[Path]:
+def write_junit(report: AuditReport, out: Path) -> list[Path]:
     path = out / JUNIT_NAME
-    tree = junit_tree(result)
+    tree = junit_tree(report.result)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
     return [path]

@@ -5,23 +5,20 @@ Sections: summary, coverage, root usage, per-OU summary, failing findings groupe
 AWS or the config goes through ``md`` (escaped for Markdown and HTML, one line, bounded), so a
 hostile account name renders as text in GitHub, GitLab and Jira alike.
 
-The root-usage rows are built here and reused by the HTML report.
+Everything counted here comes from the AuditReport, as in every other output.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.core.frameworks import frameworks_of, summarize
-from scanner.core.models import FactError, Finding, Severity, Status
+from scanner.core.audit_report import AuditReport, RootUseRow
+from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import Coverage, ScanResult
-from scanner.report.core import root_usage_records
-from scanner.report.rollup import ou_rollups
 
 MARKDOWN_NAME = "report.md"
 MAX_CELL = 200  # ticket systems cap a description's size; findings.json has the full text
@@ -52,29 +49,6 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
 
 # --- shared with the HTML report ----------------------------------------------------------
 
-def root_usage_rows(result: ScanResult) -> list[dict[str, Any]]:
-    """One row per account in scope: its root-usage record plus name, OU, coverage and, where
-    root use is unknown, why (the fact's error, the record's notes or the account's reason).
-    Accounts that used root first (newest use first), then unknown, then not used."""
-    by_id = {r.account.id: r for r in result.accounts}
-    rows = []
-    for rec in root_usage_records(result):
-        r = by_id.get(str(rec.get("account_id")))
-        if r is None:
-            continue
-        notes = [str(n) for n in rec.get("notes") or [] if n]
-        fact = r.facts.get("root.usage")
-        reason = (f"{fact.code}: {fact.message}" if isinstance(fact, FactError)
-                  else "; ".join(notes) or r.reason)
-        rows.append({**rec, "account_name": r.account.name, "ou_path": r.account.ou_path,
-                     "coverage": r.coverage.value, "reason": reason})
-    used = sorted((x for x in rows if x.get("used_in_window") is True),
-                  key=lambda x: str(x.get("last_used") or ""), reverse=True)
-    unknown = [x for x in rows if x.get("used_in_window") not in (True, False)]
-    unused = [x for x in rows if x.get("used_in_window") is False]
-    return used + unknown + unused
-
-
 def when(iso: object) -> str:
     """``2026-11-27 02:52 UTC`` from an ISO timestamp; other values as text."""
     if not isinstance(iso, str) or not iso:
@@ -99,13 +73,12 @@ def regions_statement(result: ScanResult) -> str:
 
 # --- sections --------------------------------------------------------------------------------
 
-def _summary(result: ScanResult, rows: Sequence[Mapping[str, Any]],
-             root_unit: Mapping[str, Any] | None) -> list[str]:
+def _summary(report: AuditReport) -> list[str]:
+    result = report.result
     cov = result.coverage_counts()
-    statuses = Counter(f.status for f in result.findings)
-    fails = Counter(f.severity for f in result.findings if f.status is Status.FAIL)
-    used = sum(r.get("used_in_window") is True for r in rows)
-    unknown = sum(r.get("used_in_window") not in (True, False) for r in rows)
+    statuses, fails = report.findings_by_status, report.fails_by_severity
+    used, unknown = len(report.root_use.used), len(report.root_use.unknown)
+    root_unit = report.root_unit
     pct = root_unit["findings"]["compliance"]["percent"] if root_unit else None
     lines = ["## Summary", ""]
     if result.interrupted:
@@ -120,9 +93,9 @@ def _summary(result: ScanResult, rows: Sequence[Mapping[str, Any]],
         f"{len(result.out_of_scope)} out of scope",
         f"- **Root used in the last {result.lookback_days} days:** {used} account(s); "
         f"unknown for {unknown}",
-        "- **Findings:** " + ", ".join(f"{s.value} {statuses.get(s, 0)}" for s in Status),
+        "- **Findings:** " + ", ".join(f"{s.value} {statuses[s]}" for s in Status),
         "- **Failing by severity:** " + ", ".join(
-            f"{s.value} {fails.get(s, 0)}" for s in SEVERITY_ORDER),
+            f"{s.value} {fails[s]}" for s in SEVERITY_ORDER),
         "- **Compliance** (PASS / decided): " + (f"{pct}%" if pct is not None else "n/a"),
         f"- **Regions:** {md(regions_statement(result), 500)}",
         "",
@@ -141,10 +114,21 @@ def _coverage(result: ScanResult) -> list[str]:
     return [*lines, ""]
 
 
-def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    used = [r for r in rows if r.get("used_in_window") is True]
-    unknown = [r for r in rows if r.get("used_in_window") not in (True, False)]
-    start = next((r.get("window_start") for r in rows if r.get("window_start")), None)
+def _used_row(row: RootUseRow) -> list[object]:
+    r = row.record
+    return [when(r.get("last_used")), md(account_label(row.account.name, row.account.id)),
+            md(row.account.ou_path), md(", ".join(r.get("channels") or []) or "-"),
+            f"{r.get('console_logins', 0)} ({r.get('console_logins_without_mfa', 0)})",
+            r.get("failed_logins", 0), r.get("api_calls", 0),
+            r.get("assume_root_sessions", 0), md(r.get("mfa_kind") or "unknown"),
+            md(r.get("active_access_keys") if r.get("active_access_keys") is not None
+               else "unknown")]
+
+
+def _root_usage(report: AuditReport) -> list[str]:
+    result = report.result
+    used, unknown = report.root_use.used, report.root_use.unknown
+    start = report.root_use.window_start
     lines = ["## Root usage", "",
              f"Window: the {result.lookback_days} days before the scan"
              + (f" (from {when(start)})" if start else "") + ". Regions: "
@@ -153,22 +137,14 @@ def _root_usage(result: ScanResult, rows: Sequence[Mapping[str, Any]]) -> list[s
         lines += table(
             ["Last used", "Account", "OU", "Channels", "Console sign-ins (no MFA)",
              "Failed sign-ins", "API calls", "AssumeRoot sessions", "MFA", "Active keys"],
-            ([when(r.get("last_used")), md(account_label(r["account_name"],
-                                                                    r["account_id"])),
-              md(r["ou_path"]), md(", ".join(r.get("channels") or []) or "-"),
-              f"{r.get('console_logins', 0)} ({r.get('console_logins_without_mfa', 0)})",
-              r.get("failed_logins", 0), r.get("api_calls", 0),
-              r.get("assume_root_sessions", 0), md(r.get("mfa_kind") or "unknown"),
-              md(r.get("active_access_keys") if r.get("active_access_keys") is not None
-                 else "unknown")]
-             for r in used))
+            (_used_row(r) for r in used))
     else:
         lines.append("No account used root in the window.")
     lines.append("")
     if unknown:
         lines += ["Root use **unknown** (never counted as not used):", ""]
-        lines += [f"- {md(account_label(r['account_name'], r['account_id']))} "
-                  f"({md(r['ou_path'])}): {md(r.get('reason') or 'root.usage not collected')}"
+        lines += [f"- {md(account_label(r.account.name, r.account.id))} "
+                  f"({md(r.account.ou_path)}): {md(r.reason or 'root.usage not collected')}"
                   for r in unknown]
         lines.append("")
     return lines
@@ -218,12 +194,11 @@ def _failing(result: ScanResult) -> list[str]:
     return lines
 
 
-def _frameworks(result: ScanResult) -> list[str]:
+def _frameworks(report: AuditReport) -> list[str]:
     lines = ["## Framework summary", "",
              "A control's status is the worst of its findings across the organization "
              "(FAIL > ERROR > NOT_ASSESSED > MUTED > PASS > NOT_APPLICABLE).", ""]
-    findings = result.findings
-    for fw in frameworks_of(findings):
+    for fw, summaries in report.frameworks.items():
         lines += [f"### {md(fw)}", ""]
         lines += table(["Control", "Status", "PASS", "FAIL", "ERROR / not assessed", "N/A",
                         "Rules"], (
@@ -231,27 +206,24 @@ def _frameworks(result: ScanResult) -> list[str]:
              s.counts.get(Status.FAIL, 0),
              s.counts.get(Status.ERROR, 0) + s.counts.get(Status.NOT_ASSESSED, 0),
              s.counts.get(Status.NOT_APPLICABLE, 0), md(", ".join(s.rule_ids))]
-            for s in summarize(findings, fw)))
+            for s in summaries))
         lines.append("")
     return lines
 
 
-def render_markdown(result: ScanResult) -> str:
-    rows = root_usage_rows(result)
-    units = ou_rollups(result)
-    root_unit = next((u for u in units if u["kind"] == "root"), None)
+def render_markdown(report: AuditReport) -> str:
+    result = report.result
     head = [
         f"# orgscan report: organization {md(result.org.id)}", "",
         f"Scan {md(result.scan_id)}, {when(result.started)} to {when(result.finished)}, "
         f"by {md(result.caller_arn)} (orgscan {md(result.tool_version)}).", "",
     ]
-    body = [*_summary(result, rows, root_unit), *_coverage(result),
-            *_root_usage(result, rows), *_per_ou(units), *_failing(result),
-            *_frameworks(result)]
+    body = [*_summary(report), *_coverage(result), *_root_usage(report),
+            *_per_ou(report.units), *_failing(result), *_frameworks(report)]
     return "\n".join(head + body).rstrip() + "\n"
 
 
-def write_markdown(result: ScanResult, out: Path) -> list[Path]:
+def write_markdown(report: AuditReport, out: Path) -> list[Path]:
     path = out / MARKDOWN_NAME
-    path.write_text(render_markdown(result), encoding="utf-8")
+    path.write_text(render_markdown(report), encoding="utf-8")
     return [path]

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scanner.core.audit_report import AuditReport
 from scanner.core.models import Account, Finding, Severity, Status
 from scanner.core.results import ScanResult
 from scanner.report.files import write_json
@@ -161,5 +162,5 @@ def ocsf_findings(result: ScanResult) -> list[dict[str, Any]]:
             for f in result.findings]
 
 
-def write_ocsf(result: ScanResult, out: Path) -> list[Path]:
-    return [write_json(out / OCSF_NAME, ocsf_findings(result))]
+def write_ocsf(report: AuditReport, out: Path) -> list[Path]:
+    return [write_json(out / OCSF_NAME, ocsf_findings(report.result))]

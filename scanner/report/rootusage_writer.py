@@ -1,5 +1,6 @@
 """root-usage.json and root-usage.csv: the answer to "which accounts use root, how, when, from
-where". Pure functions from records to text (the caller writes the files).
+where". ``write_root_usage`` renders the model's records (one per account in scope, built once
+in scanner/core/audit_report.py); the functions below it shape any list of records.
 
 Records may be ``RootUsage`` objects or their ``to_json()`` form (the ``root.usage`` fact).
 """
@@ -11,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from scanner.core.audit_report import AuditReport
 from scanner.core.models import JSON, Account
 from scanner.core.rootusage import RootUsage
 from scanner.report.csvout import write_csv
@@ -27,6 +29,18 @@ CSV_COLUMNS = (
     "credentials_present", "credentials_centrally_removed", "window_start", "window_end",
     "sources", "incomplete_sources", "events_listed", "notes",
 )
+
+
+def write_root_usage(report: AuditReport, out: Path) -> list[Path]:
+    result = report.result
+    records = [row.record for row in report.root_use.rows]
+    accounts = [row.account for row in report.root_use.rows]
+    doc = root_usage_document(records, accounts, generated_at=result.finished,
+                              organization_id=result.org.id, lookback_days=result.lookback_days,
+                              regions=result.regions, sources=report.root_use.sources)
+    path = out / "root-usage.json"
+    path.write_text(render_json(doc), encoding="utf-8")
+    return [path, write_root_usage_csv(out / "root-usage.csv", records, accounts)]
 
 
 def _as_json(record: RootUsage | Mapping[str, Any]) -> dict[str, JSON]:
@@ -154,4 +168,4 @@ def per_ou_counts(records: Iterable[RootUsage | Mapping[str, Any]],
 
 
 __all__ = ["CSV_COLUMNS", "cell_value", "csv_rows", "per_ou_counts", "render_json",
-           "root_usage_document", "write_root_usage_csv"]
+           "root_usage_document", "write_root_usage", "write_root_usage_csv"]

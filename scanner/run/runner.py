@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.aws.session import utcnow
+from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.errors import ConfigError
 from scanner.core.mutelist import Exception_, ExceptionReport, apply, load_exceptions
 from scanner.core.results import ScanResult
@@ -32,10 +33,15 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    result: ScanResult  # with exceptions applied and --ou restricted
+    report: AuditReport  # what every output rendered
     written: list[Path]
     bundle_dir: Path | None
     exceptions: ExceptionReport | None
+
+    @property
+    def result(self) -> ScanResult:
+        """The scan as reported: exceptions applied, --ou restricted."""
+        return self.report.result
 
 
 def load_selected_rules(config: ScanConfig) -> list[Rule]:
@@ -76,28 +82,28 @@ def run(config: ScanConfig, opts: RunOptions) -> RunOutcome:
 
 def finish(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list[Rule],
            exceptions: list[Exception_] | None) -> RunOutcome:
-    """Everything after the scan: mute, restrict, write, diff, bundle."""
+    """Everything after the scan: mute, restrict and model once, write, diff, bundle."""
     from scanner.report.bundle import write_bundle
     from scanner.report.diff import diff_against, write_diff
-    from scanner.report.rollup import restrict
 
     out = Path(config.output_dir)
-    report: ExceptionReport | None = None
+    exc_report: ExceptionReport | None = None
     if exceptions is not None:
         # Before --ou: an exception for another OU is out of view, not stale.
-        result, report = apply(result, exceptions, utcnow(), source=str(config.exceptions_file))
-    if opts.ou:
-        result = restrict(result, opts.ou)
-    written = write_reports(result, out, config.formats)
-    if report is not None:
+        result, exc_report = apply(result, exceptions, utcnow(),
+                                   source=str(config.exceptions_file))
+    # The one model every writer renders (built here only, so outputs cannot disagree).
+    report = build_audit_report(result, ou=opts.ou)
+    written = write_reports(report, out, config.formats)
+    if exc_report is not None:
         from scanner.report.mutelist import write_exceptions_report
 
-        written.append(write_exceptions_report(report, out))
+        written.append(write_exceptions_report(exc_report, out))
     if opts.baseline is not None:
-        written += write_diff(diff_against(opts.baseline, result, ou_path=opts.ou), out)
+        written += write_diff(diff_against(opts.baseline, report.result, ou_path=opts.ou), out)
     bundle_dir = None
     if opts.bundle:
-        bundle = write_bundle(result, out, reports=written, config=config, rules=rules,
-                              exceptions_report=report)
+        bundle = write_bundle(report.result, out, reports=written, config=config, rules=rules,
+                              exceptions_report=exc_report)
         bundle_dir = bundle.directory
-    return RunOutcome(result, written, bundle_dir, report)
+    return RunOutcome(report, written, bundle_dir, exc_report)

@@ -1,10 +1,9 @@
-"""The org graph: paths, SCP inheritance, roll-ups, exports (pure)."""
+"""The org graph: paths, SCP inheritance, roll-ups (pure; its file exports are tested in
+tests/report/test_graphfile.py)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -66,14 +65,3 @@ def test_subtree_and_unknown_path() -> None:
     assert set(sub.nodes) == {"ou-w", "ou-p", "2", "3"}
     with pytest.raises(KeyError, match="known: Root, Root/Sandbox"):
         graph.subtree(g, "Root/Nope")
-
-
-def test_exports_round_trip(tmp_path: Path) -> None:
-    g = graph.build(org())
-    json_path, graphml_path = graph.export(g, tmp_path, extra={"2": {"coverage": "assessed"}})
-    data = json.loads(json_path.read_text())
-    assert {n["id"] for n in data["nodes"]} == set(g.nodes)
-    back = nx.read_graphml(graphml_path)
-    assert back.nodes["2"]["coverage"] == "assessed"
-    assert json.loads(back.nodes["2"]["tags"]) == {"k": "v"}
-    assert set(back.edges) == {(str(a), str(b)) for a, b in g.edges}

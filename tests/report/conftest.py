@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.models import Account, Finding, Organization, OrgUnit
 from scanner.core.results import AccountResult, ScanResult
 from scanner.report import write_reports
@@ -42,9 +43,14 @@ def demo_result() -> ScanResult:
 
 
 @pytest.fixture(scope="session")
-def demo_out(demo_result: ScanResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_report(demo_result: ScanResult) -> AuditReport:
+    return build_audit_report(demo_result)
+
+
+@pytest.fixture(scope="session")
+def demo_out(demo_report: AuditReport, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo-reports")
-    write_reports(demo_result, out, ALL_FORMATS)
+    write_reports(demo_report, out, ALL_FORMATS)
     return out
 
 
@@ -101,5 +107,5 @@ def hostile_result(demo_result: ScanResult) -> ScanResult:
 @pytest.fixture(scope="session")
 def hostile_out(hostile_result: ScanResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("hostile-reports")
-    write_reports(hostile_result, out, ALL_FORMATS)
+    write_reports(build_audit_report(hostile_result), out, ALL_FORMATS)
     return out

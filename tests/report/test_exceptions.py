@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from scanner.core.audit_report import build_audit_report
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
 from scanner.core.mutelist import Exception_, apply, exceptions_from_text, load_exceptions
 from scanner.report.mutelist import write_exceptions_report
-from scanner.report.rollup import ou_rollups
 
 from ._demo import (
     OU_A,
@@ -212,6 +212,6 @@ def test_demo_exceptions_end_to_end(demo: DemoScan, tmp_path: Path) -> None:
     entry = next(e for e in data["exceptions"] if e["id"] == "RISK-2025-009")
     assert entry["would_match"] > 0 and entry["muted_count"] == 0
     # The roll-up sees the accepted risks apart from failures.
-    root = ou_rollups(after)[0]["findings"]["compliance"]
+    root = build_audit_report(after).units[0]["findings"]["compliance"]
     assert root["muted"] == len(muted)
     assert root["failed"] == sum(f.status is Status.FAIL for f in before.findings) - len(muted)

@@ -6,15 +6,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.models import Status
 from scanner.core.results import ScanResult
-from scanner.report.markdown import md, root_usage_rows
+from scanner.report.markdown import md
 
 SECTIONS = ["## Summary", "## Coverage", "## Root usage", "## Per-OU summary",
             "## Failing findings by severity", "## Framework summary"]
 
 
-def test_demo_markdown_sections(demo_result: ScanResult, demo_out: Path) -> None:
+def test_demo_markdown_sections(demo_result: ScanResult, demo_report: AuditReport,
+                                demo_out: Path) -> None:
     text = (demo_out / "report.md").read_text("utf-8")
     positions = [text.index(s) for s in SECTIONS]
     assert positions == sorted(positions)
@@ -24,12 +26,12 @@ def test_demo_markdown_sections(demo_result: ScanResult, demo_out: Path) -> None
         if r.reason:
             assert r.account.id in text
     # Root users, newest first, in the root-usage table.
-    rows = [r for r in root_usage_rows(demo_result) if r.get("used_in_window") is True]
+    rows = demo_report.root_use.used
     assert rows
     section = text[text.index("## Root usage"):text.index("## Per-OU summary")]
-    order = [section.index(f"({r['account_id']})") for r in rows]
+    order = [section.index(f"({r.account.id})") for r in rows]
     assert order == sorted(order)
-    lasts = [str(r["last_used"]) for r in rows]
+    lasts = [str(r.record["last_used"]) for r in rows]
     assert lasts == sorted(lasts, reverse=True)
     # Failing rules appear under their severity.
     critical = text[text.index("### Critical"):]
@@ -77,11 +79,12 @@ def test_root_usage_fact_error_shows_unknown_with_the_error(demo_result: ScanRes
         "AccessDenied", "cloudtrail:LookupEvents denied <by SCP>")})
     result = replace(demo_result, accounts=tuple(
         broken if r is target else r for r in demo_result.accounts))
-    row = next(r for r in root_usage_rows(result) if r["account_id"] == target.account.id)
-    assert row["used_in_window"] is None
-    text = render_markdown(result)
+    report = build_audit_report(result)
+    row = next(r for r in report.root_use.rows if r.account.id == target.account.id)
+    assert row.used is None and row in report.root_use.unknown
+    text = render_markdown(report)
     unknown = text[text.index("Root use **unknown**"):text.index("## Per-OU summary")]
     assert target.account.id in unknown and "AccessDenied" in unknown
     assert "&lt;by SCP&gt;" in unknown
-    page = render_html(result)
+    page = render_html(report)
     assert "cloudtrail:LookupEvents denied &lt;by SCP&gt;" in page

@@ -1,10 +1,12 @@
-"""Per-OU roll-ups: definitions on hand-built results, then the demo organization end to end."""
+"""Per-OU roll-ups (built in the AuditReport, written as ou-summary.json/.csv): definitions on
+hand-built results, then the demo organization end to end."""
 
 from __future__ import annotations
 
 import csv
 import json
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,17 +14,12 @@ from typing import Any
 import jsonschema
 import pytest
 
+from scanner.core.audit_report import build_audit_report, compliance, restrict
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
-from scanner.core.results import Coverage
+from scanner.core.results import Coverage, ScanResult
 from scanner.core.yamldoc import load_schema
-from scanner.report.rollup import (
-    compliance,
-    ou_rollups,
-    ou_summary_json,
-    restrict,
-    write_ou_summary,
-)
+from scanner.report.rollup import ou_summary_json, write_ou_summary
 
 from ._demo import (
     OU_A,
@@ -45,8 +42,12 @@ def demo() -> DemoScan:
     return demo_scan()
 
 
-def by_path(units: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def by_path(units: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {u["path"]: u for u in units}
+
+
+def ou_rollups(result: ScanResult) -> Sequence[Mapping[str, Any]]:
+    return build_audit_report(result).units
 
 
 # --- definitions ----------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def test_csv_goes_through_the_shared_safe_cells(tmp_path: Path) -> None:
     result = small()
     hostile = replace(result, org=replace(result.org, units=tuple(
         replace(u, id="=HYPERLINK(1)") if u.path == "Root/C" else u for u in result.org.units)))
-    path = write_ou_summary(hostile, tmp_path)[1]
+    path = write_ou_summary(build_audit_report(hostile), tmp_path)[1]
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw  # BOM, CRLF: as every orgscan CSV
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
@@ -160,7 +161,7 @@ def units_root_percent(result: Any) -> float:
 
 def test_demo_summary_matches_the_scan(demo: DemoScan, tmp_path: Path) -> None:
     result = demo.result
-    paths = write_ou_summary(result, tmp_path)
+    paths = write_ou_summary(build_audit_report(result), tmp_path)
     assert [p.name for p in paths] == ["ou-summary.json", "ou-summary.csv"]
     data = json.loads(paths[0].read_text())
     jsonschema.validate(data, load_schema("ou-summary.schema.json"))
@@ -211,7 +212,9 @@ def test_restrict_to_a_subtree(demo: DemoScan) -> None:
     assert len(sub.accounts) == 27
     assert {a.id for a in sub.org.accounts} == {r.account.id for r in sub.accounts}
     assert sub.org_findings == demo.result.org_findings  # organization findings kept
-    units = by_path(ou_summary_json(sub)["units"])
+    report = build_audit_report(demo.result, ou="Root/Workloads")
+    assert report.result == sub
+    units = by_path(ou_summary_json(report)["units"])
     # Only the path down to the OU, and its subtree.
     assert set(units) == {"Root", "Root/Workloads", "Root/Workloads/Dev", "Root/Workloads/Prod"}
     assert units["Root/Workloads/Dev"]["accounts"]["total"] == 11
