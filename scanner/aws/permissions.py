@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from scanner.aws.collectors import COLLECTORS, closure
+from scanner.core.settings import CollectorOptions
 
 # The organization walk (org.py) and the scan's own identity and region calls.
 WALK_ACTIONS = (
@@ -30,12 +31,12 @@ ORGANIZATIONS_ROLE = "OrganizationAccountAccessRole"
 AUDIT_ROLE = "OrgscanAudit"
 
 
-def _collectors(fact_names: Iterable[str], options: Mapping[str, Any]) -> list[str]:
+def _collectors(fact_names: Iterable[str], options: CollectorOptions) -> list[str]:
     return sorted(n for n in closure(set(fact_names), COLLECTORS)
                   if n in COLLECTORS and COLLECTORS[n].enabled(options))
 
 
-def actions(fact_names: Iterable[str], options: Mapping[str, Any], *,
+def actions(fact_names: Iterable[str], options: CollectorOptions, *,
             all_regions: bool) -> dict[str, list[str]]:
     """``{"member": [...], "management": [...]}``: the member audit role runs the
     account-scope collectors; the management credentials walk the organization, run the

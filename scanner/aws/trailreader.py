@@ -1,22 +1,16 @@
-"""Read CloudTrail log files: pure, streaming decoding, and the async walk of an S3 log bucket.
+"""Read the organization trail's CloudTrail logs from S3, for every account of the window.
 
-A CloudTrail log file is a gzipped ``{"Records": [...]}``. Root events are rare, so each file
-is first inflated chunk by chunk (``zlib.decompressobj``, gzip wbits) and searched for one byte
-token; only a file that contains it is inflated again and its records parsed one at a time.
-A file without a root event therefore costs little more than its decompression, and memory
-stays bounded by the files in flight (compressed bytes + one output chunk + one record), never
-by a file's decompressed size.
-
-Damaged files never stop a scan: each is reported as a gap (corrupt, truncated, empty, not
-JSON) with its key, and the records read before the damage still count.
+Lists each account's region folders, then each (account, region) once from the day before the
+window, and reads every file whose day folder lies in the window; ``scanner.core.trailparse``
+finds the root events in it. A file or listing that cannot be read is a gap in that account's
+coverage: an AWS failure (``scanner.aws.errors.classify``) or a damaged file. Anything else is
+a bug and fails the read, as a bug must.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import json
-import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -25,232 +19,23 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from scanner.aws.errors import classify
 from scanner.aws.tasks import run_workers, task_group
 from scanner.core.rootevents import RootEvent
-
-# One token finds every record orgscan wants: `"type":"Root"` (any spacing), the eventName
-# `"AssumeRoot"` and the key `"assumedRoot"` all contain `Root"`. It is a necessary condition
-# only; records are classified after parsing.
-TOKEN = b'Root"'
-IN_CHUNK = 1 << 18  # compressed bytes fed per decompress call
-OUT_CHUNK = 1 << 21  # at most this many inflated bytes held at once
-GZIP_WBITS = 16 + zlib.MAX_WBITS
-MAX_RECORD_CHARS = 64 << 20  # a single record larger than this is treated as corrupt
-
-_WS = re.compile(r"[ \t\n\r]*")
+from scanner.core.trailparse import FileScan, TrailFileError, scan_log_file
 
 
-class TrailFileError(Exception):
-    """A log file that cannot be (fully) read. ``kind``: corrupt | truncated | empty | not_json."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.detail = detail
-
-
-def inflate(data: bytes | bytearray | memoryview, out_chunk: int = OUT_CHUNK) -> Iterator[bytes]:
-    """Yield the decompressed content of gzip ``data`` in chunks of at most ``out_chunk``.
-
-    Concatenated gzip members are read in turn, as gzip(1) does."""
-    view = memoryview(data)
-    if len(view) == 0:
-        raise TrailFileError("empty", "zero-length object")
-    pos = 0
-    d = zlib.decompressobj(GZIP_WBITS)
-    produced = 0
-    while True:
-        if d.unconsumed_tail:
-            src: bytes | memoryview = d.unconsumed_tail
-        elif pos < len(view):
-            src = view[pos:pos + IN_CHUNK]
-            pos += len(src)
-        else:
-            break
-        try:
-            out = d.decompress(src, out_chunk)
-        except zlib.error as exc:
-            raise TrailFileError("corrupt", f"at compressed byte {pos}: {exc}") from exc
-        if out:
-            produced += len(out)
-            yield out
-        if d.eof:
-            rest = d.unused_data + bytes(view[pos:])
-            if not rest.strip(b"\x00"):
-                return
-            # Another gzip member follows.
-            view, pos, d = memoryview(rest), 0, zlib.decompressobj(GZIP_WBITS)
-    try:
-        out = d.flush()
-    except zlib.error as exc:  # pragma: no cover - flush rarely raises after decompress
-        raise TrailFileError("corrupt", str(exc)) from exc
-    if out:
-        yield out
-    if not d.eof:
-        raise TrailFileError("truncated", f"gzip stream ends early after {produced} bytes")
-
-
-def contains_token(data: bytes | bytearray | memoryview, token: bytes = TOKEN) -> tuple[bool, int]:
-    """(whether the inflated content contains ``token``, inflated bytes read). Stops at the
-    first hit; the search also covers tokens that straddle two chunks."""
-    keep = len(token) - 1
-    tail = b""
-    total = 0
-    for chunk in inflate(data):
-        total += len(chunk)
-        if token in chunk or (tail and token in tail + chunk[:keep]):
-            return True, total
-        tail = chunk[-keep:]
-    if total == 0:
-        raise TrailFileError("empty", "no content after decompression")
-    return False, total
-
-
-class _Text:
-    """Incrementally decoded UTF-8 text with a read position (for the record parser)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._dec = codecs.getincrementaldecoder("utf-8")()
-        self.buf = ""
-        self.pos = 0
-        self.eof = False
-
-    def fill(self) -> bool:
-        """Read one more chunk; False at the end of input."""
-        if self.eof:
-            return False
-        try:
-            raw = next(self._chunks)
-        except StopIteration:
-            self.eof = True
-            text = self._dec.decode(b"", final=True)
-        else:
-            try:
-                text = self._dec.decode(raw)
-            except UnicodeDecodeError as exc:
-                raise TrailFileError("not_json", f"invalid UTF-8: {exc}") from exc
-        self.buf = self.buf[self.pos:] + text
-        self.pos = 0
-        return bool(text) or not self.eof
-
-    def peek(self) -> str:
-        """The next non-blank character ('' at the end of input), position left on it."""
-        while True:
-            m = _WS.match(self.buf, self.pos)
-            assert m is not None
-            self.pos = m.end()
-            if self.pos < len(self.buf):
-                return self.buf[self.pos]
-            if not self.fill():
-                return ""
-
-    def expect(self, chars: str) -> str:
-        c = self.peek()
-        if not c or c not in chars:
-            where = "end of file" if not c else repr(c)
-            raise TrailFileError("not_json", f"expected one of {chars!r}, found {where}")
-        self.pos += 1
-        return c
-
-    def value(self, decoder: json.JSONDecoder) -> Any:
-        """Decode one complete JSON value at the position, reading more input as needed."""
-        self.peek()
-        while True:
-            try:
-                obj, end = decoder.raw_decode(self.buf, self.pos)
-            except RecursionError as exc:
-                # Nesting deeper than Python's stack (no CloudTrail record is): a damaged or
-                # hostile file, reported as a gap like any other that is not a log.
-                raise TrailFileError("not_json", "record nested too deeply") from exc
-            except json.JSONDecodeError as exc:
-                if len(self.buf) - self.pos > MAX_RECORD_CHARS:
-                    raise TrailFileError("not_json", "record too large") from exc
-                # A truncated gzip stream raises from fill(); a JSON error at the end of a
-                # complete stream means the content itself is not a log file.
-                if not self.fill():
-                    raise TrailFileError("not_json", f"JSON: {exc.msg}") from exc
-                continue
-            self.pos = end
-            return obj
-
-
-def iter_records(chunks: Iterable[bytes]) -> Iterator[Any]:
-    """Yield each element of the top-level ``Records`` array without holding the whole file.
-
-    Raises TrailFileError (after yielding what was readable) for damaged content, and
-    ``not_json`` with detail "no Records" for a JSON object that has no Records array."""
-    text = _Text(iter(chunks))
-    decoder = json.JSONDecoder()
-    text.expect("{")
-    seen_records = False
-    if text.peek() == "}":
-        text.pos += 1
-    else:
-        while True:
-            key = text.value(decoder)
-            text.expect(":")
-            if key == "Records" and text.peek() == "[":
-                seen_records = True
-                text.pos += 1
-                if text.peek() == "]":
-                    text.pos += 1
-                else:
-                    while True:
-                        yield text.value(decoder)
-                        if text.expect(",]") == "]":
-                            break
-            else:
-                text.value(decoder)
-            if text.expect(",}") == "}":
-                break
-    if not seen_records:
-        raise TrailFileError("no_records", "the object has no Records array")
-
-
-@dataclass
-class FileScan:
-    """What reading one log file found."""
-
-    key: str
-    compressed_bytes: int
-    inflated_bytes: int = 0
-    matched: bool = False  # the prefilter token was present (the records were parsed)
-    records: int = 0  # records parsed (matched files only)
-    events: list[RootEvent] = field(default_factory=list)
-    error: str | None = None  # corrupt | truncated | empty | not_json | no_records | <AWS code>
-    detail: str = ""
-
-    @property
-    def is_gap(self) -> bool:
-        """Events may have been lost. A JSON file with no Records array holds none to lose."""
-        return self.error is not None and self.error != "no_records"
-
-
-def scan_log_file(data: bytes | bytearray | memoryview, key: str = "", *,
-                  source: str = "org_trail",
-                  keep: Callable[[RootEvent], bool] | None = None) -> FileScan:
-    """Prefilter, then (if the token is present) parse and classify one gzipped log file."""
-    result = FileScan(key=key, compressed_bytes=len(data))
-    try:
-        matched, result.inflated_bytes = contains_token(data)
-    except TrailFileError as exc:
-        result.error, result.detail = exc.kind, exc.detail
-        return result
-    if not matched:
-        return result
-    result.matched = True
-    try:
-        for raw in iter_records(inflate(data)):
-            result.records += 1
-            if not isinstance(raw, dict):
-                continue
-            ev = RootEvent.from_cloudtrail(raw, source)
-            if ev is not None and (keep is None or keep(ev)):
-                result.events.append(ev)
-    except TrailFileError as exc:
-        result.error, result.detail = exc.kind, exc.detail
-    return result
+def gap_reason(exc: BaseException) -> tuple[str, str] | None:
+    """(code, detail) when ``exc`` leaves a hole in the logs read: an AWS failure or a damaged
+    file. None for anything else, which is a bug and must not pass for a gap."""
+    if isinstance(exc, TrailFileError):
+        return exc.kind, exc.detail
+    if isinstance(exc, zlib.error):
+        return "corrupt", str(exc)
+    if isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+        return "not_json", str(exc)
+    err = classify(exc, service="s3")
+    return None if err is None else (err.code, err.message)
 
 
 def scan_paths(paths: Sequence[Path], *, workers: int = 2) -> Iterator[FileScan]:
@@ -281,10 +66,6 @@ def days(start: datetime, end: datetime) -> list[date]:
     """Every UTC day the window touches (CloudTrail files are foldered by delivery day)."""
     first, last = start.date(), end.date()
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def day_prefix(loc: TrailLocation, account_id: str, region: str, day: date) -> str:
-    return f"{loc.account_root(account_id)}{region}/{day:%Y/%m/%d}/"
 
 
 @dataclass
@@ -336,14 +117,6 @@ async def _bounded(items: Iterable[Any], limit: int, func: Callable[[Any], Any])
     await run_workers(limit, worker)
 
 
-async def list_keys(s3: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
-    keys: list[tuple[str, int]] = []
-    paginator = s3.get_paginator("list_objects_v2")
-    async for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        keys.extend((o["Key"], int(o.get("Size", 0))) for o in page.get("Contents", []))
-    return keys
-
-
 async def list_regions(s3: Any, loc: TrailLocation, account_id: str) -> list[str]:
     root = loc.account_root(account_id)
     regions = []
@@ -372,15 +145,15 @@ async def read_org_trail(
     list_concurrency: int = 16,
     files_in_flight: int = 8,
     executor: Executor | None = None,
-    on_error: Callable[[BaseException], tuple[str, str]] | None = None,
 ) -> OrgTrailScan:
     """Stream the organization trail's logs for ``accounts`` over [start, end].
 
     ``s3`` signs as whoever can read the bucket (the caller enters that scope). Listings per
     (account, region) run ``list_concurrency`` at a time; at most
-    ``files_in_flight`` objects are downloaded or scanned at once (the memory bound)."""
+    ``files_in_flight`` objects are downloaded or scanned at once (the memory bound). What
+    could not be listed or read is recorded as the account's gap (``gap_reason``); any other
+    failure is raised."""
     scan = OrgTrailScan(accounts={a: AccountSlice(a) for a in accounts})
-    describe = on_error or (lambda exc: (type(exc).__name__, str(exc)))
     in_window = days(start, end)
 
     def keep(ev: RootEvent) -> bool:
@@ -394,8 +167,11 @@ async def read_org_trail(
         try:
             scan.list_calls += 1
             sl.regions = await list_regions(s3, loc, account_id)
-        except Exception as exc:  # recorded as this account's gap
-            sl.listing_errors.append(": ".join(describe(exc)))
+        except Exception as exc:
+            reason = gap_reason(exc)
+            if reason is None:
+                raise  # a bug, not a gap in the logs
+            sl.listing_errors.append(": ".join(reason))
 
     await _bounded(accounts, list_concurrency, discover)
 
@@ -429,9 +205,15 @@ async def read_org_trail(
                         return
                     if day >= first_day:
                         await queue.put((account_id, key, int(obj.get("Size", 0))))
-        except Exception as exc:  # recorded as this account's gap
-            error = ": ".join(describe(exc))
-            scan.accounts[account_id].listing_errors.append(f"{prefix}: {error}")
+        except Exception as exc:
+            reason = gap_reason(exc)
+            if reason is None:
+                raise  # a bug, not a gap in the logs
+            scan.accounts[account_id].listing_errors.append(f"{prefix}: {': '.join(reason)}")
+
+    async def read_and_scan(key: str) -> FileScan:
+        data = await read_object(s3, loc.bucket, key)  # released when this returns
+        return await loop.run_in_executor(pool, _scan_for, data, key, keep)
 
     async def reader() -> None:
         while (item := await queue.get()) is not None:
@@ -440,13 +222,13 @@ async def read_org_trail(
             sl.files += 1
             scan.files += 1
             try:
-                data = await read_object(s3, loc.bucket, key)
-            except Exception as exc:  # an unreadable object is a gap
-                code, message = describe(exc)
-                sl.gaps.append({"key": key, "error": code, "detail": message})
+                result = await read_and_scan(key)
+            except Exception as exc:
+                reason = gap_reason(exc)
+                if reason is None:
+                    raise  # a bug, not a gap in the logs
+                sl.gaps.append({"key": key, "error": reason[0], "detail": reason[1]})
                 continue
-            result = await loop.run_in_executor(pool, _scan_for, data, key, keep)
-            del data
             sl.compressed_bytes += result.compressed_bytes
             scan.compressed_bytes += result.compressed_bytes
             scan.inflated_bytes += result.inflated_bytes
@@ -473,8 +255,5 @@ def _scan_for(data: bytes, key: str, keep: Callable[[RootEvent], bool]) -> FileS
     return scan_log_file(data, key, source="org_trail", keep=keep)
 
 
-__all__ = [
-    "TOKEN", "AccountSlice", "FileScan", "OrgTrailScan", "TrailFileError", "TrailLocation",
-    "contains_token", "day_prefix", "days", "inflate", "iter_records", "list_keys",
-    "list_regions", "read_object", "read_org_trail", "scan_log_file", "scan_paths",
-]
+__all__ = ["AccountSlice", "OrgTrailScan", "TrailLocation", "days", "gap_reason",
+           "list_regions", "read_object", "read_org_trail", "scan_paths"]

@@ -43,7 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
     from scanner.core.errors import ConfigError
-    from scanner.report.bundle import verify
+    from scanner.report.bundleverify import verify
 
     try:
         result = verify(args.bundle)
@@ -60,7 +60,8 @@ def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
 def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
              err: TextIO = sys.stderr) -> int:
     from scanner.core.errors import ConfigError
-    from scanner.report.diff import diff_markdown, diff_paths
+    from scanner.report.diffload import diff_paths
+    from scanner.report.diffrender import diff_markdown
 
     try:
         d = diff_paths(args.old, args.new, getattr(args, "ou", None))

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+
+from scanner.core.rootusage import (
+    ATHENA,
+    CREDENTIAL_REPORT,
+    DEFAULT_LOOKBACK_DAYS,
+    EVENT_HISTORY,
+    ORG_TRAIL,
+)
 
 
 @dataclass(frozen=True)
@@ -52,12 +59,102 @@ class RuleSelection:
     frameworks: tuple[str, ...] = ()
 
 
+class OptionError(ValueError):
+    """A collector option no collector could use. ``key``: the field of the options class
+    that refused it (the config loader knows where that class sits in the file)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+@dataclass(frozen=True)
+class OrgTrailOptions:
+    bucket: str | None = None  # None: the organization trail's own bucket
+    prefix: str | None = None  # None: the trail's S3KeyPrefix; "" means no prefix
+    log_archive_account: str | None = None  # whom to read the bucket as, first
+    role_name: str | None = None  # None: the member role
+    concurrency: int = 32  # log files read at once (the memory bound)
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise OptionError("concurrency", "must be at least 1")
+
+
+@dataclass(frozen=True)
+class AthenaOptions:
+    database: str = "default"
+    table: str = "cloudtrail_org"
+    workgroup: str = "primary"
+    output_location: str | None = None  # None: the workgroup's own result location
+
+
+ROOT_USAGE_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY, ORG_TRAIL, ATHENA)
+
+
+@dataclass(frozen=True)
+class RootUsageOptions:
+    lookback_days: int = DEFAULT_LOOKBACK_DAYS
+    # The cheap sources by default: neither reads a bucket nor runs a query.
+    sources: tuple[str, ...] = (CREDENTIAL_REPORT, EVENT_HISTORY)
+    event_history_regions: tuple[str, ...] = ()  # empty: the scanned regions
+    org_trail: OrgTrailOptions = field(default_factory=OrgTrailOptions)
+    athena: AthenaOptions = field(default_factory=AthenaOptions)
+
+    def __post_init__(self) -> None:
+        if self.lookback_days < 1:
+            raise OptionError("lookback_days", "must be at least 1")
+        unknown = [s for s in self.sources if s not in ROOT_USAGE_SOURCES]
+        if unknown:
+            raise OptionError("sources", f"unknown source {unknown[0]!r} (one of "
+                                         f"{', '.join(ROOT_USAGE_SOURCES)})")
+
+
+@dataclass(frozen=True)
+class CredentialReportOptions:
+    """How long to poll for the IAM credential report (seconds)."""
+
+    initial_delay: float = 0.5
+    max_delay: float = 5.0
+    timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        for key in ("initial_delay", "timeout"):
+            if getattr(self, key) <= 0:
+                raise OptionError(key, "must be more than 0")
+        # The backoff doubles from initial_delay up to max_delay, never down to it.
+        if self.max_delay < self.initial_delay:
+            raise OptionError("max_delay", f"must be at least initial_delay "
+                                           f"({self.initial_delay:g})")
+
+
+@dataclass(frozen=True)
+class ContactOptions:
+    # The bundled rules read only the security contact (CIS 1.2): one call, not three, per
+    # account.
+    types: tuple[str, ...] = ("SECURITY",)
+
+    def __post_init__(self) -> None:
+        if not self.types:
+            raise OptionError("types", "name at least one contact type")
+
+
+@dataclass(frozen=True)
+class CollectorOptions:
+    """What the collectors are told by the config: parsed and checked once, when it loads."""
+
+    root_usage: RootUsageOptions = field(default_factory=RootUsageOptions)
+    credential_report: CredentialReportOptions = field(default_factory=CredentialReportOptions)
+    alternate_contacts: ContactOptions = field(default_factory=ContactOptions)
+
+
 @dataclass(frozen=True)
 class ScanConfig:
     aws: AwsSettings = field(default_factory=AwsSettings)
     scan_management: bool = True
     management_uses_member_role: bool = False
-    regions: tuple[str, ...] | None = None  # None: every enabled region (ROOT-SEMANTICS)
+    regions: tuple[str, ...] | None = None  # None: every enabled region (docs/semantics.md)
     concurrency: int = 32
     account_deadline_seconds: float = 300.0
     org_walk_concurrency: int = 8
@@ -65,8 +162,7 @@ class ScanConfig:
     exclude: ScopeFilter = field(default_factory=ScopeFilter)
     include_suspended: bool = True
     rules: RuleSelection = field(default_factory=RuleSelection)
-    # Options handed to collectors as-is (root_usage, credential_report), already validated.
-    collector_options: Mapping[str, Any] = field(default_factory=dict)
+    collector_options: CollectorOptions = field(default_factory=CollectorOptions)
     output_dir: str = "orgscan-out"
     formats: tuple[str, ...] = DEFAULT_FORMATS
     exceptions_file: str | None = None
@@ -76,7 +172,7 @@ class ScanConfig:
 
     @property
     def lookback_days(self) -> int:
-        return int(self.collector_options.get("root_usage", {}).get("lookback_days", 90))
+        return self.collector_options.root_usage.lookback_days
 
 
 ALL_FORMATS = ("json", "csv", "graph", "html", "markdown", "ocsf", "asff", "junit")

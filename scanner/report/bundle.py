@@ -21,7 +21,8 @@ then searched for the secret values the scan knew (the configured credentials an
 a hit is a bug, and the bundle is deleted rather than written with it. Access key *ids* in
 CloudTrail events are identifiers, not secrets, and stay: they tell which key root signed with.
 
-``verify`` recomputes every hash and names each tampered, missing or extra file.
+``scanner.report.bundleverify`` recomputes every hash and names each tampered, missing or extra
+file.
 """
 
 from __future__ import annotations
@@ -33,14 +34,11 @@ import re
 import shutil
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from scanner.core.errors import ConfigError
 from scanner.core.mutelist import ExceptionReport
 from scanner.core.results import (
     JOURNAL_NAME,
@@ -50,9 +48,8 @@ from scanner.core.results import (
     account_to_json,
     fact_to_json,
 )
-from scanner.core.rules import Rule, load_rules
+from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
-from scanner.core.yamldoc import load_schema
 from scanner.report.core import inventory_json
 
 MANIFEST = "manifest.json"
@@ -160,14 +157,9 @@ def organization_evidence(result: ScanResult) -> dict[str, Any]:
     return evidence
 
 
-def _rules_json(result: ScanResult, rules: Sequence[Rule] | None,
-                config: ScanConfig | None) -> list[dict[str, Any]]:
-    if rules is None:
-        dirs = [Path(d) for d in config.rules.dirs] if config is not None else []
-        try:
-            rules = load_rules(dirs or None)
-        except Exception:  # the manifest says the hash is unknown rather than failing
-            rules = []
+def _rules_json(result: ScanResult, rules: Sequence[Rule]) -> list[dict[str, Any]]:
+    """Each rule the scan evaluated, with the SHA-256 of the file it was read from (null when
+    it has no file to hash)."""
     by_id = {r.id: r for r in rules}
     out = []
     for rule_id in result.rule_ids:
@@ -185,7 +177,7 @@ def _window(result: ScanResult) -> dict[str, Any]:
     return {"days": result.lookback_days,
             "window_start": (end - timedelta(days=result.lookback_days)).isoformat(),
             "window_end": end.isoformat(),
-            "statement": "root events older than the window never count (ROOT-SEMANTICS.md)"}
+            "statement": "root events older than the window never count (docs/semantics.md)"}
 
 
 def _regions(result: ScanResult) -> dict[str, Any]:
@@ -226,12 +218,13 @@ def _default_reports(out: Path, skip: set[str]) -> list[Path]:
 
 # --- writing --------------------------------------------------------------------------------
 
-def write_bundle(result: ScanResult, out: Path, *, reports: Iterable[Path] | None = None,
-                 config: ScanConfig | None = None, rules: Sequence[Rule] | None = None,
+def write_bundle(result: ScanResult, out: Path, *, rules: Sequence[Rule],
+                 reports: Iterable[Path] | None = None, config: ScanConfig | None = None,
                  exceptions_report: ExceptionReport | None = None,
                  secrets: Iterable[str] = (), name: str = BUNDLE_NAME, make_zip: bool = True,
                  now: datetime | None = None) -> Bundle:
-    """Write ``out/<name>/`` (and ``out/<name>.zip``). ``reports``: the files the scan wrote
+    """Write ``out/<name>/`` (and ``out/<name>.zip``). ``rules``: the rules the scan evaluated
+    (the manifest records each one's file hash). ``reports``: the files the scan wrote
     (default: every file in ``out`` but the journal). ``secrets``: extra values that must not
     appear in any file (the configured credentials are always checked)."""
     now = now or datetime.now(UTC)
@@ -262,7 +255,7 @@ def write_bundle(result: ScanResult, out: Path, *, reports: Iterable[Path] | Non
                  "caller_arn": result.caller_arn, "started": result.started,
                  "finished": result.finished, "tool": "orgscan",
                  "tool_version": result.tool_version},
-        "rules": _rules_json(result, rules, config),
+        "rules": _rules_json(result, rules),
         "config": config_json(config) if config is not None else None,
         "config_source": config.source if config is not None else None,
         "regions": _regions(result),
@@ -306,139 +299,5 @@ def _zip(root: Path, zip_path: Path, name: str) -> Path:
     return zip_path
 
 
-# --- verifying ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Verification:
-    bundle: str
-    manifest_sha256: str
-    checked: int
-    tampered: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
-    extra: tuple[str, ...] = ()
-    problems: tuple[str, ...] = field(default=())
-
-    @property
-    def ok(self) -> bool:
-        return not (self.tampered or self.missing or self.extra or self.problems)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"bundle": self.bundle, "ok": self.ok, "manifest_sha256": self.manifest_sha256,
-                "checked": self.checked, "tampered": list(self.tampered),
-                "missing": list(self.missing), "extra": list(self.extra),
-                "problems": list(self.problems)}
-
-    def text(self) -> str:
-        lines = [f"bundle: {self.bundle}", f"manifest.json sha256: {self.manifest_sha256}"]
-        lines += [f"TAMPERED {p}" for p in self.tampered]
-        lines += [f"MISSING  {p}" for p in self.missing]
-        lines += [f"EXTRA    {p}" for p in self.extra]
-        lines += [f"PROBLEM  {p}" for p in self.problems]
-        lines.append(f"OK: {self.checked} file(s) match the manifest" if self.ok else
-                     f"FAILED: {len(self.tampered)} tampered, {len(self.missing)} missing, "
-                     f"{len(self.extra)} extra, {len(self.problems)} other problem(s)")
-        return "\n".join(lines)
-
-
-class _Reader:
-    """Files of a bundle, as a directory or a zip, by their path inside the bundle."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._zip: zipfile.ZipFile | None = None
-        self._prefix = ""
-        if path.is_dir():
-            if not (path / MANIFEST).is_file():
-                raise ConfigError(str(path), f"not an evidence bundle (no {MANIFEST})")
-        elif zipfile.is_zipfile(path):
-            self._zip = zipfile.ZipFile(path)
-            manifests = sorted((n for n in self._zip.namelist()
-                                if PurePosixPath(n).name == MANIFEST),
-                               key=lambda n: n.count("/"))
-            if not manifests:
-                raise ConfigError(str(path), f"not an evidence bundle (no {MANIFEST})")
-            self._prefix = manifests[0][: -len(MANIFEST)]
-        else:
-            raise ConfigError(str(path), "not an evidence bundle (neither a directory nor a zip)")
-
-    def names(self) -> list[str]:
-        if self._zip is not None:
-            return sorted(n[len(self._prefix):] for n in self._zip.namelist()
-                          if n.startswith(self._prefix) and not n.endswith("/"))
-        return sorted(p.relative_to(self.path).as_posix() for p in self.path.rglob("*")
-                      if p.is_file())
-
-    def read(self, name: str) -> bytes:
-        if self._zip is not None:
-            return self._zip.read(self._prefix + name)
-        return (self.path / name).read_bytes()
-
-    def close(self) -> None:
-        if self._zip is not None:
-            self._zip.close()
-
-
-def _safe_name(name: str) -> bool:
-    p = PurePosixPath(name)
-    return bool(name) and not p.is_absolute() and ".." not in p.parts and "\\" not in name
-
-
-def verify(path: Path) -> Verification:
-    """Recompute every file's SHA-256 and size against manifest.json."""
-    reader = _Reader(path)
-    try:
-        raw = reader.read(MANIFEST)
-        manifest_sha = hashlib.sha256(raw).hexdigest()
-        try:
-            manifest = json.loads(raw)
-            jsonschema.validate(manifest, load_schema("manifest.schema.json"))
-        except (ValueError, jsonschema.ValidationError) as exc:
-            msg = exc.message if isinstance(exc, jsonschema.ValidationError) else str(exc)
-            return Verification(str(path), manifest_sha, 0, tampered=(MANIFEST,),
-                                problems=(f"{MANIFEST} is not a valid manifest: {msg}",))
-        listed = {f["path"]: f for f in manifest["files"]}
-        present = set(reader.names()) - {MANIFEST}
-        tampered, problems = [], []
-        for name in sorted(listed):
-            if not _safe_name(name):
-                problems.append(f"unsafe path in {MANIFEST}: {name!r}")
-                continue
-            if name not in present:
-                continue
-            data = reader.read(name)
-            if (hashlib.sha256(data).hexdigest() != listed[name]["sha256"]
-                    or len(data) != listed[name]["size"]):
-                tampered.append(name)
-        return Verification(
-            str(path), manifest_sha, len(listed), tampered=tuple(tampered),
-            missing=tuple(sorted(n for n in listed if _safe_name(n) and n not in present)),
-            extra=tuple(sorted(present - set(listed))), problems=tuple(problems))
-    finally:
-        reader.close()
-
-
-def is_bundle(path: Path) -> bool:
-    return (path.is_dir() and (path / MANIFEST).is_file()) or (
-        path.is_file() and zipfile.is_zipfile(path))
-
-
-def read_bundle_file(path: Path, name: str) -> bytes | None:
-    """One file of a bundle (directory or zip) by its path inside it; None if absent."""
-    reader = _Reader(path)
-    try:
-        return reader.read(name) if name in reader.names() else None
-    finally:
-        reader.close()
-
-
-def bundle_names(path: Path) -> list[str]:
-    reader = _Reader(path)
-    try:
-        return reader.names()
-    finally:
-        reader.close()
-
-
-__all__ = ["BUNDLE_NAME", "MANIFEST", "Bundle", "BundleError", "Verification",
-           "account_evidence", "config_json", "is_bundle", "organization_evidence", "redact",
-           "sha256_file", "verify", "write_bundle"]
+__all__ = ["BUNDLE_NAME", "MANIFEST", "Bundle", "BundleError", "account_evidence", "config_json",
+           "organization_evidence", "redact", "sha256_file", "write_bundle"]

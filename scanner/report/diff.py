@@ -17,24 +17,18 @@ Root use compares ``root.usage.used_in_window``: ``started`` (true now, not true
 including unknown before), ``stopped`` (true before, false now), ``became_unknown``.
 Coverage lists every account whose coverage differs (absent counts as ``null``).
 
-Inputs are scan output directories (findings.json, coverage.json, and journal.jsonl for root
-use) or evidence bundles (directory or zip).
+This module compares two loaded snapshots and nothing else: ``diffload`` reads them from scan
+output directories or evidence bundles, ``diffrender`` writes diff.md and diff.json.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from scanner.core.errors import ConfigError
-from scanner.core.results import JOURNAL_NAME, ScanResult
-from scanner.report.bundle import bundle_names, is_bundle, read_bundle_file
+from scanner.core.results import ScanResult
 from scanner.report.core import findings_json
-from scanner.report.files import write_json
 from scanner.report.rollup import root_used
 
 DIFF_SCHEMA_VERSION = "1.0"
@@ -66,75 +60,6 @@ def snapshot_of(result: ScanResult, source: str = "this scan") -> Snapshot:
         root_usage={r.account.id: root_used(r) for r in result.accounts})
 
 
-def _used(usage: Any) -> bool | None:
-    if isinstance(usage, Mapping) and isinstance(usage.get("used_in_window"), bool):
-        return bool(usage["used_in_window"])
-    return None
-
-
-def _json(data: bytes | None, where: str) -> Any:
-    if data is None:
-        raise ConfigError(where, "missing: not a scan output directory or evidence bundle")
-    try:
-        return json.loads(data)
-    except ValueError as exc:
-        raise ConfigError(where, f"not valid JSON: {exc}") from exc
-
-
-def _journal_usage(path: Path) -> Iterator[tuple[str, bool | None]]:
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                account = json.loads(line).get("account")
-            except ValueError:
-                continue  # a line cut short by a kill
-            if isinstance(account, dict):
-                yield account["account"]["id"], _used(account.get("facts", {}).get("root.usage"))
-
-
-def _from_parts(source: str, findings: Any, coverage: Any,
-                usage: Mapping[str, bool | None]) -> Snapshot:
-    try:
-        accounts = {a["account_id"]: {"name": a.get("name", ""), "ou_path": a.get("ou_path", ""),
-                                      "coverage": a["coverage"], "reason": a.get("reason", "")}
-                    for a in coverage["accounts"]}
-        return Snapshot(source, dict(findings["scan"]), tuple(findings["findings"]), accounts,
-                        {a: usage.get(a) for a in accounts})
-    except (KeyError, TypeError) as exc:
-        raise ConfigError(source, f"not an orgscan output: missing {exc}") from exc
-
-
-def load_snapshot(path: Path) -> Snapshot:
-    """A scan output directory, or an evidence bundle (directory or zip)."""
-    if not path.exists():
-        raise ConfigError(str(path), "no such file or directory")
-    if is_bundle(path):
-        findings = _json(read_bundle_file(path, "reports/findings.json"),
-                         f"{path}: reports/findings.json")
-        coverage = _json(read_bundle_file(path, "reports/coverage.json"),
-                         f"{path}: reports/coverage.json")
-        usage: dict[str, bool | None] = {}
-        for name in bundle_names(path):
-            m = re.fullmatch(r"evidence/(\d{12})\.json", name)
-            if m:
-                ev = _json(read_bundle_file(path, name), f"{path}: {name}")
-                usage[m.group(1)] = _used(ev.get("root_usage"))
-        return _from_parts(str(path), findings, coverage, usage)
-    if not path.is_dir():
-        raise ConfigError(str(path), "not a scan output directory or evidence bundle")
-    findings = _json(_read(path / "findings.json"), str(path / "findings.json"))
-    coverage = _json(_read(path / "coverage.json"), str(path / "coverage.json"))
-    journal = path / JOURNAL_NAME
-    usage = dict(_journal_usage(journal)) if journal.is_file() else {}
-    return _from_parts(str(path), findings, coverage, usage)
-
-
-def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
-
-
-# --- comparing ------------------------------------------------------------------------------
-
 def _index(findings: Iterable[Mapping[str, Any]]) -> dict[Key, Mapping[str, Any]]:
     out: dict[Key, Mapping[str, Any]] = {}
     seen: dict[tuple[str, str, str, str], int] = {}
@@ -148,8 +73,8 @@ def _index(findings: Iterable[Mapping[str, Any]]) -> dict[Key, Mapping[str, Any]
 
 def _entry(key: Key, old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
            ) -> dict[str, Any]:
-    cur = new if new is not None else old
-    assert cur is not None
+    # Every key comes from one scan or both: the newer side names the finding.
+    cur: Mapping[str, Any] = new if new is not None else old if old is not None else {}
     return {
         "rule_id": key[0], "account_id": key[1], "resource": key[2], "region": key[3],
         "account_name": cur.get("account_name", ""), "ou_path": cur.get("ou_path", ""),
@@ -282,105 +207,5 @@ def restrict_snapshot(s: Snapshot, ou_path: str) -> Snapshot:
         accounts=accounts, root_usage={a: s.root_usage.get(a) for a in accounts})
 
 
-def diff_against(old_dir: Path, result: ScanResult, ou_path: str | None = None
-                 ) -> dict[str, Any]:
-    """``--baseline OLD``: this scan compared with an earlier scan's outputs or bundle.
-    ``ou_path`` (a path or an OU id, as given to ``--ou``) limits the baseline to the same
-    subtree as ``result``."""
-    old = load_snapshot(old_dir)
-    if ou_path is not None:
-        by_id = {u.id: u.path for u in result.org.units}
-        old = restrict_snapshot(old, by_id.get(ou_path, ou_path))
-    return diff(old, snapshot_of(result))
-
-
-def diff_paths(old: Path, new: Path, ou_path: str | None = None) -> dict[str, Any]:
-    a, b = load_snapshot(old), load_snapshot(new)
-    if ou_path is not None:
-        a, b = restrict_snapshot(a, ou_path), restrict_snapshot(b, ou_path)
-    return diff(a, b)
-
-
-# --- Markdown -------------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def md_cell(value: Any) -> str:
-    """Text safe in a Markdown table cell: no markup, links, HTML or control characters."""
-    text = "" if value is None else str(value)
-    text = _CONTROL.sub(" ", text)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
-    return text[:300] + ("…" if len(text) > 300 else "")
-
-
-def _table(header: tuple[str, ...], rows: Iterable[Iterable[Any]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
-    return out
-
-
-def diff_markdown(d: Mapping[str, Any]) -> str:
-    s = d["summary"]
-    lines = ["# orgscan diff", "",
-             f"Old: {md_cell(d['old']['source'])} (scan {md_cell(d['old']['scan_id'])}, "
-             f"{md_cell(d['old']['started'])})  ",
-             f"New: {md_cell(d['new']['source'])} (scan {md_cell(d['new']['scan_id'])}, "
-             f"{md_cell(d['new']['started'])})", ""]
-    lines += [f"> **Warning:** {md_cell(w)}" for w in d["warnings"]]
-    lines += ["", "## Summary", "", *_table(
-        ("new FAIL", "resolved", "changed", "removed", "added", "unchanged",
-         "started using root", "stopped using root", "coverage changed"),
-        [(s["new"], s["resolved"], s["changed"], s["removed"], s["added"], s["unchanged"],
-          s["root_started"], s["root_stopped"], s["coverage_changed"])])]
-    ru = d["root_usage"]
-    for title, rows in (("Accounts that started using root", ru["started"]),
-                        ("Accounts that stopped using root", ru["stopped"]),
-                        ("Accounts whose root use became unknown", ru["became_unknown"])):
-        if rows:
-            lines += ["", f"## {title}", "", *_table(
-                ("account", "name", "OU", "before", "now"),
-                [(r["account_id"], r["name"], r["ou_path"], _tri(r["old"]), _tri(r["new"]))
-                 for r in rows])]
-    if d["coverage"]:
-        lines += ["", "## Coverage changes", "", *_table(
-            ("account", "name", "OU", "before", "now", "reason"),
-            [(r["account_id"], r["name"], r["ou_path"], r["old"] or "absent",
-              r["new"] or "absent", r["reason"]) for r in d["coverage"]])]
-    titles = {"new": "New failures", "resolved": "Resolved", "changed": "Changed",
-              "removed": "Removed (no longer evaluated; not resolved)",
-              "added": "Added (not failing)"}
-    for cls in CLASSES:
-        rows = d["findings"][cls]
-        if rows:
-            lines += ["", f"## {titles[cls]} ({len(rows)})", "", *_table(
-                ("rule", "account", "OU", "resource", "region", "before", "now", "severity"),
-                [(r["rule_id"], f"{r['account_id']} {r['account_name']}", r["ou_path"],
-                  r["resource"], r["region"], _status(r, "old"), _status(r, "new"),
-                  r["new_severity"] or r["old_severity"]) for r in rows])]
-    if d["by_ou"]:
-        lines += ["", "## By OU (each OU includes its sub-OUs)", "", *_table(
-            ("OU", *CLASSES, "root started", "root stopped", "coverage changed"),
-            [(ou, *(row[c] for c in CLASSES), row["root_started"], row["root_stopped"],
-              row["coverage_changed"]) for ou, row in d["by_ou"].items()])]
-    return "\n".join(lines) + "\n"
-
-
-def _tri(v: bool | None) -> str:
-    return "unknown" if v is None else "used" if v else "not used"
-
-
-def _status(r: Mapping[str, Any], side: str) -> str:
-    status = r[f"{side}_status"]
-    muted = r[f"{side}_muted_by"]
-    if status is None:
-        return "absent"
-    return f"{status} ({muted})" if muted else str(status)
-
-
-def write_diff(d: Mapping[str, Any], out: Path) -> list[Path]:
-    """``diff.json`` and ``diff.md`` in ``out``."""
-    md = out / "diff.md"
-    md.write_text(diff_markdown(d), encoding="utf-8")
-    return [write_json(out / "diff.json", d), md]
+__all__ = ["CLASSES", "DIFF_SCHEMA_VERSION", "Snapshot", "classify", "diff", "restrict_snapshot",
+           "snapshot_of"]

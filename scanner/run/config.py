@@ -6,19 +6,34 @@ a hint (see yamlfile.py). With no file, the defaults below apply.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scanner.core.errors import ConfigErrors
 from scanner.core.settings import (
     DEFAULT_FORMATS,
+    AthenaOptions,
     AwsSettings,
+    CollectorOptions,
+    ContactOptions,
+    CredentialReportOptions,
+    OptionError,
+    OrgTrailOptions,
+    RootUsageOptions,
     RuleSelection,
     ScanConfig,
     ScopeFilter,
 )
-from scanner.core.yamldoc import YamlDoc, load_schema, load_yaml, parse_yaml, schema_errors
+from scanner.core.yamldoc import (
+    PathKey,
+    YamlDoc,
+    load_schema,
+    load_yaml,
+    parse_yaml,
+    schema_errors,
+)
 
 # Keys of CLI overrides, mapped onto the config file's structure.
 _OVERRIDES = {
@@ -98,11 +113,6 @@ def _freeze(doc: YamlDoc) -> ScanConfig:
         # Enough pooled connections for every account in flight to make a few calls at once.
         max_pool_connections=max(10, concurrency * 4),
     )
-    collector_options = {
-        "root_usage": {"lookback_days": 90, **d.get("root_usage", {})},
-        "credential_report": d.get("credential_report", {}),
-        "alternate_contacts": d.get("alternate_contacts", {}),
-    }
     return ScanConfig(
         aws=settings,
         scan_management=bool(mgmt.get("scan", True)),
@@ -121,9 +131,61 @@ def _freeze(doc: YamlDoc) -> ScanConfig:
             min_severity=rules.get("min_severity"),
             frameworks=tuple(rules.get("frameworks", ())),
         ),
-        collector_options=collector_options,
+        collector_options=collector_options(d, doc),
         output_dir=out.get("directory", "orgscan-out"),
         formats=tuple(out.get("formats", DEFAULT_FORMATS)),
         exceptions_file=d.get("exceptions"),
         source=doc.path,
+    )
+
+
+# --- collector options ------------------------------------------------------------------------
+
+_Options = TypeVar("_Options")
+# Where "" differs from absent: an empty prefix reads the bucket's top, not the trail's prefix.
+_EMPTY_MEANS_EMPTY = frozenset({"prefix"})
+
+
+def _given(raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The keys the config sets. Null, "" and [] leave the option's default (as the
+    collectors always read them); lists become tuples, as the options are frozen."""
+    out: dict[str, Any] = {}
+    for key, value in (raw or {}).items():
+        if value is None or (value in ("", []) and key not in _EMPTY_MEANS_EMPTY):
+            continue
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _build(doc: YamlDoc, path: PathKey, cls: type[_Options], raw: Mapping[str, Any] | None,
+           **nested: Any) -> _Options:
+    values = _given(raw)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in values:
+        if key not in known:
+            raise doc.error((*path, key), f"unknown key {key!r}")
+    values.update(nested)
+    try:
+        return cls(**values)
+    except OptionError as exc:
+        raise doc.error((*path, exc.key), exc.message) from None
+
+
+def collector_options(data: Mapping[str, Any], doc: YamlDoc | None = None) -> CollectorOptions:
+    """The typed options of every collector, from the config's ``root_usage``,
+    ``credential_report`` and ``alternate_contacts`` sections (``data``: the whole config,
+    schema-valid when it comes from a file). The only place they are parsed: a value no
+    collector could use fails here, naming the file and key, before any AWS call."""
+    doc = doc or YamlDoc("<collector options>", data, {})
+    root = dict(data.get("root_usage") or {})
+    trail, athena = root.pop("org_trail", None), root.pop("athena", None)
+    return CollectorOptions(
+        root_usage=_build(
+            doc, ("root_usage",), RootUsageOptions, root,
+            org_trail=_build(doc, ("root_usage", "org_trail"), OrgTrailOptions, trail),
+            athena=_build(doc, ("root_usage", "athena"), AthenaOptions, athena)),
+        credential_report=_build(doc, ("credential_report",), CredentialReportOptions,
+                                 data.get("credential_report")),
+        alternate_contacts=_build(doc, ("alternate_contacts",), ContactOptions,
+                                  data.get("alternate_contacts")),
     )

@@ -31,6 +31,7 @@ from scanner.core.results import (
     fact_from_json,
     organization_from_json,
 )
+from scanner.core.rootusage import DEFAULT_LOOKBACK_DAYS
 from scanner.core.rules import Rule
 from scanner.run.journal import Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
@@ -148,7 +149,7 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
                                                  datetime.fromisoformat(started))),
         out_of_scope=tuple(out_of_scope),
         regions=tuple(regions) if regions is not None else None,
-        lookback_days=int(first.doc.get("lookback_days", 90)),
+        lookback_days=int(first.doc.get("lookback_days", DEFAULT_LOOKBACK_DAYS)),
         rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
         org_calls=org_calls,
     )

@@ -59,7 +59,7 @@ def load_selected_rules(config: ScanConfig) -> list[Rule]:
 
 
 def _inputs(config: ScanConfig, opts: RunOptions) -> tuple[list[Rule], list[Exception_] | None]:
-    from scanner.report.diff import load_snapshot
+    from scanner.report.diffload import load_snapshot
 
     rules = load_selected_rules(config)
     exceptions = (load_exceptions(Path(config.exceptions_file))
@@ -84,7 +84,8 @@ def finish(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list
            exceptions: list[Exception_] | None) -> RunOutcome:
     """Everything after the scan: mute, restrict and model once, write, diff, bundle."""
     from scanner.report.bundle import write_bundle
-    from scanner.report.diff import diff_against, write_diff
+    from scanner.report.diffload import diff_against
+    from scanner.report.diffrender import write_diff
 
     out = Path(config.output_dir)
     exc_report: ExceptionReport | None = None

@@ -56,8 +56,25 @@ def install_action_names() -> None:
     IAMRequestBase.__init__ = init  # type: ignore[method-assign]
 
 
+def _refusals() -> tuple[type[Exception], ...]:
+    """What moto's IAM check raises to refuse a request: the key is unknown or its signature
+    wrong, or the policies deny the action. Anything else it raises is a fault in the simulator
+    and must not pass for a denial (a broken check would look like a correct NOT_ASSESSED)."""
+    from moto.core.exceptions import (
+        AccessDeniedError,
+        AuthFailureError,
+        InvalidClientTokenIdError,
+        SignatureDoesNotMatchError,
+    )
+
+    return (AccessDeniedError, AuthFailureError, InvalidClientTokenIdError,
+            SignatureDoesNotMatchError)
+
+
 def authorize(req: SimRequest, environ: dict[str, Any]) -> Reply | None:
-    """moto's policy check for an action the simulator answers itself; None when allowed."""
+    """moto's policy check for an action the simulator answers itself; None when allowed.
+    A refusal is the 403 AWS would send; any other failure propagates (the server answers 500
+    and logs the traceback)."""
     from moto.iam.access_control import IAMRequest
     from werkzeug.datastructures import EnvironHeaders
 
@@ -70,7 +87,7 @@ def authorize(req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         # Resource-level: AssumeRole names its role; the reads orgscan makes act on "*".
         resource = (req.param("RoleArn") or "*") if req.action == "AssumeRole" else "*"
         check.check_action_permitted(resource)
-    except Exception as exc:  # moto raises its own REST error types
+    except _refusals() as exc:
         code = str(getattr(exc, "error_type", "") or "AccessDenied")
         message = str(getattr(exc, "message", "") or exc)
         return awserrors.error(req.service, 403, code, message)

@@ -12,11 +12,12 @@ from scanner.aws.collectors import COLLECTORS
 from scanner.aws.session import is_read_operation
 from scanner.core.engine import facts_needed
 from scanner.core.rules import load_rules
+from scanner.core.settings import CollectorOptions
 
 
 def test_policies_cover_every_needed_collector_and_nothing_writes() -> None:
     rules = load_rules()
-    acts = permissions.actions(facts_needed(rules), {}, all_regions=False)
+    acts = permissions.actions(facts_needed(rules), CollectorOptions(), all_regions=False)
     for name in facts_needed(rules):
         c = COLLECTORS[name]
         if c.scope == "account":
@@ -31,12 +32,12 @@ def test_policies_cover_every_needed_collector_and_nothing_writes() -> None:
 
 def test_fewer_rules_need_fewer_actions() -> None:
     rules = [r for r in load_rules() if r.id == "root-access-keys-present"]
-    acts = permissions.actions(facts_needed(rules), {}, all_regions=False)
+    acts = permissions.actions(facts_needed(rules), CollectorOptions(), all_regions=False)
     assert "iam:GetCredentialReport" in acts["member"]
     assert "cloudtrail:DescribeTrails" not in acts["member"]
     assert "ec2:DescribeRegions" not in acts["member"]
     assert "ec2:DescribeRegions" in permissions.actions(
-        facts_needed(rules), {}, all_regions=True)["member"]
+        facts_needed(rules), CollectorOptions(), all_regions=True)["member"]
 
 
 def test_cli_writes_stackset_and_policies(tmp_path: Path) -> None:

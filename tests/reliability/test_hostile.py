@@ -25,12 +25,12 @@ import pytest
 
 from scanner.aws.collectors.iam import derive_root_mfa
 from scanner.aws.collectors.normalize import parse_credential_report
-from scanner.aws.trailreader import scan_log_file
 from scanner.core.engine import evaluate_account
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
 from scanner.core.rules import RuleLoadError, default_rules_dir, load_rules
 from scanner.core.ruletest import _account
+from scanner.core.trailparse import scan_log_file
 from scanner.run.config import load_config
 from scanner.sim import SimServer
 

@@ -14,12 +14,12 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.aws.trailreader import scan_log_file
 from scanner.core.conditions import OPERATORS, compile_condition
 from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.models import FactError, Severity, Status
 from scanner.core.rules import Rule, load_rules
 from scanner.core.ruletest import _account, case_organization
+from scanner.core.trailparse import scan_log_file
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MEMBER = _account({"ou_path": "Root/Prod"}, False)

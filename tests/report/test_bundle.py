@@ -28,9 +28,9 @@ from scanner.report.bundle import (
     BundleError,
     config_json,
     redact,
-    verify,
     write_bundle,
 )
+from scanner.report.bundleverify import verify
 from scanner.report.rollup import write_ou_summary
 
 from ._demo import MGMT, RETAIL_DEV, SANDBOX_MFA_EXCEPTION, SUSPENDED, DemoScan, demo_scan
@@ -93,6 +93,7 @@ def test_manifest(bundle: Bundle, demo: DemoScan) -> None:
                             "statement": m["regions"]["statement"]}
     assert "every region enabled" in m["regions"]["statement"]
     assert m["lookback"]["days"] == 90 and m["lookback"]["window_end"] == demo.result.started
+    assert "docs/semantics.md" in m["lookback"]["statement"]  # the project's own definitions
     assert m["coverage"]["counts"] == {"assessed": 39, "partial": 0, "not_assessed": 2}
     reasons = {a["account_id"]: a["reason"] for a in m["coverage"]["not_assessed"]}
     assert set(reasons) == {RETAIL_DEV, SUSPENDED} and "AccessDenied" in reasons[RETAIL_DEV]

@@ -21,17 +21,9 @@ from scanner.core.mutelist import apply, exceptions_from_text
 from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report import write_reports
 from scanner.report.bundle import write_bundle
-from scanner.report.diff import (
-    classify,
-    diff,
-    diff_against,
-    diff_markdown,
-    diff_paths,
-    load_snapshot,
-    md_cell,
-    snapshot_of,
-    write_diff,
-)
+from scanner.report.diff import classify, diff, snapshot_of
+from scanner.report.diffload import diff_against, diff_paths, load_snapshot
+from scanner.report.diffrender import diff_markdown, md_cell, write_diff
 from scanner.report.rollup import restrict
 
 from ._demo import (

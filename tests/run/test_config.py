@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from scanner.core.errors import ConfigError, ConfigErrors
-from scanner.run.config import load_config
+from scanner.core.settings import (
+    CollectorOptions,
+    CredentialReportOptions,
+    OrgTrailOptions,
+    RootUsageOptions,
+)
+from scanner.run.config import collector_options, load_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +27,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_defaults_without_a_file() -> None:
     c = load_config(None)
     assert c.aws.role_name == "OrganizationAccountAccessRole"
-    assert c.regions is None  # every enabled region: ROOT-SEMANTICS' "all regions"
+    assert c.regions is None  # every enabled region: docs/semantics.md's "all regions"
     assert c.lookback_days == 90
     assert c.concurrency == 32
 
@@ -88,3 +94,29 @@ def test_bad_values_are_explained(tmp_path: Path) -> None:
     text = str(err.value)
     assert "scope.include.accounts[0]" in text
     assert "aws.role_session_duration" in text and "900" in text
+
+
+def test_collector_options_are_typed_once_with_their_defaults(tmp_path: Path) -> None:
+    p = write(tmp_path, "root_usage:\n  sources: [org_trail]\n"
+                        "  org_trail: {prefix: '', concurrency: 4}\n"
+                        "  athena: {database: ''}\n"
+                        "credential_report: {timeout: 5}\n")
+    o = load_config(p).collector_options
+    # "" is a prefix (the bucket's top), but leaves a name at its default, as it always did.
+    assert o.root_usage == RootUsageOptions(
+        sources=("org_trail",), org_trail=OrgTrailOptions(prefix="", concurrency=4))
+    assert o.root_usage.athena.database == "default"
+    assert o.credential_report == CredentialReportOptions(timeout=5)
+    assert o.alternate_contacts.types == ("SECURITY",)
+    assert load_config(None).collector_options == CollectorOptions()
+    assert load_config(None, lookback_days=7).lookback_days == 7
+
+
+def test_an_option_no_collector_could_use_names_file_line_and_key(tmp_path: Path) -> None:
+    p = write(tmp_path, "credential_report:\n  initial_delay: 10\n  max_delay: 2\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(p)
+    assert str(err.value).startswith(
+        f"{p}:3: credential_report.max_delay: must be at least initial_delay")
+    with pytest.raises(ConfigError, match=r"root_usage\.org_trail\.concurrency: must be at"):
+        collector_options({"root_usage": {"org_trail": {"concurrency": 0}}})

@@ -11,7 +11,8 @@ from types import MappingProxyType
 
 from scanner.aws.collectors.base import CollectContext, Collector, FactStore, closure
 
-_MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts", "rootusage")
+_MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts",
+                             "eventhistory", "orgtrail", "athenasource", "rootusage")
 
 
 def _load() -> Mapping[str, Collector]:

@@ -9,8 +9,6 @@ from scanner.core.errors import NotFound
 from scanner.core.models import JSON
 
 CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
-# The bundled rules read only the security contact (CIS 1.2): one call, not three, per account.
-DEFAULT_TYPES = ("SECURITY",)
 
 
 async def _contact(ctx: CollectContext, kind: str) -> JSON:
@@ -31,8 +29,7 @@ async def _contact(ctx: CollectContext, kind: str) -> JSON:
 
 
 async def fetch_alternate_contacts(ctx: CollectContext) -> JSON:
-    opts = ctx.options.get("alternate_contacts") or {}
-    types = tuple(opts.get("types") or DEFAULT_TYPES)
+    types = ctx.options.alternate_contacts.types
     # Sequential on purpose: the orchestrator is the only place that creates tasks. Types not
     # fetched are absent (unknown to a rule), never null ("not set").
     return {k.lower(): await _contact(ctx, k) for k in CONTACT_TYPES if k in types}

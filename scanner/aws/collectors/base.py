@@ -6,12 +6,13 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from scanner.aws.errors import classify
 from scanner.aws.session import AccountScope, Aws, account_scope
 from scanner.core.errors import AwsError
 from scanner.core.models import JSON, Account, FactError, Organization
+from scanner.core.settings import CollectorOptions
 
 Scope = Literal["account", "organization"]
 
@@ -27,7 +28,7 @@ class CollectContext:
     account_id: str  # the account whose credentials are in scope
     regions: tuple[str, ...]
     now: datetime  # the scan's start: windows end here
-    options: Mapping[str, Any]  # collector options from the config (e.g. root_usage)
+    options: CollectorOptions  # from the config, parsed and checked when it loaded
     facts: FactStore
 
     @property
@@ -38,7 +39,7 @@ class CollectContext:
 Fetch = Callable[[CollectContext], Awaitable[JSON]]
 
 
-def always(_options: Mapping[str, Any]) -> bool:
+def always(_options: CollectorOptions) -> bool:
     return True
 
 
@@ -56,7 +57,7 @@ class Collector:
     lazy: tuple[str, ...] = ()
     # Whether the config selects this collector at all (e.g. a root-usage source): one that
     # is off needs no permission.
-    enabled: Callable[[Mapping[str, Any]], bool] = always
+    enabled: Callable[[CollectorOptions], bool] = always
 
 
 @dataclass

@@ -37,10 +37,8 @@ _REGENERATE = frozenset({"ReportNotPresent", "ReportExpired"})
 
 
 def _report_options(ctx: CollectContext) -> tuple[float, float, float]:
-    raw = ctx.options.get("credential_report") or {}
-    opts: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-    return (float(opts.get("initial_delay", 0.5)), float(opts.get("max_delay", 5.0)),
-            float(opts.get("timeout", 60.0)))
+    opts = ctx.options.credential_report
+    return opts.initial_delay, opts.max_delay, opts.timeout
 
 
 async def fetch_credential_report(ctx: CollectContext) -> JSON:

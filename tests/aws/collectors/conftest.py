@@ -15,6 +15,7 @@ from scanner.aws.collectors import COLLECTORS, CollectContext, FactStore
 from scanner.aws.session import Aws, account_scope
 from scanner.core.models import JSON, Account, AccountState, FactError, Organization, OrgUnit
 from scanner.core.settings import AwsSettings
+from scanner.run.config import collector_options
 from scanner.sim import SimServer
 
 MGMT = "111111111111"
@@ -151,6 +152,6 @@ async def scanning(sim: SimServer, account_id: str, *, org: Organization | None 
                 make_context=lambda fs: CollectContext(
                     aws=aws, org=organization, account=account, account_id=account_id,
                     regions=("us-east-1", "eu-west-1"), now=datetime.now(UTC),
-                    options=options or {}, facts=fs),
+                    options=collector_options(options or {}), facts=fs),
             )
             yield Scan(aws, store)

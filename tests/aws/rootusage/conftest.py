@@ -15,7 +15,8 @@ from scanner.aws.org import walk
 from scanner.aws.session import AccountScope, Aws
 from scanner.core.errors import AwsError
 from scanner.core.models import JSON, FactError, Organization
-from scanner.core.settings import AwsSettings
+from scanner.core.settings import AwsSettings, CollectorOptions
+from scanner.run.config import collector_options
 from scanner.sim import SimServer
 
 
@@ -43,7 +44,7 @@ class OrgScan:
     org: Organization
     base: AccountScope
     org_store: FactStore
-    options: dict[str, Any]
+    options: CollectorOptions
     regions: tuple[str, ...]
     sim: SimServer
     stores: dict[str, FactStore] = field(default_factory=dict)
@@ -71,6 +72,8 @@ class OrgScan:
 @asynccontextmanager
 async def org_scan(sim: SimServer, options: dict[str, Any],
                    regions: tuple[str, ...] = ("us-east-1", "eu-west-1")) -> AsyncIterator[OrgScan]:
+    """``options``: the config's sections (root_usage, ...), parsed as a config file's are."""
+    typed = collector_options(options)
     async with Aws(AwsSettings(endpoint_url=sim.endpoint, max_attempts=3)) as aws:
         base = await aws.base_scope()
         from scanner.aws.session import account_scope
@@ -79,5 +82,5 @@ async def org_scan(sim: SimServer, options: dict[str, Any],
             org = await walk(aws)
         org_store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
             aws=aws, org=org, account=None, account_id=base.account_id, regions=regions,
-            now=sim.now, options=options, facts=fs), scope=base)
-        yield OrgScan(aws, org, base, org_store, options, regions, sim)
+            now=sim.now, options=typed, facts=fs), scope=base)
+        yield OrgScan(aws, org, base, org_store, typed, regions, sim)
