@@ -23,12 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import LATENCY_FAULTS, start_sim
 
-from scanner.aws.collectors import COLLECTORS
-from scanner.core.rules import load_rules
-from scanner.core.selection import select
 from scanner.report import write_reports
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
+from scanner.run.runner import load_selected_rules
 from scanner.sim.generate import write_generated
 
 
@@ -55,8 +53,7 @@ def main() -> int:
         config = replace(config, aws=replace(
             config.aws, endpoint_url=sim.endpoint,
             credentials=(c["aws_access_key_id"], c["aws_secret_access_key"])))
-        rules = select(load_rules([Path(d) for d in config.rules.dirs] or None,
-                                  extra_facts=COLLECTORS.keys()), config.rules)
+        rules = load_selected_rules(config)
         profiler = Profiler(async_mode="enabled" if args.mode == "wall" else "disabled",
                             interval=0.001)
         t0 = time.monotonic()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import json
-from datetime import datetime
 from typing import Any, TypeVar
 
 from scanner.aws.calls import call, collect
@@ -18,6 +17,7 @@ from scanner.aws.session import Aws
 from scanner.aws.tasks import bounded_map, run_all, task_group
 from scanner.core.models import Account, AccountState, Organization, OrgUnit, Policy
 from scanner.core.settings import ScopeFilter
+from scanner.core.timefmt import iso
 
 T = TypeVar("T")
 SCP = "SERVICE_CONTROL_POLICY"
@@ -31,10 +31,6 @@ def _state(raw: dict[str, Any]) -> AccountState:
     if value == "PENDING_CLOSURE":
         return AccountState.PENDING_CLOSURE
     return AccountState.ACTIVE
-
-
-def _iso(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value or "")
 
 
 async def account_tags(client: Any, account_id: str) -> dict[str, str]:
@@ -109,7 +105,9 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
         Account(
             id=a["Id"], name=a.get("Name", ""), email=a.get("Email", ""), arn=a.get("Arn", ""),
             status=_state(a), joined_method=a.get("JoinedMethod", ""),
-            joined_timestamp=_iso(a.get("JoinedTimestamp")), parent_id=parent, ou_path=path,
+            # A datetime from botocore; "" when AWS leaves the field out.
+            joined_timestamp=iso(a["JoinedTimestamp"]) if a.get("JoinedTimestamp") else "",
+            parent_id=parent, ou_path=path,
             tags=account_tag_map, policy_ids=tuple(sorted(attachments.get(a["Id"], ()))),
             is_management=a["Id"] == mgmt_id,
         )

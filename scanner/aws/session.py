@@ -31,6 +31,7 @@ from scanner.aws.errors import is_throttle, raise_classified
 from scanner.aws.ratelimit import CallStats, RateLimiter
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
 from scanner.core.settings import AwsSettings
+from scanner.core.timefmt import iso
 
 # Prefixes of read operations, and the few non-prefixed operations a scan needs. Anything else
 # is refused before it is signed.
@@ -249,7 +250,7 @@ class Aws:
                 "access_key": c["AccessKeyId"],
                 "secret_key": c["SecretAccessKey"],
                 "token": c["SessionToken"],
-                "expiry_time": _iso(c["Expiration"]),
+                "expiry_time": iso(c["Expiration"]),  # a datetime from botocore
             }
 
         metadata = await fetch()
@@ -274,13 +275,6 @@ def _lifetime_s(expiry_iso: str, *, default: float) -> float:
     if expiry.tzinfo is None:
         expiry = expiry.replace(tzinfo=UTC)
     return max(1.0, min(float(default), (expiry - utcnow()).total_seconds()))
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.isoformat()
-    return str(value)
 
 
 def utcnow() -> datetime:

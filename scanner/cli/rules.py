@@ -11,8 +11,11 @@ from pathlib import Path
 from typing import TextIO
 
 from scanner.cli.exits import EXIT_OK, EXIT_TEST_FAILED, EXIT_USAGE
-from scanner.core.rules import Rule, default_rules_dir, select_rules, validate_rules
+from scanner.core.rules import Rule
 from scanner.core.ruletest import run_rule_tests
+from scanner.core.selection import select
+from scanner.core.settings import RuleSelection
+from scanner.run.rulepack import default_rules_dir, validate_rules
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,12 +48,14 @@ def _load(paths: list[Path] | None, err: TextIO) -> list[Rule] | None:
 def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout,
              err: TextIO = sys.stderr) -> int:
     rules_dir: Path | None = args.rules_dir
+    framework: str | None = args.framework
     rules = _load([rules_dir] if rules_dir else None, err)
     if rules is None:
         return EXIT_USAGE
+    wanted = RuleSelection(frameworks=(framework,) if framework is not None else ())
     rows = [(r.id, r.severity.value, r.scope, ", ".join(
         f"{fw} {'/'.join(ids)}" for fw, ids in sorted(r.compliance.items())) or "-")
-        for r in select_rules(rules, framework=args.framework)]
+        for r in select(rules, wanted)]
     header = ("ID", "SEVERITY", "SCOPE", "FRAMEWORKS")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(3)]
     for row in [header, *rows]:

@@ -14,11 +14,10 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
+from scanner.core.models import JSON
 from scanner.core.yamldoc import closest
-
-JSON = Any
 
 # Values that mean "AWS did not say". Collectors normalise these to null, but a rule must
 # still never read them as a real value if one slips through (credential report spellings).
@@ -214,6 +213,9 @@ class Operator:
     value_kind: str
     fn: OpFn
     doc: str
+    # Whether ``fn`` decides a missing or unknown value itself (``exists``); for every other
+    # operator such a value makes the comparison unknown before ``fn`` is called.
+    reads_unknown: bool = False
 
 
 OPERATORS: Final[Mapping[str, Operator]] = {
@@ -231,8 +233,8 @@ OPERATORS: Final[Mapping[str, Operator]] = {
         Operator("ge", "number", _num(lambda a, v: a >= v), "number >="),
         Operator("is_true", "none", _bool(True), "boolean true"),
         Operator("is_false", "none", _bool(False), "boolean false"),
-        Operator("exists", "none", lambda a, v, c, k: TRUE,
-                 "present and known (decided even when missing)"),
+        Operator("exists", "none", lambda a, v, c, k: Truth(not is_unknown(a)),
+                 "present and known (decided even when missing)", reads_unknown=True),
         Operator("matches", "regex", _matches, "string matches a regex (re.search)"),
         Operator("contains", "scalar", _contains, "list has an element / string has substring"),
         Operator("within_days", "days", _days(older=False), "timestamp at most N days before now"),
@@ -284,14 +286,14 @@ class Compare:
 
     def evaluate(self, ctx: Context) -> Truth:
         actual, label = _resolve(self.fact, self.key, ctx)
-        if self.op == "exists":
-            return Truth(not is_unknown(actual))
-        if actual is _MISSING:
-            return Truth.unknown(f"{label} is missing")
-        if is_unknown(actual):
-            shown = "null" if actual is None else repr(actual)
-            return Truth.unknown(f"{label} is unknown ({shown})")
-        return OPERATORS[self.op].fn(actual, self.value, ctx, label)
+        operator = OPERATORS[self.op]
+        if not operator.reads_unknown:
+            if actual is _MISSING:
+                return Truth.unknown(f"{label} is missing")
+            if is_unknown(actual):
+                shown = "null" if actual is None else repr(actual)
+                return Truth.unknown(f"{label} is unknown ({shown})")
+        return operator.fn(actual, self.value, ctx, label)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from scanner.core.conditions import (
     FALSE,
@@ -36,10 +35,17 @@ from scanner.core.conditions import (
     kleene_and,
     lookup,
 )
-from scanner.core.models import Account, AccountState, FactError, Finding, Organization, Status
-from scanner.core.rules import BUILTIN_FACTS, ORGANIZATION_FACTS, Rule
+from scanner.core.models import (
+    JSON,
+    Account,
+    AccountState,
+    FactError,
+    Finding,
+    Organization,
+    Status,
+)
+from scanner.core.rules import BUILTIN_FACTS, Rule
 
-JSON = Any
 Facts = Mapping[str, JSON | FactError]
 
 _ON_EMPTY = {
@@ -51,18 +57,10 @@ _ON_EMPTY = {
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 
 
-def facts_needed(rules: Iterable[Rule], scope: str | None = None) -> set[str]:
-    """Facts to collect for these rules (the engine's own ``scan.*`` facts excluded).
-
-    ``scope="organization"`` keeps the organization-scope facts (collected once, including
-    those that account-scope rules read); ``scope="account"`` the rest.
-    """
-    names = {f for r in rules for f in r.facts if f not in BUILTIN_FACTS}
-    if scope == "organization":
-        return names & ORGANIZATION_FACTS
-    if scope == "account":
-        return names - ORGANIZATION_FACTS
-    return names
+def facts_needed(rules: Iterable[Rule]) -> set[str]:
+    """Facts to collect for these rules (the engine's own ``scan.*`` facts excluded). Which are
+    collected once for the organization is the collector registry's to say."""
+    return {f for r in rules for f in r.facts if f not in BUILTIN_FACTS}
 
 
 def account_fact(account: Account) -> dict[str, JSON]:

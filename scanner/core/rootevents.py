@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-JSON = Any
+from scanner.core.models import JSON
+from scanner.core.timefmt import iso
 
 _ACCOUNT_IN = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 
@@ -83,10 +84,6 @@ def parse_time(value: Any) -> datetime | None:
     except ValueError:
         return None
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
 
 
 def is_assumed_root(raw: Mapping[str, Any]) -> bool:
@@ -319,6 +316,6 @@ def merge_events(*groups: Any) -> list[RootEvent]:
 
 
 __all__ = [
-    "Kind", "RootEvent", "attributed_account", "classify", "is_assumed_root", "iso",
-    "merge_events", "parse_time",
+    "Kind", "RootEvent", "attributed_account", "classify", "is_assumed_root", "merge_events",
+    "parse_time",
 ]

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from scanner.core.rootevents import JSON, Kind, RootEvent, iso, merge_events, parse_time
+from scanner.core.models import JSON
+from scanner.core.rootevents import Kind, RootEvent, merge_events, parse_time
+from scanner.core.timefmt import iso
 
 ROOT_ROW_USER = "<root_account>"
 DEFAULT_LOOKBACK_DAYS = 90
@@ -27,7 +29,6 @@ EVENT_HISTORY = "event_history"
 ORG_TRAIL = "org_trail"
 ATHENA = "athena"
 EVENT_SOURCES = (EVENT_HISTORY, ORG_TRAIL, ATHENA)
-ALL_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY, ORG_TRAIL, ATHENA)
 
 
 @dataclass(frozen=True)
@@ -460,7 +461,6 @@ def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], 
 
 
 __all__ = [
-    "ALL_SOURCES",
     "ATHENA",
     "CREDENTIAL_REPORT",
     "DEFAULT_LOOKBACK_DAYS",

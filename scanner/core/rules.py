@@ -1,4 +1,4 @@
-"""Load and validate the YAML rule pack.
+"""Parse and validate YAML rule files.
 
 Validation happens before any AWS call, in two layers: the static JSON Schema
 (``schemas/rule.schema.json``) for shape, then semantic checks the schema cannot express
@@ -6,54 +6,45 @@ Validation happens before any AWS call, in two layers: the static JSON Schema
 names the file, the line, the rule id, the YAML path of the mistake and, where one exists, a
 hint (the closest valid key for a misspelt one).
 
-PURE apart from reading the rule files themselves.
+PURE apart from ``rules_digest``: scanner.run.rulepack finds and reads the rule files and says
+which facts exist (the collector registry's, which the core cannot import).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
-import jsonschema
 import yaml
 
 from scanner.core.conditions import Condition, ConditionError, compile_condition, facts_read
-from scanner.core.models import FactError, Severity, Status
-from scanner.core.yamldoc import closest, line_of, load_schema, parse_marks, yaml_path
+from scanner.core.models import JSON, FactError, Severity, Status
+from scanner.core.yamldoc import (
+    closest,
+    line_of,
+    load_schema,
+    parse_marks,
+    schema_problems,
+    yaml_path,
+)
 
-JSON = Any
 YamlPath = tuple[str | int, ...]
+# Fact name -> the scope it is collected in ("account" | "organization"). The caller hands in
+# the collector registry's (scanner.aws.collectors.fact_scopes()): organization-scope facts are
+# collected once and also handed to account evaluation, so a per-account rule may read them.
+FactScopes = Mapping[str, str]
 
-# Mirrors docs/facts.md. Account-scope facts are collected per account; organization-scope
-# facts once, and are also handed to account evaluation (a per-account rule may read them).
-ACCOUNT_FACTS: Final = frozenset({
-    "iam.credential_report", "iam.account_summary", "iam.virtual_mfa_devices",
-    "iam.password_policy", "root.mfa", "cloudtrail.trails", "monitoring.root_usage_alarms",
-    "account.alternate_contacts", "org.account_policies", "root.usage",
-})
-ORGANIZATION_FACTS: Final = frozenset({"iam.organizations_features", "org.summary"})
 # Supplied by the engine itself from the Account / Organization being evaluated; never
 # collected. Documented in docs/facts.md.
 BUILTIN_FACTS: Final = frozenset({"scan.account", "scan.organization"})
-KNOWN_FACTS: Final = ACCOUNT_FACTS | ORGANIZATION_FACTS | BUILTIN_FACTS
 
 KNOWN_FRAMEWORKS: Final = frozenset({
     "cis-aws-foundations-3.0", "cis-aws-foundations-5.0", "cis-aws-foundations-7.0", "aws-fsbp",
 })
 ON_EMPTY: Final = ("error", "pass", "fail", "not_applicable")
-
-
-def default_rules_dir() -> Path:
-    """The rule pack: the repo's ``rules/`` in a checkout, else the installed data files."""
-    here = Path(__file__).resolve().parents[2] / "rules"
-    if here.is_dir():
-        return here
-    return Path(sys.prefix) / "share" / "orgscan" / "rules"
 
 
 @dataclass(frozen=True)
@@ -125,14 +116,6 @@ class RuleLoadError(Exception):
         self.errors = tuple(errors)
 
 
-# ---------------------------------------------------------------- YAML with line marks
-
-
-def load_yaml(text: str) -> tuple[JSON, dict[YamlPath, int]]:
-    """Parse one YAML document; return the data and a map YAML path -> 1-based line."""
-    return parse_marks(text)
-
-
 def _parse_path(text: str) -> YamlPath:
     out: list[str | int] = []
     for part in text.replace("[", ".[").split("."):
@@ -141,52 +124,6 @@ def _parse_path(text: str) -> YamlPath:
         elif part:
             out.append(part)
     return tuple(out)
-
-
-# ---------------------------------------------------------------- schema errors
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema("rule.schema.json"))
-
-
-def _close(word: object, choices: Iterable[str]) -> str | None:
-    return closest(word, choices, cutoff=0.5)
-
-
-def _schema_errors(data: JSON) -> Iterator[tuple[YamlPath, str, str | None]]:
-    seen: set[tuple[YamlPath, str]] = set()
-    for err in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.path))):
-        for item in _explain(err):
-            if (item[0], item[1]) not in seen:
-                seen.add((item[0], item[1]))
-                yield item
-
-
-def _explain(err: jsonschema.ValidationError) -> list[tuple[YamlPath, str, str | None]]:
-    path: YamlPath = tuple(err.absolute_path)
-    schema = err.schema if isinstance(err.schema, Mapping) else {}
-    kind = err.validator
-    expected: Any = err.validator_value
-    instance: Any = err.instance
-    if kind == "additionalProperties" and isinstance(err.instance, Mapping):
-        allowed = list(schema.get("properties", {})) + list(schema.get("x-keywords", []))
-        return [((*path, k), f"unknown key {k!r}", _close(k, allowed))
-                for k in err.instance if k not in schema.get("properties", {})]
-    if kind == "required":
-        missing = [r for r in expected if r not in instance]
-        return [(path, f"missing required key {m!r}", None) for m in missing]
-    if kind == "enum":
-        choices = [str(c) for c in expected]
-        return [(path, f"{err.instance!r} is not one of: {', '.join(choices)}",
-                 _close(err.instance, choices))]
-    if kind == "not" and isinstance(err.instance, Mapping) and "op" in err.instance:
-        return [((*path, "value"), f"operator {err.instance['op']!r} takes no value", None)]
-    if kind == "type":
-        return [(path, f"expected {expected}, got {type(err.instance).__name__}",
-                 None)]
-    return [(path, err.message, None)]
 
 
 # ---------------------------------------------------------------- semantic checks
@@ -204,7 +141,11 @@ def _fact_refs(raw: JSON, path: YamlPath) -> Iterator[tuple[YamlPath, str]]:
             yield from _fact_refs(v, (*path, i))
 
 
-def _semantic(data: Mapping[str, JSON], stem: str, known: frozenset[str]
+def _close(word: object, choices: Iterable[str]) -> str | None:
+    return closest(word, choices, cutoff=0.5)
+
+
+def _semantic(data: Mapping[str, JSON], stem: str, facts: FactScopes
               ) -> Iterator[tuple[YamlPath, str, str | None]]:
     if data["id"] != stem:
         yield ("id",), f"id {data['id']!r} must equal the file stem {stem!r}", None
@@ -214,10 +155,11 @@ def _semantic(data: Mapping[str, JSON], stem: str, known: frozenset[str]
     for i, t in enumerate(data["tests"]):
         refs += [(("tests", i, "facts", k), k) for k in t.get("facts", {})]
         refs += [(("tests", i, "fact_errors", k), k) for k in t.get("fact_errors", {})]
+    known = BUILTIN_FACTS | set(facts)
     for path, name in refs:
         if name not in known:
             yield path, f"unknown fact {name!r}", _close(name, known)
-    if data["scope"] == "organization" and data["resource"] in ACCOUNT_FACTS:
+    if data["scope"] == "organization" and facts.get(data["resource"]) == "account":
         yield ("resource",), "an organization-scope rule cannot read an account fact", None
     for fw in data.get("compliance", {}):
         if fw not in KNOWN_FRAMEWORKS:
@@ -270,13 +212,12 @@ def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int]) 
     )
 
 
-def load_rule_file(path: Path, known_facts: frozenset[str] = KNOWN_FACTS
-                   ) -> tuple[Rule | None, list[RuleError]]:
-    """Parse, validate and compile one rule file."""
+def parse_rule(path: Path, text: str, facts: FactScopes
+               ) -> tuple[Rule | None, list[RuleError]]:
+    """Parse, validate and compile one rule file's text. ``path`` names the file in errors (its
+    stem must be the rule id); ``facts`` are the facts a rule may read besides BUILTIN_FACTS."""
     try:
-        data, marks = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [RuleError(path, None, None, "", f"cannot read: {e}")]
+        data, marks = parse_marks(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -285,63 +226,36 @@ def load_rule_file(path: Path, known_facts: frozenset[str] = KNOWN_FACTS
     rule_id = rule_id if isinstance(rule_id, str) else None
 
     def err(p: YamlPath, msg: str, hint: str | None) -> RuleError:
-        return RuleError(path, line_of(marks, p), rule_id, yaml_path(p), msg, hint)
+        return RuleError(path, line_of(marks, p), rule_id, yaml_path(p), msg, hint or None)
 
     # Semantic checks assume the schema's shape, so they run only on schema-valid files.
-    errors = [err(p, m, h) for p, m, h in _schema_errors(data)]
+    errors = [err(p, m, h) for p, m, h in schema_problems(data, load_schema("rule.schema.json"))]
     if not errors:
-        errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, known_facts)]
+        errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, facts)]
     if errors:
         return None, sorted(errors, key=lambda e: e.line or 0)
     return _build(data, path, marks), []
 
 
-def rule_files(paths: Iterable[Path]) -> list[Path]:
-    out: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
-        else:
-            out.append(p)
-    return out
-
-
-def validate_rules(paths: Iterable[Path] | None = None, extra_facts: Iterable[str] = ()
-                   ) -> tuple[list[Rule], list[RuleError]]:
-    """Load every rule under ``paths`` (default: the rule pack); collect all errors."""
-    known = KNOWN_FACTS | frozenset(extra_facts)
+def collect_rules(parsed: Iterable[tuple[Rule | None, Sequence[RuleError]]]
+                  ) -> tuple[list[Rule], list[RuleError]]:
+    """The rules and errors of several parsed files, in order; a rule whose id an earlier file
+    already holds is an error, not a second rule."""
     rules: list[Rule] = []
     errors: list[RuleError] = []
     seen: dict[str, Path] = {}
-    for f in rule_files(paths if paths is not None else [default_rules_dir()]):
-        rule, errs = load_rule_file(f, known)
+    for rule, errs in parsed:
         errors += errs
         if rule is None:
             continue
+        assert rule.path is not None  # parse_rule names every rule's file
         if rule.id in seen:
-            errors.append(RuleError(f, 1, rule.id, "id",
+            errors.append(RuleError(rule.path, 1, rule.id, "id",
                                     f"duplicate rule id (also in {seen[rule.id]})"))
             continue
-        seen[rule.id] = f
+        seen[rule.id] = rule.path
         rules.append(rule)
     return rules, errors
-
-
-def load_rules(paths: Iterable[Path] | None = None, extra_facts: Iterable[str] = ()
-               ) -> list[Rule]:
-    """Load the rule pack or raise RuleLoadError listing every problem."""
-    rules, errors = validate_rules(paths, extra_facts)
-    if errors:
-        raise RuleLoadError(errors)
-    return rules
-
-
-def select_rules(rules: Iterable[Rule], framework: str | None = None,
-                 ids: Iterable[str] | None = None) -> list[Rule]:
-    wanted = set(ids) if ids is not None else None
-    return [r for r in rules
-            if (framework is None or framework in r.compliance)
-            and (wanted is None or r.id in wanted)]
 
 
 def rules_digest(rules: Sequence[Rule]) -> str:

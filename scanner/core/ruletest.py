@@ -10,13 +10,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from scanner.core.engine import evaluate_account, evaluate_organization
-from scanner.core.models import Account, AccountState, Finding, Organization, OrgUnit, Status
+from scanner.core.models import (
+    JSON,
+    Account,
+    AccountState,
+    Finding,
+    Organization,
+    OrgUnit,
+    Status,
+)
 from scanner.core.rules import Rule, RuleTest
-
-JSON = Any
 
 # Cases write dates relative to this instant unless they set `now:` themselves.
 DEFAULT_TEST_NOW: Final = datetime(2026, 1, 1, tzinfo=UTC)

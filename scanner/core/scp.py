@@ -29,9 +29,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Final
 
-JSON = Any
+from scanner.core.models import JSON
 
 # Root ARNs of two unrelated accounts (and partitions): a qualifying value must match every one
 # of them, i.e. the root of any account, not one account's root.

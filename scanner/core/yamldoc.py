@@ -1,6 +1,6 @@
 """Load YAML with line numbers, and validate it against a JSON Schema with precise errors.
 
-Shared by every file a user writes (config, rules, exceptions, scenarios), so that each error
+Shared by every file a user writes (config, rules, exceptions), so that each error
 names the file, the line, the YAML path and the problem, and suggests the closest valid key
 when a key is misspelt.
 """
@@ -158,38 +158,64 @@ def closest(word: object, candidates: Iterable[str], cutoff: float = 0.6) -> str
     return f"did you mean {match[0]!r}?" if match else None
 
 
-def _describe(err: jsonschema.ValidationError) -> tuple[PathKey, str, str]:
+Problem = tuple[PathKey, str, str]  # (YAML path, message, hint or "")
+
+
+def _shown(value: Any) -> str:
+    """A value in a message: a string quoted as the user's text, anything else as JSON (so
+    ``null``, not ``None``)."""
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(err: jsonschema.ValidationError) -> list[Problem]:
     parts: PathKey = tuple(err.absolute_path)
-    schema: dict[str, Any] = err.schema if isinstance(err.schema, dict) else {}
+    schema: Mapping[str, Any] = err.schema if isinstance(err.schema, Mapping) else {}
     value: Any = err.validator_value
-    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
-        allowed = schema.get("properties", {}).keys()
-        extra = [k for k in err.instance if k not in allowed]
-        if extra:
-            key = str(extra[0])
-            hint = closest(key, allowed) or f"valid keys: {', '.join(sorted(allowed))}"
-            return (*parts, key), f"unknown key {key!r}", hint
-    if err.validator == "enum":
-        options = ", ".join(json.dumps(v) for v in value)
-        return parts, f"{json.dumps(err.instance)} is not one of {options}", closest(
-            str(err.instance), [str(v) for v in value]) or ""
+    instance: Any = err.instance
+    if err.validator == "additionalProperties" and isinstance(instance, Mapping):
+        known = schema.get("properties", {})
+        # x-keywords: keys a mapping may hold through another if/then branch (a rule
+        # condition's connectives), so a misspelt one still gets its suggestion.
+        allowed = sorted({*known, *schema.get("x-keywords", [])})
+        return [((*parts, k), f"unknown key {k!r}",
+                 closest(k, allowed, cutoff=0.5) or f"valid keys: {', '.join(allowed)}")
+                for k in instance if k not in known]
     if err.validator == "required":
-        return parts, err.message, ""
+        return [(parts, f"missing required key {k!r}", "") for k in value if k not in instance]
+    if err.validator == "enum":
+        choices = [c if isinstance(c, str) else json.dumps(c) for c in value]
+        return [(parts, f"{_shown(instance)} is not one of: {', '.join(choices)}",
+                 closest(instance, choices, cutoff=0.5) or "")]
+    if err.validator == "not" and isinstance(instance, Mapping) and "op" in instance:
+        # The rule schema's way of saying that an operator such as is_true takes no value.
+        return [((*parts, "value"), f"operator {instance['op']!r} takes no value", "")]
     if err.validator == "type":
-        return parts, f"expected {value}, got {json.dumps(err.instance)[:60]}", ""
-    return parts, err.message, str(schema.get("description", ""))[:120]
+        # The value the user wrote, not a Python type name.
+        return [(parts, f"expected {value}, got {_shown(instance)}", "")]
+    return [(parts, err.message, str(schema.get("description", ""))[:120])]
 
 
-def schema_errors(doc: YamlDoc, schema: dict[str, Any], prefix: PathKey = (),
-                  instance: Any = None) -> list[ConfigError]:
-    """Every schema violation in ``doc`` (or in ``instance`` found at ``prefix``), most
-    specific first, each as a ConfigError with line, YAML path and hint."""
+def schema_problems(instance: Any, schema: Mapping[str, Any]) -> list[Problem]:
+    """Every schema violation in ``instance``, ordered by path, each explained once, with a hint
+    where one helps (the closest valid key or value, or the field's description)."""
     validator = jsonschema.Draft202012Validator(schema)
-    target = doc.data if instance is None else instance
-    found: list[ConfigError] = []
-    for err in sorted(validator.iter_errors(target), key=lambda e: list(map(str, e.absolute_path))):
-        # Descend into anyOf/oneOf/if-then so the deepest, most precise error is shown.
-        best = jsonschema.exceptions.best_match([err])
-        parts, message, hint = _describe(best)
-        found.append(doc.error((*prefix, *parts), message, hint))
+    found: list[Problem] = []
+    seen: set[tuple[PathKey, str]] = set()
+    for err in sorted(validator.iter_errors(instance),
+                      key=lambda e: list(map(str, e.absolute_path))):
+        # Descend into anyOf/oneOf so the deepest, most precise error is shown.
+        for parts, message, hint in _explain(jsonschema.exceptions.best_match([err])):
+            if (parts, message) not in seen:
+                seen.add((parts, message))
+                found.append((parts, message, hint))
     return found
+
+
+def schema_errors(doc: YamlDoc, schema: Mapping[str, Any], prefix: PathKey = (),
+                  instance: Any = None) -> list[ConfigError]:
+    """Every schema violation in ``doc`` (or in ``instance`` found at ``prefix``), as
+    ConfigErrors with line, YAML path and hint."""
+    target = doc.data if instance is None else instance
+    return [doc.error((*prefix, *parts), message, hint)
+            for parts, message, hint in schema_problems(target, schema)]

@@ -45,14 +45,13 @@ class RunOutcome:
 
 
 def load_selected_rules(config: ScanConfig) -> list[Rule]:
-    from scanner.aws.collectors import COLLECTORS
-    from scanner.core.rules import RuleLoadError, load_rules
+    from scanner.core.rules import RuleLoadError
     from scanner.core.selection import select
+    from scanner.run.rulepack import load_rules
 
     dirs = [Path(d) for d in config.rules.dirs] or None
     try:
-        # Any fact a collector provides may be read by a user's rule.
-        rules = load_rules(dirs, extra_facts=COLLECTORS.keys())
+        rules = load_rules(dirs)
     except RuleLoadError as exc:
         raise ConfigError("rules", str(exc)) from exc
     return select(rules, config.rules)

@@ -11,8 +11,8 @@ from scanner.aws import permissions
 from scanner.aws.collectors import COLLECTORS
 from scanner.aws.session import is_read_operation
 from scanner.core.engine import facts_needed
-from scanner.core.rules import load_rules
 from scanner.core.settings import CollectorOptions
+from scanner.run.rulepack import load_rules
 
 
 def test_policies_cover_every_needed_collector_and_nothing_writes() -> None:

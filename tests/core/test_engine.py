@@ -119,9 +119,6 @@ def test_facts_needed(rule_pack: list[Rule]) -> None:
     assert "scan.account" not in need
     assert {"iam.credential_report", "root.mfa", "iam.organizations_features",
             "monitoring.root_usage_alarms"} <= need
-    assert facts_needed(rule_pack, scope="organization") == {"iam.organizations_features",
-                                                              "org.summary"}
-    assert "iam.organizations_features" not in facts_needed(rule_pack, scope="account")
     assert facts_needed([by_id(rule_pack, "root-access-key-rotation")]) == {
         "iam.credential_report", "root.mfa"}
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from scanner.core.results import ScanResult
-from scanner.core.rules import load_rules
 from scanner.core.settings import AwsSettings
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
 

@@ -15,10 +15,11 @@ from typing import Any
 
 from scanner.core.models import FactError
 from scanner.core.results import ScanResult
-from scanner.core.rules import Rule, load_rules
+from scanner.core.rules import Rule
 from scanner.core.settings import AwsSettings, ScanConfig
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
 
 # Fields of a root-usage record that say when it was computed, not what it found.

@@ -28,10 +28,11 @@ from scanner.aws.collectors.normalize import parse_credential_report
 from scanner.core.engine import evaluate_account
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
-from scanner.core.rules import RuleLoadError, default_rules_dir, load_rules
+from scanner.core.rules import RuleLoadError
 from scanner.core.ruletest import _account
 from scanner.core.trailparse import scan_log_file
 from scanner.run.config import load_config
+from scanner.run.rulepack import default_rules_dir, load_rules
 from scanner.sim import SimServer
 
 from .conftest import cli
@@ -129,8 +130,8 @@ def test_bad_rule_file_is_a_precise_error(tmp_path: Path, name: str, content: st
     rules.mkdir()
     path = rules / "root-access-keys-present.yaml"
     path.write_text(content, encoding="utf-8")
-    code = ("import sys\nfrom pathlib import Path\nfrom scanner.core.rules import load_rules, "
-            "RuleLoadError\n"
+    code = ("import sys\nfrom pathlib import Path\nfrom scanner.run.rulepack import load_rules\n"
+            "from scanner.core.rules import RuleLoadError\n"
             f"try:\n    load_rules([Path({str(rules)!r})])\nexcept RuleLoadError as e:\n"
             "    print(str(e)); sys.exit(0)\nsys.exit(5)\n")
     proc = run_in_subprocess(code)

@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from scanner.core.conditions import OPERATORS, compile_condition
 from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.models import FactError, Severity, Status
-from scanner.core.rules import Rule, load_rules
+from scanner.core.rules import Rule
 from scanner.core.ruletest import _account, case_organization
 from scanner.core.trailparse import scan_log_file
+from scanner.run.rulepack import load_rules
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 MEMBER = _account({"ou_path": "Root/Prod"}, False)

@@ -25,10 +25,11 @@ from scanner.core.models import (
     Status,
 )
 from scanner.core.results import AccountResult, Coverage, ScanResult
-from scanner.core.rules import Rule, load_rules
+from scanner.core.rules import Rule
 from scanner.core.settings import AwsSettings, ScanConfig
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
 
 

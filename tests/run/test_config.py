@@ -69,7 +69,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     assert len(lines) == 3
     assert any(":2: scan.concurrency: expected integer" in x for x in lines)
     assert any(":3: regions[1]" in x for x in lines)
-    assert any("output.formats[1]" in x and '"pdf" is not one of' in x for x in lines)
+    assert any("output.formats[1]" in x and "'pdf' is not one of: json" in x for x in lines)
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 from scanner.core.results import Coverage
-from scanner.core.rules import load_rules
 from scanner.run.config import load_config
 from scanner.run.orchestrator import scan
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
 from tests.conftest import DENIED, MGMT, SUSPENDED, settings_for, walk_scenario
 

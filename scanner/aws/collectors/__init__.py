@@ -6,10 +6,10 @@ it to its module's tuple; the mapping itself is read-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 
-from scanner.aws.collectors.base import CollectContext, Collector, FactStore, closure
+from scanner.aws.collectors.base import CollectContext, Collector, FactStore, Scope, closure
 
 _MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts",
                              "eventhistory", "orgtrail", "athenasource", "rootusage")
@@ -30,14 +30,10 @@ def _load() -> Mapping[str, Collector]:
 COLLECTORS: Mapping[str, Collector] = _load()
 
 
-def required_actions(fact_names: Iterable[str]) -> list[str]:
-    """The IAM actions needed to collect these facts and everything they use."""
-    actions: set[str] = set()
-    for name in closure(set(fact_names), COLLECTORS):
-        c = COLLECTORS.get(name)
-        if c is not None:
-            actions.update(c.actions)
-    return sorted(actions)
+def fact_scopes() -> dict[str, Scope]:
+    """Every fact a rule may read, with its scope: what rule validation checks names against
+    (the core keeps no list of its own, so a new collector is usable in a rule at once)."""
+    return {name: c.scope for name, c in COLLECTORS.items()}
 
 
-__all__ = ["COLLECTORS", "CollectContext", "Collector", "FactStore", "closure", "required_actions"]
+__all__ = ["COLLECTORS", "CollectContext", "Collector", "FactStore", "closure", "fact_scopes"]

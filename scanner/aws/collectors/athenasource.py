@@ -10,8 +10,9 @@ from scanner.aws.collectors.base import CollectContext, Collector
 from scanner.aws.collectors.iam import aws_call
 from scanner.aws.collectors.rootsources import not_selected, options, selected, sources, window
 from scanner.core.models import JSON
-from scanner.core.rootevents import RootEvent, iso
+from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import ATHENA
+from scanner.core.timefmt import iso
 
 
 async def fetch_athena(ctx: CollectContext) -> JSON:

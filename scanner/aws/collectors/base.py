@@ -115,10 +115,6 @@ class FactStore:
                 raise  # a bug in a collector is a bug: it fails the scan with its traceback
             return FactError(err.code, str(err))
 
-    def collected(self) -> dict[str, JSON | FactError]:
-        """Every fact of this store fetched so far."""
-        return {n: f.result() for n, f in self._futures.items() if f.done() and not f.cancelled()}
-
 
 def closure(names: set[str], collectors: Mapping[str, Collector], *,
             lazy: bool = True) -> set[str]:

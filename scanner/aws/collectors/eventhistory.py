@@ -19,8 +19,9 @@ from scanner.aws.collectors.rootsources import not_selected, options, selected, 
 from scanner.aws.tasks import bounded_map
 from scanner.core.errors import AwsError
 from scanner.core.models import JSON, FactError
-from scanner.core.rootevents import RootEvent, iso
+from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import EVENT_HISTORY
+from scanner.core.timefmt import iso
 
 EVENT_HISTORY_DAYS = 90  # LookupEvents holds 90 days of management events
 LOOKUP_RATE = 2.0  # LookupEvents: 2 requests/s per account per region

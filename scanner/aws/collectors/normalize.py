@@ -9,10 +9,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scanner.core.models import JSON
+from scanner.core.timefmt import iso
 
 ROOT_USER = "<root_account>"
 
@@ -59,13 +60,6 @@ def norm_bool(value: str | None) -> bool | None:
     if text == "false":
         return False
     return None
-
-
-def iso(value: datetime) -> str:
-    """ISO 8601 with a timezone; a naive datetime is taken as UTC (AWS's report clock)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.isoformat()
 
 
 def norm_date(value: Any) -> str | None:

@@ -18,9 +18,10 @@ from scanner.aws.session import ORG_LABEL, AccountScope, account_scope, current_
 from scanner.aws.trailreader import OrgTrailScan, TrailLocation, read_org_trail
 from scanner.core.errors import AwsError, NotFound
 from scanner.core.models import JSON
-from scanner.core.rootevents import RootEvent, iso
+from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import ORG_TRAIL, Window
 from scanner.core.settings import OrgTrailOptions
+from scanner.core.timefmt import iso
 
 _ACCOUNT_IN_NAME = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 

@@ -1,0 +1,65 @@
+"""The rule pack on disk: where rule files are, reading them, and which facts they may read.
+
+scanner.core.rules parses and checks; this module reads, and hands it the collector registry's
+facts, so that every command that loads rules (scan, permissions, merge, ``rules
+list|validate|test``) accepts exactly the same fact names.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from scanner.aws.collectors import fact_scopes
+from scanner.core.rules import (
+    FactScopes,
+    Rule,
+    RuleError,
+    RuleLoadError,
+    collect_rules,
+    parse_rule,
+)
+
+
+def default_rules_dir() -> Path:
+    """The rule pack: the repo's ``rules/`` in a checkout, else the installed data files."""
+    here = Path(__file__).resolve().parents[2] / "rules"
+    if here.is_dir():
+        return here
+    return Path(sys.prefix) / "share" / "orgscan" / "rules"
+
+
+def rule_files(paths: Iterable[Path]) -> list[Path]:
+    """Each path as given, a directory as its ``*.yaml`` and ``*.yml`` files, sorted."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted([*p.glob("*.yaml"), *p.glob("*.yml")])
+        else:
+            out.append(p)
+    return out
+
+
+def _read(path: Path, facts: FactScopes) -> tuple[Rule | None, list[RuleError]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [RuleError(path, None, None, "", f"cannot read: {e}")]
+    return parse_rule(path, text, facts)
+
+
+def validate_rules(paths: Iterable[Path] | None = None) -> tuple[list[Rule], list[RuleError]]:
+    """Every rule under ``paths`` (default: the rule pack), and every problem found."""
+    facts = fact_scopes()
+    files = rule_files(paths if paths is not None else [default_rules_dir()])
+    return collect_rules(_read(f, facts) for f in files)
+
+
+def load_rules(paths: Iterable[Path] | None = None) -> list[Rule]:
+    """The rules under ``paths`` (default: the rule pack), or RuleLoadError listing every
+    problem."""
+    rules, errors = validate_rules(paths)
+    if errors:
+        raise RuleLoadError(errors)
+    return rules
