@@ -84,6 +84,31 @@ class AccountScope:
 _SCOPE: ContextVar[AccountScope | None] = ContextVar("orgscan_account_scope", default=None)
 
 
+def arn_partition(arn: str) -> str:
+    """The partition of an ARN (``arn:PARTITION:service:...``): aws, aws-us-gov, aws-cn, ..."""
+    parts = arn.split(":", 2)
+    if len(parts) < 3 or parts[0] != "arn" or not parts[1]:
+        raise ValueError(f"not an ARN: {arn!r}")
+    return parts[1]
+
+
+def iam_role_arn(partition: str, account_id: str, role_name: str) -> str:
+    """The ARN of role ``role_name`` in ``account_id`` (IAM is global within a partition)."""
+    return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+
+
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Whom the scan runs as, asked of STS once per scan (``Aws.base_scope``)."""
+
+    account_id: str
+    arn: str
+
+    @property
+    def partition(self) -> str:
+        return arn_partition(self.arn)
+
+
 @contextlib.contextmanager
 def account_scope(scope: AccountScope) -> Iterator[AccountScope]:
     """Sign every call made in this context (and tasks it starts) as ``scope``'s account."""
@@ -117,6 +142,7 @@ class Aws:
         self._client_lock = asyncio.Lock()
         self._stack = contextlib.AsyncExitStack()
         self._limiters: dict[tuple[str, str, str], RateLimiter] = {}
+        self._caller: CallerIdentity | None = None
         self._config = Config(
             retries={"mode": "standard", "max_attempts": settings.max_attempts},
             connect_timeout=settings.connect_timeout,
@@ -190,47 +216,66 @@ class Aws:
 
     # -- credentials ------------------------------------------------------------------------
 
+    @property
+    def caller(self) -> CallerIdentity:
+        """Whom the organization-level calls run as: the base credentials' identity, or the
+        ``management_role_arn`` session. Known once ``base_scope`` has run."""
+        if self._caller is None:
+            raise ScopeError("the caller identity is unknown until base_scope() has run")
+        return self._caller
+
+    def role_arn(self, account_id: str, role_name: str | None = None) -> str:
+        """A role's ARN in the caller's partition (the audit role unless named)."""
+        return iam_role_arn(self.caller.partition, account_id,
+                            role_name or self.settings.role_name)
+
     async def base_scope(self) -> AccountScope:
         """The management (or delegated administrator) credentials, from the standard chain,
-        optionally through ``management_role_arn``."""
+        optionally through ``management_role_arn``; records the caller identity."""
         creds = await self._session.get_credentials()
         if creds is None:
             raise AccessDenied("NoCredentials", "no AWS credentials found (profile, "
                                "environment or instance role)", service="sts")
-        # A placeholder account id until the caller identity is known.
-        scope = AccountScope("base", creds)
+        # A placeholder account id until the caller identity is known; the call is
+        # organization-level work, counted as such.
+        scope = AccountScope("base", creds, ORG_LABEL)
         with account_scope(scope):
             sts = await self.client("sts")
             try:
                 ident = await sts.get_caller_identity()
             except Exception as exc:
                 raise_classified(exc, service="sts", operation="GetCallerIdentity")
-        scope = AccountScope(str(ident["Account"]), creds, ORG_LABEL)
+        caller = CallerIdentity(str(ident["Account"]), str(ident["Arn"]))
+        scope = AccountScope(caller.account_id, creds, ORG_LABEL)
         if self.settings.management_role_arn:
             account_id = self.settings.management_role_arn.split(":")[4]
-            creds = await self._assume(scope, self.settings.management_role_arn, account_id)
+            creds, session_arn = await self._assume(scope, self.settings.management_role_arn,
+                                                    account_id)
+            # AssumeRole names the session as GetCallerIdentity would inside it.
+            caller = CallerIdentity(account_id, session_arn)
             scope = AccountScope(account_id, creds, ORG_LABEL)
+        self._caller = caller
         return scope
 
     async def assume(self, base: AccountScope, account_id: str, *,
                      label: str = "") -> AccountScope:
         """Credentials in a member account through the audit role, refreshed before expiry."""
-        return await self.assume_role_arn(
-            base, f"arn:aws:iam::{account_id}:role/{self.settings.role_name}", label=label)
+        return await self.assume_role_arn(base, self.role_arn(account_id), label=label)
 
     async def assume_role_arn(self, base: AccountScope, role_arn: str, *,
                               label: str = "") -> AccountScope:
         """Credentials for any role (e.g. a log-archive reader), refreshed before expiry.
         ``label`` counts the calls made with them for someone else (see AccountScope)."""
         account_id = role_arn.split(":")[4]
-        creds = await self._assume(base, role_arn, account_id)
+        creds, _ = await self._assume(base, role_arn, account_id)
         return AccountScope(account_id, creds, label)
 
     async def _assume(self, base: AccountScope, role_arn: str,
-                      account_id: str) -> AioRefreshableCredentials:
+                      account_id: str) -> tuple[AioRefreshableCredentials, str]:
+        """Refreshing credentials for ``role_arn``, and the ARN of the first session."""
         duration = max(MIN_SESSION_SECONDS, self.settings.session_duration)
 
-        async def fetch() -> dict[str, Any]:
+        async def assume_role() -> Any:
             kwargs: dict[str, Any] = {
                 "RoleArn": role_arn,
                 "RoleSessionName": self.settings.session_name,
@@ -245,6 +290,9 @@ class Aws:
                 except Exception as exc:
                     raise_classified(exc, service="sts", operation="AssumeRole",
                                      account_id=account_id)
+            return resp
+
+        def credentials(resp: Any) -> dict[str, Any]:
             c = resp["Credentials"]
             return {
                 "access_key": c["AccessKeyId"],
@@ -253,17 +301,22 @@ class Aws:
                 "expiry_time": iso(c["Expiration"]),  # a datetime from botocore
             }
 
-        metadata = await fetch()
+        async def fetch() -> dict[str, Any]:
+            return credentials(await assume_role())
+
+        first = await assume_role()
+        metadata = credentials(first)
         # botocore's defaults (refresh 15 / 10 minutes before expiry) would refresh a 15-minute
         # session on every call; scale them to the session instead: to the lifetime STS
         # actually granted, which may be shorter than asked, else every call would refresh.
         lifetime = _lifetime_s(metadata["expiry_time"], default=duration)
-        return AioRefreshableCredentials.create_from_metadata(
+        creds = AioRefreshableCredentials.create_from_metadata(
             metadata, refresh_using=fetch, method="assume-role",
             # Whole seconds, and never 0: a margin of 0 signs calls that expire in flight.
             advisory_timeout=max(1, int(min(15 * 60, lifetime / 4))),
             mandatory_timeout=max(1, int(min(10 * 60, lifetime / 8))),
         )
+        return creds, str(first["AssumedRoleUser"]["Arn"])
 
 
 def _lifetime_s(expiry_iso: str, *, default: float) -> float:

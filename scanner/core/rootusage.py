@@ -3,21 +3,29 @@
 Input: root events already classified by ``scanner.core.rootevents`` (from any number of sources),
 what each source covered, the credential report's root row and, when available, the ``root.mfa``
 and ``iam.organizations_features`` facts. Output: the ``root.usage`` fact rules read and the
-root-usage report's rows. Definitions: ROOT-SEMANTICS.md; choices: docs/root-usage.md.
+root-usage report's rows. Root credential state (keys, MFA, credentials present) comes from
+``scanner.core.rootcreds``. Definitions: docs/semantics.md; choices: docs/root-usage.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner.core.models import JSON
+from scanner.core.rootcreds import (
+    RootCredentials,
+    RootKey,
+    derive_root_credentials,
+    report_uses,
+    root_keys,
+    root_row,
+)
 from scanner.core.rootevents import Kind, RootEvent, merge_events, parse_time
 from scanner.core.timefmt import iso
 
-ROOT_ROW_USER = "<root_account>"
 DEFAULT_LOOKBACK_DAYS = 90
 DEFAULT_MAX_EVIDENCE_EVENTS = 1000
 # On equal times, the more specific channel names the use.
@@ -43,8 +51,8 @@ class Window:
     def ending(cls, now: datetime, days: int = DEFAULT_LOOKBACK_DAYS) -> Window:
         if days <= 0:
             raise ValueError("lookback_days must be positive")
-        end = parse_time(now)
-        assert end is not None
+        # A naive time is taken as UTC, as parse_time takes event times.
+        end = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
         return cls(start=end - timedelta(days=days), end=end, days=days)
 
     def contains(self, when: datetime | None) -> bool:
@@ -89,30 +97,6 @@ class SourceCoverage:
     @classmethod
     def failed(cls, name: str, window: Window, code: str, message: str) -> SourceCoverage:
         return cls(name, iso(window.start), iso(window.end), False, message, code)
-
-
-@dataclass(frozen=True)
-class RootKey:
-    """One root access key, from the credential report."""
-
-    number: int
-    active: bool | None
-    last_used: str | None
-    last_used_region: str | None
-    last_used_service: str | None
-    last_rotated: str | None
-    age_days: int | None
-
-    def to_json(self) -> dict[str, JSON]:
-        return {
-            "key": self.number,
-            "active": self.active,
-            "last_used": self.last_used,
-            "last_used_region": self.last_used_region,
-            "last_used_service": self.last_used_service,
-            "last_rotated": self.last_rotated,
-            "age_days": self.age_days,
-        }
 
 
 @dataclass(frozen=True)
@@ -211,61 +195,6 @@ class RootUsage:
         }
 
 
-def root_row(credential_report: Any) -> Mapping[str, Any] | None:
-    """The ``<root_account>`` row of the ``iam.credential_report`` fact, if present."""
-    if not isinstance(credential_report, list):
-        return None
-    for row in credential_report:
-        if isinstance(row, Mapping) and row.get("user") == ROOT_ROW_USER:
-            return row
-    return None
-
-
-def _keys(row: Mapping[str, Any] | None, now: datetime) -> tuple[RootKey, ...]:
-    if row is None:
-        return ()
-    keys = []
-    for n in (1, 2):
-        active = row.get(f"access_key_{n}_active")
-        rotated = row.get(f"access_key_{n}_last_rotated")
-        if active is not True and rotated is None:
-            continue  # no such key
-        rotated_at = parse_time(rotated)
-        keys.append(RootKey(
-            number=n,
-            active=active if isinstance(active, bool) else None,
-            last_used=row.get(f"access_key_{n}_last_used_date"),
-            last_used_region=row.get(f"access_key_{n}_last_used_region"),
-            last_used_service=row.get(f"access_key_{n}_last_used_service"),
-            last_rotated=rotated,
-            age_days=(now - rotated_at).days if rotated_at else None,
-        ))
-    return tuple(keys)
-
-
-def _active_keys(row: Mapping[str, Any] | None) -> int | None:
-    if row is None:
-        return None
-    values = [row.get(f"access_key_{n}_active") for n in (1, 2)]
-    if any(v is True for v in values) or all(v is False for v in values):
-        return sum(v is True for v in values)
-    return None
-
-
-def _credentials_present(row: Mapping[str, Any] | None, root_mfa: Mapping[str, Any] | None,
-                         active: int | None) -> bool | None:
-    if root_mfa is not None and isinstance(root_mfa.get("credentials_present"), bool):
-        return bool(root_mfa["credentials_present"])
-    if row is None:
-        return None
-    password = row.get("password_enabled")
-    if password is True or (active or 0) > 0:
-        return True
-    if password is False and active == 0:
-        return False
-    return None
-
-
 def build_root_usage(
     account_id: str,
     window: Window,
@@ -283,6 +212,8 @@ def build_root_usage(
 
     ``events`` may repeat across sources (merged by eventID) and may include events of other
     accounts or outside the window: both are dropped here, so every caller gets the same rules.
+    The credential fields are the ``root.mfa`` fact's when there is one (the same derivation,
+    with the account summary and MFA devices), else derived from ``credential_row`` alone.
     """
     mine = [
         e for e in merge_events(events)
@@ -303,13 +234,7 @@ def build_root_usage(
                 channels.add("keys")
 
     row = credential_row
-    password_last_used = row.get("password_last_used") if row else None
-    for when_text, ch in [(password_last_used, "console")] + [
-        (row.get(f"access_key_{n}_last_used_date") if row else None, "keys") for n in (1, 2)
-    ]:
-        when = parse_time(when_text)
-        if when is None:
-            continue
+    for when, ch in report_uses(row):
         uses.append((when, ch))
         if window.contains(when):
             channels.add(ch)
@@ -338,15 +263,8 @@ def build_root_usage(
     people = [e for e in mine if e.kind in (
         Kind.CONSOLE_LOGIN, Kind.FAILED_LOGIN, Kind.API_CALL, Kind.PASSWORD_RECOVERY,
         Kind.SIGNIN_OTHER, Kind.CONSOLE_ACTION)]
-    active = _active_keys(row)
-    present = _credentials_present(row, root_mfa, active)
-    central = (organizations_features or {}).get("root_credentials_management")
-    removed = None
-    if isinstance(central, bool) and present is not None:
-        removed = central and not present
-    mfa_active = row.get("mfa_active") if row else None
-    if root_mfa is not None and isinstance(root_mfa.get("mfa_active"), bool):
-        mfa_active = root_mfa["mfa_active"]
+    creds = (RootCredentials.from_fact(root_mfa) if root_mfa is not None
+             else derive_root_credentials(row))
 
     # Evidence: what counts first, newest first within a kind order, then the rest.
     evidence = sorted(mine, key=lambda e: (not e.is_use, -e.event_time.timestamp(), e.event_id))
@@ -378,13 +296,13 @@ def build_root_usage(
             ConsoleSignIn(e.event_id, iso(e.event_time) or "", e.mfa_used, e.source_ip)
             for e in logins
         ),
-        password_last_used=password_last_used,
-        keys=_keys(row, window.end),
-        active_access_keys=active,
-        mfa_active=mfa_active if isinstance(mfa_active, bool) else None,
-        mfa_kind=(root_mfa or {}).get("mfa_kind"),
-        credentials_present=present,
-        credentials_centrally_removed=removed,
+        password_last_used=row.get("password_last_used") if row else None,
+        keys=root_keys(row, window.end),
+        active_access_keys=creds.active_access_keys,
+        mfa_active=creds.mfa_active,
+        mfa_kind=creds.mfa_kind,
+        credentials_present=creds.credentials_present,
+        credentials_centrally_removed=creds.centrally_removed(organizations_features),
         assessed=assessed,
         sources=tuple(sources),
         events=kept,
@@ -467,7 +385,6 @@ __all__ = [
     "EVENT_HISTORY",
     "EVENT_SOURCES",
     "ORG_TRAIL",
-    "ROOT_ROW_USER",
     "ConsoleSignIn",
     "RootKey",
     "RootUsage",

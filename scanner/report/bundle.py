@@ -48,6 +48,7 @@ from scanner.core.results import (
     account_to_json,
     fact_to_json,
 )
+from scanner.core.rootcreds import ROOT_USER
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report.core import inventory_json
@@ -127,7 +128,7 @@ def account_evidence(r: AccountResult) -> dict[str, Any]:
     usage = facts.pop("root.usage", None)
     if isinstance(report, list):
         root_rows = [row for row in report if isinstance(row, Mapping)
-                     and row.get("user") == "<root_account>"]
+                     and row.get("user") == ROOT_USER]
         credential_report: Any = {"root_row": root_rows[0] if root_rows else None,
                                   "rows": report}
     else:

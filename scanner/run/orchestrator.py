@@ -116,10 +116,8 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
     start: datetime = now or utcnow()
     started = start.isoformat()
     async with Aws(config.aws) as aws:
-        base = await aws.base_scope()
+        base = await aws.base_scope()  # asks STS who the caller is, once per scan
         with account_scope(base):
-            sts = await aws.client("sts")
-            caller = (await sts.get_caller_identity())["Arn"]
             # Tags are needed before the fan-out only to select accounts by tag.
             tags_first = bool(config.include.tags or config.exclude.tags)
             org = await walk(aws, config.org_walk_concurrency, tags=tags_first)
@@ -157,7 +155,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         org_findings = tuple(evaluate_organization(rules, org_facts, org, start))
     result = ScanResult(
         scan_id=str(journal.header["scan_id"]), started=str(journal.header["started"]),
-        finished=utcnow().isoformat(), tool_version=__version__, caller_arn=str(caller),
+        finished=utcnow().isoformat(), tool_version=__version__, caller_arn=aws.caller.arn,
         org=org, accounts=results, org_facts=org_facts, org_findings=org_findings,
         out_of_scope=tuple(a.id for a in org.accounts if a.id not in target_ids),
         regions=config.regions, lookback_days=config.lookback_days,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import (
     SourceCoverage,
@@ -44,6 +46,13 @@ def row(**over: Any) -> dict[str, Any]:
     }
     base.update(over)
     return base
+
+
+def test_window_end_is_always_timezone_aware() -> None:
+    naive = Window.ending(NOW.replace(tzinfo=None), 90)  # a naive scan start is UTC
+    assert naive == WIN and naive.end.tzinfo is not None
+    with pytest.raises(ValueError, match="positive"):
+        Window.ending(NOW, 0)
 
 
 def test_window_edges_are_inclusive_and_end_at_scan_start() -> None:

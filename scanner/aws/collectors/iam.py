@@ -10,9 +10,10 @@ from typing import Any
 
 from scanner.aws.calls import call, collect
 from scanner.aws.collectors.base import CollectContext, Collector
-from scanner.aws.collectors.normalize import norm_date, parse_credential_report, root_row
+from scanner.aws.collectors.normalize import norm_date, parse_credential_report
 from scanner.core.errors import AwsError, NotFound
 from scanner.core.models import JSON
+from scanner.core.rootcreds import derive_root_credentials, mfa_active, root_row
 
 # --- calling AWS ----------------------------------------------------------------------------
 
@@ -135,78 +136,24 @@ async def fetch_password_policy(ctx: CollectContext) -> JSON:
 # --- root.mfa (derived) ---------------------------------------------------------------------
 
 
-def _flag(summary: Mapping[str, Any], key: str) -> bool | None:
-    value = summary.get(key)
-    return bool(value) if isinstance(value, int) else None
-
-
 def derive_root_mfa(rows: list[JSON], summary: Mapping[str, Any],
                     devices: list[JSON]) -> dict[str, JSON]:
-    """ROOT-SEMANTICS.md: the credential report's root row first; the account summary only
-    where the row is silent (``not_supported``) or missing."""
-    row = root_row(rows) or {}
-    password = row.get("password_enabled")
-    if password is None:
-        password = _flag(summary, "AccountPasswordPresent")
-
-    keys: int | None
-    k1, k2 = row.get("access_key_1_active"), row.get("access_key_2_active")
-    some_key_active = k1 is True or k2 is True
-    if k1 is not None and k2 is not None:
-        keys = int(k1) + int(k2)
-    elif some_key_active:
-        keys = None  # at least one, the other unknown
-    elif _flag(summary, "AccountAccessKeysPresent") is False:
-        keys = 0  # no root key at all, so none active
-    else:
-        keys = None
-
-    mfa = row.get("mfa_active")
-    if mfa is None:
-        mfa = _flag(summary, "AccountMFAEnabled")
-
-    root_devices = [d for d in devices if isinstance(d, dict) and d.get("is_root")]
-    kind: str | None
-    if root_devices:
-        kind = "virtual"
-    elif mfa is None:
-        kind = None
-    elif mfa:
-        # Active MFA and no virtual device on the root ARN: a hardware device (TOTP token,
-        # FIDO security key).
-        kind = "hardware"
-    else:
-        kind = "none"
-
-    creds: bool | None
-    if password is True or some_key_active:
-        creds = True
-    elif password is False and keys == 0:
-        creds = False
-    else:
-        creds = None
-    return {
-        "password_present": password,
-        "active_access_keys": keys,
-        "credentials_present": creds,
-        "mfa_active": mfa,
-        "mfa_kind": kind,
-        "virtual_device_serial": root_devices[0].get("serial_number") if root_devices else None,
-    }
+    """The ``root.mfa`` fact from the credential report's rows, the account summary and the
+    virtual MFA devices (derived by ``scanner.core.rootcreds``, docs/semantics.md)."""
+    return derive_root_credentials(root_row(rows), summary, devices).to_json()
 
 
 async def fetch_root_mfa(ctx: CollectContext) -> JSON:
     # The orchestrator fetches the facts a scan needs concurrently; these are shared.
     rows = await ctx.facts.require("iam.credential_report")
     summary = await ctx.facts.require("iam.account_summary")
+    row = root_row(rows)
     # A virtual MFA device only tells hardware from virtual when root has MFA at all: AWS
     # counts an assigned device as active MFA, so with MFA known to be off there is none, and
     # the call is saved (about half the accounts of an organization).
-    mfa = (root_row(rows) or {}).get("mfa_active")
-    if mfa is None:
-        mfa = _flag(summary, "AccountMFAEnabled")
-    devices = [] if mfa is False else await ctx.facts.require("iam.virtual_mfa_devices")
-    return derive_root_mfa(rows, summary, devices)
+    devices = [] if mfa_active(row, summary) is False else await ctx.facts.require(
+        "iam.virtual_mfa_devices")
+    return derive_root_credentials(row, summary, devices).to_json()
 
 
 # --- iam.organizations_features (organization scope) ----------------------------------------

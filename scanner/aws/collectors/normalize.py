@@ -15,8 +15,6 @@ from typing import Any
 from scanner.core.models import JSON
 from scanner.core.timefmt import iso
 
-ROOT_USER = "<root_account>"
-
 # The credential report's columns as AWS documents them, in AWS's order. A report missing one
 # of these still parses (the value is null); columns AWS adds later are kept under ``raw``.
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -50,11 +48,9 @@ def is_unknown(value: str | None) -> bool:
 
 
 def norm_bool(value: str | None) -> bool | None:
-    """``true``/``false`` (any case) -> bool; everything else -> None."""
-    if is_unknown(value):
-        return None
-    assert value is not None
-    text = value.strip().lower()
+    """``true``/``false`` (any case) -> bool; everything else (the unknown markers included)
+    -> None."""
+    text = (value or "").strip().lower()
     if text == "true":
         return True
     if text == "false":
@@ -118,20 +114,13 @@ def normalise_row(raw: Mapping[str, str], generated: str | None) -> dict[str, JS
         elif col in DATE_COLUMNS:
             row[col] = norm_date(value)
         elif col == "user":
-            # "<root_account>" is literal; never treat a user name as unknown.
+            # The root row's user name is literal; never treat a user name as unknown.
             row[col] = value
         else:
             row[col] = norm_text(value)
     row["raw"] = dict(raw)
     row["report_generated_time"] = generated
     return row
-
-
-def root_row(rows: list[JSON]) -> dict[str, JSON] | None:
-    for row in rows:
-        if isinstance(row, dict) and row.get("user") == ROOT_USER:
-            return row
-    return None
 
 
 def arn_account(arn: str | None) -> str | None:

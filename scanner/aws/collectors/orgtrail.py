@@ -59,7 +59,7 @@ async def _scope_in(ctx: CollectContext, account_id: str, role_name: str | None)
         return base
     # Reading the organization trail is organization-level work, whoever's role it uses.
     if role_name and role_name != ctx.aws.settings.role_name:
-        arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+        arn = ctx.aws.role_arn(account_id, role_name)
         return await ctx.aws.assume_role_arn(base, arn, label=ORG_LABEL)
     return await ctx.aws.assume(base, account_id, label=ORG_LABEL)
 

@@ -9,9 +9,7 @@ import pytest
 from scanner.aws.collectors.cloudtrail import management_selection
 from scanner.aws.collectors.iam import derive_root_mfa
 from scanner.aws.collectors.monitoring import chain_complete
-from scanner.aws.collectors.normalize import ROOT_USER
-
-ROOT_ARN = "arn:aws:iam::123456789012:root"
+from scanner.core.rootcreds import ROOT_USER
 
 
 def row(**kw: Any) -> dict[str, Any]:
@@ -20,66 +18,15 @@ def row(**kw: Any) -> dict[str, Any]:
     return base | kw
 
 
-def vdev(is_root: bool) -> dict[str, Any]:
-    return {"serial_number": "arn:aws:iam::123456789012:mfa/root-account-mfa-device",
-            "user_arn": ROOT_ARN if is_root else None, "enable_date": None, "is_root": is_root}
-
-
-def test_root_password_virtual_mfa_and_key() -> None:
-    out = derive_root_mfa([row(password_enabled=True, mfa_active=True, access_key_2_active=True)],
-                          {}, [vdev(True)])
-    assert out == {"password_present": True, "active_access_keys": 1, "credentials_present": True,
-                   "mfa_active": True, "mfa_kind": "virtual",
-                   "virtual_device_serial": "arn:aws:iam::123456789012:mfa/root-account-mfa-device"}
-
-
-def test_hardware_when_mfa_active_and_no_root_virtual_device() -> None:
-    out = derive_root_mfa([row(password_enabled=True, mfa_active=True)], {}, [vdev(False)])
-    assert out["mfa_kind"] == "hardware"
-    assert out["virtual_device_serial"] is None
-
-
-def test_not_supported_password_resolved_by_summary() -> None:
-    rows = [row(password_enabled=None)]
-    assert derive_root_mfa(rows, {"AccountPasswordPresent": 1}, [])["password_present"] is True
-    out = derive_root_mfa(rows, {"AccountPasswordPresent": 0}, [])
-    assert out["password_present"] is False
-    assert out["credentials_present"] is False  # no password, no active key
-    assert out["mfa_kind"] == "none"
-    unknown = derive_root_mfa(rows, {}, [])
-    assert unknown["password_present"] is None
-    assert unknown["credentials_present"] is None  # unknown, never false
-
-
-def test_keys_only_root_without_mfa() -> None:
-    out = derive_root_mfa([row(access_key_1_active=True, access_key_2_active=True)], {}, [])
-    assert out["active_access_keys"] == 2
-    assert out["credentials_present"] is True
-    assert out["mfa_active"] is False and out["mfa_kind"] == "none"
-
-
-def test_inactive_key_alone_is_no_credential() -> None:
-    out = derive_root_mfa([row()], {"AccountAccessKeysPresent": 1}, [])
-    assert out["active_access_keys"] == 0
-    assert out["credentials_present"] is False
-
-
-def test_no_root_row_falls_back_to_summary() -> None:
-    user = {"user": "alice", "password_enabled": True, "mfa_active": True}
-    out = derive_root_mfa([user], {"AccountMFAEnabled": 1, "AccountAccessKeysPresent": 0}, [])
-    assert out["mfa_active"] is True and out["mfa_kind"] == "hardware"
-    assert out["active_access_keys"] == 0
-    assert out["password_present"] is None
-    assert out["credentials_present"] is None
-    nothing = derive_root_mfa([], {}, [])
-    assert nothing["mfa_active"] is None and nothing["mfa_kind"] is None
-    assert nothing["active_access_keys"] is None
-
-
-def test_one_key_unknown() -> None:
-    out = derive_root_mfa([row(access_key_1_active=True, access_key_2_active=None)], {}, [])
-    assert out["active_access_keys"] is None
-    assert out["credentials_present"] is True
+# The derivation itself is tested in tests/core/test_rootcreds.py; this is the collector's entry.
+def test_root_mfa_fact_from_report_rows() -> None:
+    user = {"user": "alice", "password_enabled": True, "access_key_1_active": True}
+    out = derive_root_mfa([user, row(access_key_1_active=True, access_key_2_active=None)],
+                          {"AccountPasswordPresent": 0}, [])
+    # Key 2 unknown with key 1 active: at least one active key, as root.usage reports.
+    assert out == {"password_present": False, "active_access_keys": 1,
+                   "credentials_present": True, "mfa_active": False, "mfa_kind": "none",
+                   "virtual_device_serial": None}
 
 
 @pytest.mark.parametrize(("selectors", "expected"), [

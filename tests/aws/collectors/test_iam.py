@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from scanner.core.models import FactError
+from scanner.core.rootcreds import ROOT_USER
 from scanner.sim import SimServer
 from tests.aws.collectors.conftest import APP, HW, MGMT, SEC, TOOLS, boto, scanning
 
@@ -145,9 +146,7 @@ async def test_root_mfa_is_derived_without_extra_calls(sim: SimServer) -> None:
 
 async def test_organizations_features(sim: SimServer) -> None:
     async with scanning(sim, MGMT, scope="organization") as scan:
-        value = await scan.get("iam.organizations_features")
-    if isinstance(value, FactError):
-        pytest.xfail(f"simulator does not answer ListOrganizationsFeatures yet: {value.code}")
+        value = await scan.ok("iam.organizations_features")
     assert value == {"organization_id": sim.organization_id,
                      "enabled_features": ["RootCredentialsManagement"],
                      "root_credentials_management": True, "root_sessions": False}
@@ -155,16 +154,18 @@ async def test_organizations_features(sim: SimServer) -> None:
 
 # Root state comes from the scenario through the simulator's extensions (moto alone has no
 # root row, no root MFA, no root keys).
-def _root_state_or_skip(rows: list[dict[str, object]]) -> None:
-    if not any(r["user"] == "<root_account>" for r in rows):
-        pytest.xfail("simulator does not serve the <root_account> row yet")
+def _root_row(rows: list[dict[str, object]]) -> dict[str, object]:
+    (row,) = [r for r in rows if r["user"] == ROOT_USER]
+    return row
 
 
 async def test_root_with_virtual_mfa_and_key(sim: SimServer) -> None:
     async with scanning(sim, APP, options=FAST) as scan:
-        _root_state_or_skip(await scan.ok("iam.credential_report"))
+        row = _root_row(await scan.ok("iam.credential_report"))
         mfa = await scan.ok("root.mfa")
         devices = await scan.ok("iam.virtual_mfa_devices")
+        usage = await scan.ok("root.usage")
+    assert row["access_key_1_active"] is True and row["access_key_2_active"] is False
     assert mfa["password_present"] is True
     assert mfa["active_access_keys"] == 1
     assert mfa["credentials_present"] is True
@@ -172,11 +173,15 @@ async def test_root_with_virtual_mfa_and_key(sim: SimServer) -> None:
     root_devices = [d for d in devices if d["is_root"]]
     assert [d["user_arn"] for d in root_devices] == [f"arn:aws:iam::{APP}:root"]
     assert mfa["virtual_device_serial"] == root_devices[0]["serial_number"]
+    # The root-usage record reports the same credential state (one derivation).
+    for key in ("active_access_keys", "credentials_present", "mfa_active", "mfa_kind"):
+        assert usage[key] == mfa[key], key
+    assert [k["key"] for k in usage["access_keys"] if k["active"]] == [1]
 
 
 async def test_root_with_hardware_mfa(sim: SimServer) -> None:
     async with scanning(sim, HW, options=FAST) as scan:
-        _root_state_or_skip(await scan.ok("iam.credential_report"))
+        assert _root_row(await scan.ok("iam.credential_report"))["mfa_active"] is True
         mfa = await scan.ok("root.mfa")
     assert mfa["mfa_active"] is True and mfa["mfa_kind"] == "hardware"
     assert mfa["active_access_keys"] == 0
@@ -185,8 +190,12 @@ async def test_root_with_hardware_mfa(sim: SimServer) -> None:
 
 async def test_root_credentials_centrally_removed(sim: SimServer) -> None:
     async with scanning(sim, SEC, options=FAST) as scan:
-        _root_state_or_skip(await scan.ok("iam.credential_report"))
+        row = _root_row(await scan.ok("iam.credential_report"))
         mfa = await scan.ok("root.mfa")
+        usage = await scan.ok("root.usage")
+    assert row["access_key_1_active"] is False and row["access_key_2_active"] is False
     assert mfa["password_present"] is False
     assert mfa["active_access_keys"] == 0
     assert mfa["credentials_present"] is False
+    assert mfa["mfa_active"] is False and mfa["mfa_kind"] == "none"
+    assert usage["credentials_present"] is False

@@ -13,8 +13,8 @@ from scanner.aws.collectors.normalize import (
     norm_bool,
     norm_date,
     parse_credential_report,
-    root_row,
 )
+from scanner.core.rootcreds import root_row
 
 HEADER = ",".join(REPORT_COLUMNS)
 ROOT = ("<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,"
