@@ -1,7 +1,7 @@
 """Frozen data shared by every part of orgscan: the organization as walked, and findings.
 
 Everything here is plain data (no I/O, no AWS types) so that the pure modules (engine,
-conditions, rootusage, graph) can depend on it without crossing the walls in DESIGN.md.
+conditions, rootusage, graph) can depend on it without crossing the walls in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Classify CloudTrail events involving the root user (PURE: no I/O, no AWS, no asyncio).
 
-The definitions are ROOT-SEMANTICS.md's; docs/root-usage.md says where public detection content
+The definitions are docs/semantics.md's; docs/root-usage.md says where public detection content
 disagrees and why orgscan decides as it does. Every source (event history, the organization
 trail's logs, Athena) hands its raw records to ``RootEvent.from_cloudtrail`` so that one function
 decides what an event is, whichever way it was read.

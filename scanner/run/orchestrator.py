@@ -263,7 +263,7 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
         if coverage is Coverage.NOT_ASSESSED:
             findings = not_assessed(s.rules, account, reason)
             if "root.usage" in s.needed:
-                # Root use is still reported from organization-level evidence (ROOT-SEMANTICS).
+                # Root use is still reported from organization-level evidence (docs/semantics.md).
                 window = Window.ending(s.now, s.config.lookback_days)
                 facts = {"root.usage": record_without_account_facts(
                     account.id, s.org_facts, window, reason).to_json()}

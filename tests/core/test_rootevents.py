@@ -1,4 +1,4 @@
-"""Classification of root events: every class ROOT-SEMANTICS.md names."""
+"""Classification of root events: every class docs/semantics.md names."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def test_every_file_of_the_pack_is_a_rule() -> None:
     assert {p.stem for p in RULES_DIR.glob("*.yaml")} == {r.id for r in PACK}
 
 
-# AWS-FACTS.md, "CIS AWS Foundations numbering for root controls".
+# docs/facts.md, CIS AWS Foundations numbering for root controls.
 TABLE = {
     "root-access-keys-present": {"cis-aws-foundations-3.0": ("1.4",),
                                  "cis-aws-foundations-5.0": ("1.3",),

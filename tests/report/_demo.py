@@ -40,7 +40,7 @@ class DemoScan:
     rules: tuple[Rule, ...]
     out: Path  # holds the scan's journal.jsonl
     credentials: dict[str, str]  # the simulator's management credentials (must never leak)
-    truth: dict[str, Any]  # the simulator's ground truth (ROOT-SEMANTICS.md, computed apart)
+    truth: dict[str, Any]  # the simulator's ground truth (docs/semantics.md, computed apart)
 
 
 @cache
