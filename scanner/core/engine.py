@@ -20,21 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from scanner.core.conditions import (
-    FALSE,
-    TRUE,
-    All,
-    AnyOf,
-    Compare,
-    Condition,
-    Context,
-    Not,
-    Quantifier,
-    Truth,
-    is_unknown,
-    kleene_and,
-    lookup,
-)
+from scanner.core.conditions import All, AnyOf, Compare, Condition, Not, Quantifier
 from scanner.core.models import (
     JSON,
     Account,
@@ -45,6 +31,7 @@ from scanner.core.models import (
     Status,
 )
 from scanner.core.rules import BUILTIN_FACTS, Rule
+from scanner.core.truth import FALSE, TRUE, Context, Truth, is_unknown, kleene_and, lookup
 
 Facts = Mapping[str, JSON | FactError]
 

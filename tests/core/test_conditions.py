@@ -16,13 +16,13 @@ from scanner.core.conditions import (
     Compare,
     Condition,
     ConditionError,
-    Context,
     Not,
     Quantifier,
-    check_value,
     compile_condition,
     facts_read,
 )
+from scanner.core.operators import check_value
+from scanner.core.truth import Context
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

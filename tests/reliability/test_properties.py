@@ -14,9 +14,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.core.conditions import OPERATORS, compile_condition
+from scanner.core.conditions import compile_condition
 from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.models import FactError, Severity, Status
+from scanner.core.operators import OPERATORS
 from scanner.core.rules import Rule
 from scanner.core.ruletest import _account, case_organization
 from scanner.core.trailparse import scan_log_file
