@@ -7,13 +7,12 @@ a hint (see yamlfile.py). With no file, the defaults below apply.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 from scanner.core.errors import ConfigErrors
 from scanner.core.settings import (
-    DEFAULT_FORMATS,
     AthenaOptions,
     AwsSettings,
     CollectorOptions,
@@ -87,55 +86,65 @@ def _filter(raw: Mapping[str, Any] | None) -> ScopeFilter:
     return ScopeFilter(tuple(raw.get("ous", ())), tuple(raw.get("accounts", ())), tags)
 
 
+# Config keys -> (dataclass field, conversion). A key the file does not set is left out, so
+# each default is the dataclass's own (scanner/core/settings.py): written once, there.
+_AWS_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "region": ("region", str), "endpoint_url": ("endpoint_url", str),
+    "profile": ("profile", str), "management_role_arn": ("management_role_arn", str),
+    "member_role_name": ("role_name", str), "external_id": ("external_id", str),
+    "role_session_name": ("session_name", str), "role_session_duration": ("session_duration", int),
+    "max_attempts": ("max_attempts", int), "connect_timeout": ("connect_timeout", float),
+    "read_timeout": ("read_timeout", float),
+}
+_SCAN_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "concurrency": ("concurrency", int),
+    "account_deadline_seconds": ("account_deadline_seconds", float),
+    "org_walk_concurrency": ("org_walk_concurrency", int),
+}
+_MANAGEMENT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "scan": ("scan_management", bool), "use_member_role": ("management_uses_member_role", bool),
+}
+_RULE_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "dirs": ("dirs", tuple), "include": ("include", tuple), "exclude": ("exclude", tuple),
+    "min_severity": ("min_severity", str), "frameworks": ("frameworks", tuple),
+}
+_OUTPUT_KEYS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "directory": ("output_dir", str), "formats": ("formats", tuple),
+}
+
+
+def _set(raw: Mapping[str, Any] | None,
+         keys: Mapping[str, tuple[str, Callable[[Any], Any]]]) -> dict[str, Any]:
+    """The dataclass arguments for the keys ``raw`` sets (null: not set)."""
+    raw = raw or {}
+    return {name: convert(raw[key]) for key, (name, convert) in keys.items()
+            if raw.get(key) is not None}
+
+
 def _freeze(doc: YamlDoc) -> ScanConfig:
     d: dict[str, Any] = doc.data
-    aws = d.get("aws", {})
-    scan = d.get("scan", {})
-    rules = d.get("rules", {})
-    out = d.get("output", {})
-    mgmt = d.get("management_account", {})
-    scope = d.get("scope", {})
+    scope = d.get("scope") or {}
     regions_raw = d.get("regions", "all")
-    regions = None if regions_raw == "all" else tuple(regions_raw)
-    concurrency = int(scan.get("concurrency", 32))
-    settings = AwsSettings(
-        region=aws.get("region", "us-east-1"),
-        endpoint_url=aws.get("endpoint_url"),
-        profile=aws.get("profile"),
-        management_role_arn=aws.get("management_role_arn"),
-        role_name=aws.get("member_role_name", "OrganizationAccountAccessRole"),
-        external_id=aws.get("external_id"),
-        session_name=aws.get("role_session_name", "orgscan"),
-        session_duration=int(aws.get("role_session_duration", 3600)),
-        max_attempts=int(aws.get("max_attempts", 8)),
-        connect_timeout=float(aws.get("connect_timeout", 10)),
-        read_timeout=float(aws.get("read_timeout", 30)),
-        # Enough pooled connections for every account in flight to make a few calls at once.
-        max_pool_connections=max(10, concurrency * 4),
-    )
+    scan = _set(d.get("scan"), _SCAN_KEYS)
+    concurrency = scan.get("concurrency", ScanConfig.concurrency)
+    # Enough pooled connections for every account in flight to make a few calls at once.
+    settings = AwsSettings(**_set(d.get("aws"), _AWS_KEYS),
+                           max_pool_connections=max(10, concurrency * 4))
+    extra: dict[str, Any] = {}
+    if "include_suspended" in scope:
+        extra["include_suspended"] = bool(scope["include_suspended"])
+    if d.get("exceptions") is not None:
+        extra["exceptions_file"] = str(d["exceptions"])
     return ScanConfig(
         aws=settings,
-        scan_management=bool(mgmt.get("scan", True)),
-        management_uses_member_role=bool(mgmt.get("use_member_role", False)),
-        regions=regions,
-        concurrency=concurrency,
-        account_deadline_seconds=float(scan.get("account_deadline_seconds", 300)),
-        org_walk_concurrency=int(scan.get("org_walk_concurrency", 8)),
+        regions=None if regions_raw == "all" else tuple(regions_raw),
         include=_filter(scope.get("include")),
         exclude=_filter(scope.get("exclude")),
-        include_suspended=bool(scope.get("include_suspended", True)),
-        rules=RuleSelection(
-            dirs=tuple(rules.get("dirs", ())),
-            include=tuple(rules.get("include", ())),
-            exclude=tuple(rules.get("exclude", ())),
-            min_severity=rules.get("min_severity"),
-            frameworks=tuple(rules.get("frameworks", ())),
-        ),
+        rules=RuleSelection(**_set(d.get("rules"), _RULE_KEYS)),
         collector_options=collector_options(d, doc),
-        output_dir=out.get("directory", "orgscan-out"),
-        formats=tuple(out.get("formats", DEFAULT_FORMATS)),
-        exceptions_file=d.get("exceptions"),
         source=doc.path,
+        **scan, **_set(d.get("management_account"), _MANAGEMENT_KEYS),
+        **_set(d.get("output"), _OUTPUT_KEYS), **extra,
     )
 
 
