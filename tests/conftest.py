@@ -1,6 +1,8 @@
-"""A simulated organization shaped to exercise the walk: nested OUs four deep, an OU holding
-more accounts than one Organizations page (20), tags, SCPs on several levels, a suspended
-account and one whose audit role is missing."""
+"""What every test shares: no test reads this machine's AWS configuration or credentials
+(``isolate_aws_environment``), ``use_simulator`` points the standard credential chain at a
+simulator, and a simulated organization shaped to exercise the walk: nested OUs four deep, an OU
+holding more accounts than one Organizations page (20), tags, SCPs on several levels, a
+suspended account and one whose audit role is missing."""
 
 from __future__ import annotations
 
@@ -11,6 +13,28 @@ import pytest
 
 from scanner.core.settings import AwsSettings
 from scanner.sim import SimServer
+
+# Variables through which a developer's own AWS setup could leak into a test.
+_AWS_ENVIRONMENT = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN",
+                    "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+
+
+@pytest.fixture(autouse=True)
+def isolate_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in _AWS_ENVIRONMENT:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never ask an instance for creds
+
+
+def use_simulator(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The standard credential chain (what orgscan reads) leads to ``sim``."""
+    for k, v in sim.env.items():
+        monkeypatch.setenv(k, v)
+
 
 MGMT = "100000000000"
 DENIED = "100000000099"

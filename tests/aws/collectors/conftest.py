@@ -17,6 +17,7 @@ from scanner.core.models import JSON, Account, AccountState, FactError, Organiza
 from scanner.core.settings import AwsSettings
 from scanner.run.config import collector_options
 from scanner.sim import SimServer
+from tests.conftest import use_simulator
 
 MGMT = "111111111111"
 SEC = "222222222222"  # root credentials centrally removed
@@ -76,13 +77,7 @@ def sim() -> Iterator[SimServer]:
 @pytest.fixture
 def aws_env(sim: SimServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """orgscan's AWS layer reads the standard credential chain: point it at the simulator."""
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE",
-                "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    for k, v in sim.env.items():
-        monkeypatch.setenv(k, v)
+    use_simulator(sim, monkeypatch)
     yield
     sim.set_faults({})
 

@@ -18,6 +18,7 @@ from scanner.core.models import JSON, FactError, Organization
 from scanner.core.settings import AwsSettings, CollectorOptions
 from scanner.run.config import collector_options
 from scanner.sim import SimServer
+from tests.conftest import use_simulator
 
 
 @pytest.fixture(scope="session")
@@ -28,12 +29,7 @@ def demo() -> Iterator[SimServer]:
 
 @pytest.fixture
 def demo_env(demo: SimServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[SimServer]:
-    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-    for k, v in demo.env.items():
-        monkeypatch.setenv(k, v)
+    use_simulator(demo, monkeypatch)
     yield demo
     demo.set_faults({})
 
