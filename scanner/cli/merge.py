@@ -33,10 +33,10 @@ def add_parser(subparsers: Any) -> None:
 def cmd_merge(args: argparse.Namespace) -> int:
     from scanner.cli.console import print_summary
     from scanner.cli.exits import EXIT_BUNDLE, exit_code
-    from scanner.core.mutelist import load_exceptions
     from scanner.core.rules import rules_digest
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
+    from scanner.run.inputs import load_exceptions
     from scanner.run.merge import load_shard, merge, write_merged_journal
     from scanner.run.runner import RunOptions, finish, load_selected_rules
 

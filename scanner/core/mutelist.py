@@ -13,7 +13,7 @@ that the scanner could not see (a broken role or a failed collection must stay v
 expired (they no longer apply; what they would still match is counted) and which are stale
 (active but matching no FAIL: the risk is gone or the scope is wrong).
 
-PURE apart from ``load_exceptions`` reading the file.
+PURE: reading the file is scanner/run/inputs.py's.
 """
 
 from __future__ import annotations
@@ -22,13 +22,12 @@ import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from scanner.core.errors import ConfigErrors
 from scanner.core.models import Account, Finding, Organization, Status
 from scanner.core.results import ScanResult
-from scanner.core.yamldoc import YamlDoc, load_schema, load_yaml, parse_yaml, schema_errors
+from scanner.core.yamldoc import YamlDoc, load_schema, parse_yaml, schema_errors
 
 EXCEPTIONS_REPORT_VERSION = "1.0"
 EXPIRING_SOON_DAYS = 30
@@ -143,13 +142,6 @@ def parse_exceptions(doc: YamlDoc) -> list[Exception_]:
     if errors:
         raise ConfigErrors(errors)
     return out
-
-
-def load_exceptions(path: Path) -> list[Exception_]:
-    """Read and validate an exceptions file. Errors name file:line: yaml.path: message."""
-    # yamlfile keeps timestamps as text, so an impossible date (2027-02-30) reaches the
-    # date check in parse_exceptions and is reported at its line.
-    return parse_exceptions(load_yaml(path))
 
 
 def exceptions_from_text(text: str, path: str = "<exceptions>") -> list[Exception_]:

@@ -81,6 +81,7 @@ class Rule:
     compliance: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     tests: tuple[RuleTest, ...] = ()
     path: Path | None = None
+    sha256: str | None = None  # of the file's bytes as read (what the rule digest covers)
 
     @property
     def facts(self) -> frozenset[str]:
@@ -179,7 +180,8 @@ def _semantic(data: Mapping[str, JSON], stem: str, facts: FactScopes
 # ---------------------------------------------------------------- building
 
 
-def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int]) -> Rule:
+def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int],
+           sha256: str | None) -> Rule:
     def cond(name: str) -> Condition | None:
         return compile_condition(data[name], name) if name in data else None
 
@@ -208,14 +210,15 @@ def _build(data: Mapping[str, JSON], path: Path, marks: Mapping[YamlPath, int]) 
         not_applicable_message=data.get("not_applicable_message", ""),
         references=tuple(data.get("references", ())),
         compliance={k: tuple(v) for k, v in data.get("compliance", {}).items()},
-        tests=tests, path=path,
+        tests=tests, path=path, sha256=sha256,
     )
 
 
-def parse_rule(path: Path, text: str, facts: FactScopes
+def parse_rule(path: Path, text: str, facts: FactScopes, *, sha256: str | None = None
                ) -> tuple[Rule | None, list[RuleError]]:
     """Parse, validate and compile one rule file's text. ``path`` names the file in errors (its
-    stem must be the rule id); ``facts`` are the facts a rule may read besides BUILTIN_FACTS."""
+    stem must be the rule id); ``facts`` are the facts a rule may read besides BUILTIN_FACTS;
+    ``sha256`` is the hash of the file's bytes, kept on the rule for the rule digest."""
     try:
         data, marks = parse_marks(text)
     except yaml.YAMLError as e:
@@ -234,7 +237,7 @@ def parse_rule(path: Path, text: str, facts: FactScopes
         errors = [err(p, m, h) for p, m, h in _semantic(data, path.stem, facts)]
     if errors:
         return None, sorted(errors, key=lambda e: e.line or 0)
-    return _build(data, path, marks), []
+    return _build(data, path, marks, sha256), []
 
 
 def collect_rules(parsed: Iterable[tuple[Rule | None, Sequence[RuleError]]]
@@ -263,6 +266,6 @@ def rules_digest(rules: Sequence[Rule]) -> str:
     h = hashlib.sha256()
     for r in sorted(rules, key=lambda r: r.id):
         h.update(r.id.encode())
-        if r.path is not None and Path(r.path).is_file():
-            h.update(Path(r.path).read_bytes())
+        if r.sha256 is not None:  # the file's bytes, hashed when the rule pack read them
+            h.update(r.sha256.encode())
     return h.hexdigest()

@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -130,16 +129,6 @@ def parse_yaml(text: str, path: str) -> YamlDoc:
     except yaml.YAMLError as exc:
         raise ConfigError(path, f"not valid YAML: {exc}") from exc
     return YamlDoc(path, data, lines)
-
-
-def load_yaml(path: Path) -> YamlDoc:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(str(path), "file not found") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), f"cannot read: {exc}") from exc
-    return parse_yaml(text, str(path))
 
 
 @cache

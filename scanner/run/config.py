@@ -25,14 +25,8 @@ from scanner.core.settings import (
     ScanConfig,
     ScopeFilter,
 )
-from scanner.core.yamldoc import (
-    PathKey,
-    YamlDoc,
-    load_schema,
-    load_yaml,
-    parse_yaml,
-    schema_errors,
-)
+from scanner.core.yamldoc import PathKey, YamlDoc, load_schema, parse_yaml, schema_errors
+from scanner.run.inputs import load_yaml
 
 # Keys of CLI overrides, mapped onto the config file's structure.
 _OVERRIDES = {

@@ -7,6 +7,7 @@ list|validate|test``) accepts exactly the same fact names.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -43,10 +44,11 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 def _read(path: Path, facts: FactScopes) -> tuple[Rule | None, list[RuleError]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         return None, [RuleError(path, None, None, "", f"cannot read: {e}")]
-    return parse_rule(path, text, facts)
+    return parse_rule(path, text, facts, sha256=hashlib.sha256(raw).hexdigest())
 
 
 def validate_rules(paths: Iterable[Path] | None = None) -> tuple[list[Rule], list[RuleError]]:

@@ -14,11 +14,12 @@ from pathlib import Path
 from scanner.aws.session import utcnow
 from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.errors import ConfigError
-from scanner.core.mutelist import Exception_, ExceptionReport, apply, load_exceptions
+from scanner.core.mutelist import Exception_, ExceptionReport, apply
 from scanner.core.results import ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report import write_reports
+from scanner.run.inputs import load_exceptions
 from scanner.run.progress import Progress
 
 

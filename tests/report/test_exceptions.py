@@ -11,8 +11,9 @@ import pytest
 from scanner.core.audit_report import build_audit_report
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
-from scanner.core.mutelist import Exception_, apply, exceptions_from_text, load_exceptions
+from scanner.core.mutelist import Exception_, apply, exceptions_from_text
 from scanner.report.mutelist import write_exceptions_report
+from scanner.run.inputs import load_exceptions
 
 from ._demo import (
     OU_A,
