@@ -81,7 +81,7 @@ def stackset_template(acts: Mapping[str, list[str]], role_name: str) -> str:
     role_name = template_role_name(role_name)
     trust = {
         "Effect": "Allow",
-        "Principal": {"AWS": {"Fn::Sub": "arn:aws:iam::${ManagementAccountId}:root"}},
+        "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ManagementAccountId}:root"}},
         "Action": "sts:AssumeRole",
         # The external ID keeps the role from being assumed on anyone else's behalf.
         "Condition": {"StringEquals": {"sts:ExternalId": {"Ref": "ExternalId"}}},

@@ -106,8 +106,17 @@ def _management(org: Organization) -> Account:
     # The walk may have filtered the management account out; findings still need an owner.
     root_path = org.units[0].path if org.units else "Root"
     return Account(org.management_account_id, "management", org.management_account_email,
-                   f"arn:aws:organizations::{org.management_account_id}:account",
+                   f"arn:{partition_of(org.arn)}:organizations::{org.management_account_id}"
+                   ":account",
                    AccountState.ACTIVE, "CREATED", "", "", root_path, is_management=True)
+
+
+
+def partition_of(arn: str) -> str:
+    """The partition an ARN names (aws, aws-us-gov, aws-cn): findings name resources in the
+    organization's own partition. "aws" when the ARN is not one (a hand-written test account)."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
 
 # ---------------------------------------------------------------- one rule
@@ -238,7 +247,8 @@ def _condition_facts(cond: Condition, resource: str) -> set[str]:
 def _names(account: Account, item: JSON, counts: Mapping[str, int] | None = None
            ) -> dict[str, JSON]:
     names: dict[str, JSON] = {"account_id": account.id, "account_name": account.name,
-                              "ou_path": account.ou_path, **(counts or {})}
+                              "ou_path": account.ou_path, "partition": partition_of(account.arn),
+                              **(counts or {})}
     if isinstance(item, Mapping):
         names.update(item)
     return names
