@@ -129,7 +129,8 @@ class Quantifier:
         # gives the same answer.
         lo = sum(1 for t in each if t.value is True)
         hi = lo + sum(1 for t in each if t.value is None)
-        assert self.op is not None
+        if self.op is None:  # the compiler gives every count an operator
+            raise ValueError("a count quantifier compiled without an operator")
         fn = OPERATORS[self.op].fn
         dummy = Context(None, {}, datetime.min)
         answers = {fn(n, self.value, dummy, "count").value for n in range(lo, hi + 1)}

@@ -251,12 +251,12 @@ def collect_rules(parsed: Iterable[tuple[Rule | None, Sequence[RuleError]]]
         errors += errs
         if rule is None:
             continue
-        assert rule.path is not None  # parse_rule names every rule's file
+        path = rule.path or Path(f"<rule {rule.id}>")  # parse_rule names every rule's file
         if rule.id in seen:
-            errors.append(RuleError(rule.path, 1, rule.id, "id",
+            errors.append(RuleError(path, 1, rule.id, "id",
                                     f"duplicate rule id (also in {seen[rule.id]})"))
             continue
-        seen[rule.id] = rule.path
+        seen[rule.id] = path
         rules.append(rule)
     return rules, errors
 
