@@ -8,8 +8,10 @@ decides what an event is, whichever way it was read.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,6 +21,30 @@ from scanner.core.models import JSON
 from scanner.core.timefmt import iso
 
 _ACCOUNT_IN = re.compile(r"(?<!\d)(\d{12})(?!\d)")
+
+# AWS writes the sign-in event type both `AwsConsoleSignIn` and `AwsConsoleSignin`: event
+# types are compared folded to lower case, everywhere.
+SIGNIN_TYPE = "awsconsolesignin"
+SERVICE_EVENT_TYPE = "awsserviceevent"
+API_CALL_TYPE = "awsapicall"
+CONSOLE_ACTION_TYPE = "awsconsoleaction"
+# Sign-in events recognised by source and name whatever their event type (AWS may write the
+# recovery events as service events).
+PASSWORD_RECOVERY_EVENTS = frozenset({"PasswordRecoveryRequested", "PasswordRecoveryCompleted"})
+_SIGNIN_EVENTS = frozenset({"ConsoleLogin"}) | PASSWORD_RECOVERY_EVENTS
+# A record without eventID gets this prefix and a digest of the fields below: every source
+# (Athena rebuilds records from these columns only) derives the same id for the same record.
+DERIVED_ID_PREFIX = "derived:"
+_IDENTITY_PATHS = (
+    ("eventTime",), ("eventSource",), ("eventName",), ("eventType",), ("awsRegion",),
+    ("sourceIPAddress",), ("userAgent",), ("errorCode",), ("recipientAccountId",),
+    ("userIdentity", "type"), ("userIdentity", "accountId"), ("userIdentity", "accessKeyId"),
+    ("userIdentity", "invokedBy"), ("requestParameters", "targetPrincipal"),
+    ("requestParameters", "userName"), ("responseElements", "ConsoleLogin"),
+    ("responseElements", "credentials", "accessKeyId"),
+)
+# User agents of calls the AWS console makes on a signed-in user's behalf.
+_CONSOLE_AGENTS = frozenset({"console.amazonaws.com", "signin.amazonaws.com"})
 
 
 class Kind(StrEnum):
@@ -96,6 +122,52 @@ def _is_assume_root_call(raw: Mapping[str, Any]) -> bool:
     return raw.get("eventName") == "AssumeRoot" and source.startswith("sts.")
 
 
+def event_type(raw: Mapping[str, Any]) -> str | None:
+    """``eventType`` folded to lower case (AWS spells the sign-in type two ways)."""
+    value = _text(raw.get("eventType"))
+    return value.lower() if value is not None else None
+
+
+def _is_signin(raw: Mapping[str, Any], kind_of_event: str | None) -> bool:
+    """A sign-in event: the sign-in event type, or a sign-in source with no event type, or a
+    sign-in source and one of the sign-in event names whatever the type."""
+    if kind_of_event == SIGNIN_TYPE:
+        return True
+    if not str(raw.get("eventSource") or "").startswith("signin."):
+        return False
+    return kind_of_event is None or raw.get("eventName") in _SIGNIN_EVENTS
+
+
+def _from_console(raw: Mapping[str, Any]) -> bool:
+    """Made by the AWS console for a signed-in user: invoked by sign-in, marked as a console
+    session's credential, or sent with the console's user agent."""
+    invoker = str(_get(raw, "userIdentity", "invokedBy") or "")
+    agent = str(raw.get("userAgent") or "").strip().lower()
+    return (invoker.startswith("signin.")
+            or _bool(raw.get("sessionCredentialFromConsole")) is True
+            or agent in _CONSOLE_AGENTS)
+
+
+def _root_key_creation(raw: Mapping[str, Any]) -> bool:
+    """Root creating an access key for itself (``iam:CreateAccessKey`` with no userName)."""
+    return (raw.get("eventName") == "CreateAccessKey"
+            and str(raw.get("eventSource") or "").startswith("iam.")
+            and not _get(raw.get("requestParameters"), "userName"))
+
+
+def derived_event_id(raw: Mapping[str, Any]) -> str:
+    """A stable id for a record that has no ``eventID`` (AWS's own AssumeRoot example has
+    none): a digest of the fields every source carries, so de-duplication still works."""
+    values = []
+    for path in _IDENTITY_PATHS:
+        value = _get(raw, *path)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        values.append(_text(value))
+    digest = hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()
+    return DERIVED_ID_PREFIX + digest[:32]
+
+
 def classify(raw: Mapping[str, Any]) -> Kind | None:
     """The kind of a raw CloudTrail record, or None when it does not involve the root user."""
     if _is_assume_root_call(raw) or is_assumed_root(raw):
@@ -105,13 +177,10 @@ def classify(raw: Mapping[str, Any]) -> Kind | None:
         return Kind.ASSUME_ROOT
     if _get(raw, "userIdentity", "type") != "Root":
         return None
-    event_type = raw.get("eventType")
+    etype = event_type(raw)
     name = raw.get("eventName")
-    if event_type == "AwsServiceEvent":
-        return Kind.SERVICE_EVENT
-    if event_type == "AwsConsoleSignIn" or (
-        event_type is None and str(raw.get("eventSource") or "").startswith("signin.")
-    ):
+    # Sign-in events first: the recovery events are sign-in events whatever their type.
+    if _is_signin(raw, etype):
         if name == "ConsoleLogin":
             result = _get(raw, "responseElements", "ConsoleLogin")
             if result == "Failure" or (result is None and raw.get("errorMessage")):
@@ -120,11 +189,17 @@ def classify(raw: Mapping[str, Any]) -> Kind | None:
         if name == "PasswordRecoveryRequested":
             return Kind.PASSWORD_RECOVERY
         return Kind.SIGNIN_OTHER
+    if etype == SERVICE_EVENT_TYPE:
+        return Kind.SERVICE_EVENT
+    if etype in (API_CALL_TYPE, CONSOLE_ACTION_TYPE, None) and _root_key_creation(raw) \
+            and _from_console(raw):
+        # A root key created in the console: console use (RootEvent.is_use), not an API call.
+        return Kind.CONSOLE_ACTION
     if _text(_get(raw, "userIdentity", "invokedBy")):
         return Kind.INVOKED_BY_SERVICE
-    if event_type in ("AwsApiCall", None):
+    if etype in (API_CALL_TYPE, None):
         return Kind.API_CALL
-    if event_type == "AwsConsoleAction":
+    if etype == CONSOLE_ACTION_TYPE:
         return Kind.CONSOLE_ACTION
     return Kind.OTHER
 
@@ -176,8 +251,19 @@ class RootEvent:
     sources: tuple[str, ...] = ()
 
     @property
+    def event_id_derived(self) -> bool:
+        """The record had no eventID; ``event_id`` is ``derived_event_id``'s digest."""
+        return self.event_id.startswith(DERIVED_ID_PREFIX)
+
+    @property
+    def console_key_created(self) -> bool:
+        """Root created its own access key from the console (classed as a console action)."""
+        return self.kind is Kind.CONSOLE_ACTION and self.root_key_created
+
+    @property
     def is_use(self) -> bool:
-        return self.kind.is_use
+        # A root key created from the console proves a root console session: console use.
+        return self.kind.is_use or self.console_key_created
 
     @property
     def signed_with_root_key(self) -> bool:
@@ -187,7 +273,7 @@ class RootEvent:
     @property
     def channel(self) -> str | None:
         """console | api | keys for events that are use; None otherwise."""
-        if self.kind is Kind.CONSOLE_LOGIN:
+        if self.kind is Kind.CONSOLE_LOGIN or self.console_key_created:
             return "console"
         if self.kind is Kind.API_CALL:
             return "keys" if self.signed_with_root_key else "api"
@@ -200,9 +286,9 @@ class RootEvent:
         if kind is None:
             return None
         when = parse_time(raw.get("eventTime"))
-        event_id = _text(raw.get("eventID"))
-        if when is None or event_id is None:
+        if when is None:
             return None
+        event_id = _text(raw.get("eventID")) or derived_event_id(raw)
         name = _text(raw.get("eventName"))
         key = _text(_get(raw, "userIdentity", "accessKeyId"))
         session = None
@@ -212,12 +298,9 @@ class RootEvent:
             else:
                 session = key
             session = session or event_id
-        params = raw.get("requestParameters")
         created_key = (
-            kind in (Kind.API_CALL, Kind.INVOKED_BY_SERVICE)
-            and name == "CreateAccessKey"
-            and str(raw.get("eventSource") or "").startswith("iam.")
-            and not _get(params, "userName")
+            kind in (Kind.API_CALL, Kind.INVOKED_BY_SERVICE, Kind.CONSOLE_ACTION)
+            and _root_key_creation(raw)
         )
         return cls(
             event_id=event_id,
@@ -299,8 +382,23 @@ class RootEvent:
         )
 
 
+def link_assume_root_sessions(events: Iterable[RootEvent]) -> list[RootEvent]:
+    """Calls signed with a key that an AssumeRoot call among ``events`` issued are that
+    session's, even without ``sessionContext.assumedRoot`` (AWS's way to trace a session is
+    its key). A root call whose issuing AssumeRoot call was not seen keeps its class."""
+    events = list(events)
+    issued = {e.session_id for e in events
+              if e.kind is Kind.ASSUME_ROOT and e.event_name == "AssumeRoot" and e.session_id}
+    return [
+        replace(e, kind=Kind.ASSUME_ROOT, session_id=e.access_key_id, root_key_created=False)
+        if e.kind is not Kind.ASSUME_ROOT and e.access_key_id in issued else e
+        for e in events
+    ]
+
+
 def merge_events(*groups: Any) -> list[RootEvent]:
-    """Union of events from several sources: one per eventID, with every source that saw it.
+    """Union of events from several sources: one per eventID, with every source that saw it,
+    with AssumeRoot sessions linked by their keys (``link_assume_root_sessions``).
 
     Event history and the organization trail deliver the same record with the same eventID;
     it counts once."""
@@ -312,10 +410,12 @@ def merge_events(*groups: Any) -> list[RootEvent]:
                 by_id[ev.event_id] = ev.with_sources(ev.sources)
             else:
                 by_id[ev.event_id] = seen.with_sources(seen.sources + ev.sources)
-    return sorted(by_id.values(), key=lambda e: (e.event_time, e.event_id))
+    return sorted(link_assume_root_sessions(by_id.values()),
+                  key=lambda e: (e.event_time, e.event_id))
 
 
 __all__ = [
-    "Kind", "RootEvent", "attributed_account", "classify", "is_assumed_root", "merge_events",
-    "parse_time",
+    "DERIVED_ID_PREFIX", "Kind", "RootEvent", "attributed_account", "classify",
+    "derived_event_id", "event_type", "is_assumed_root", "link_assume_root_sessions",
+    "merge_events", "parse_time",
 ]

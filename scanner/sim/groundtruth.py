@@ -65,6 +65,10 @@ def ground_truth(scenario: Scenario, now: datetime) -> dict[str, Any]:
             u["failed_logins"] += 1
         elif ex.kind == "password_recovery":
             u["password_recovery_requests"] += 1
+        elif ex.kind == "create_access_key" and not ex.spec.get("access_key_id"):
+            # Created in a root console session (events.py writes it so): console use, not an
+            # API call (docs/semantics.md, channels).
+            uses[ex.account_id].append((ex.at, "console"))
         elif ex.kind in ("api_call", "create_access_key"):
             u["api_calls"] += 1
             key = str(ex.spec.get("access_key_id") or "")

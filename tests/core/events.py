@@ -101,3 +101,43 @@ def assume_root_use(event_id: str, time: str, session_key: str, *,
               identity={"type": identity_type, "accessKeyId": session_key,
                         "sessionContext": {"attributes": {"mfaAuthenticated": "false"},
                                            "assumedRoot": "true"}})
+
+
+ASSUME_ROOT_SESSION_KEY = "ASIAQX7EXAMPLE5SESS1"
+
+
+def documented_assume_root(when: str = "2026-02-12T09:30:00Z") -> dict[str, Any]:
+    """The AssumeRoot record as AWS's example lays it out: no eventID, no eventType, no
+    recipientAccountId; the caller's own session context carries assumedRoot."""
+    return {
+        "eventVersion": "1.08",
+        "userIdentity": {
+            "type": "AssumedRole",
+            "principalId": "AROAEXAMPLEISSUER0001:ops-admin",
+            "arn": f"arn:aws:sts::{MGMT}:assumed-role/RootOps/ops-admin",
+            "accountId": MGMT,
+            "accessKeyId": "ASIAEXAMPLEISSUER001",
+            "sessionContext": {
+                "sessionIssuer": {"type": "Role", "principalId": "AROAEXAMPLEISSUER0001",
+                                  "arn": f"arn:aws:iam::{MGMT}:role/RootOps",
+                                  "accountId": MGMT, "userName": "RootOps"},
+                "webIdFederationData": {},
+                "attributes": {"creationDate": "2026-02-12T09:20:00Z",
+                               "mfaAuthenticated": "false"},
+                "assumedRoot": "true",
+            },
+        },
+        "eventTime": when,
+        "eventSource": "sts.amazonaws.com",
+        "eventName": "AssumeRoot",
+        "awsRegion": "eu-west-1",
+        "sourceIPAddress": "192.0.2.44",
+        "requestParameters": {
+            "targetPrincipal": ACCT,
+            "taskPolicyArn": {
+                "arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
+        },
+        "responseElements": {"credentials": {"accessKeyId": ASSUME_ROOT_SESSION_KEY,
+                                             "sessionToken": "<token>",
+                                             "expiration": "Feb 12, 2026, 9:45:00 AM"}},
+    }

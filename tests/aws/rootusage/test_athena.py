@@ -18,6 +18,7 @@ from scanner.aws import athena
 from scanner.core.models import FactError
 from scanner.core.rootevents import Kind, RootEvent
 from scanner.sim import SimServer
+from tests.core.events import documented_assume_root
 
 from .conftest import org_scan
 
@@ -109,3 +110,20 @@ async def test_athena_client_path_against_simulator(demo_env: SimServer) -> None
     events = fact["accounts"][member]["events"]
     assert [e["eventID"] for e in events] == ["e-1"]
     assert events[0]["sources"] == ["athena"]
+
+
+def test_record_without_event_id_gets_the_same_derived_id_from_athena() -> None:
+    """Athena hands back only the query's columns; a record with no eventID (AWS's AssumeRoot
+    example has none) must still derive the id the full record derives, so the two merge."""
+    rec = documented_assume_root()
+    row: dict[str, str | None] = {}
+    for alias, _, path in athena.QUERY_COLUMNS:
+        node: Any = rec
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        row[alias] = None if node is None else str(node)
+    full = RootEvent.from_cloudtrail(rec, "org_trail")
+    rebuilt = RootEvent.from_cloudtrail(athena.record_from_row(row), "athena")
+    assert full is not None and rebuilt is not None
+    assert full.event_id_derived and rebuilt.event_id == full.event_id
+    assert rebuilt.kind is Kind.ASSUME_ROOT and rebuilt.session_id == full.session_id
