@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from scanner.aws.calls import call, collect
 from scanner.aws.session import Aws
 from scanner.aws.tasks import bounded_map, run_all, task_group
+from scanner.core.errors import AccessDenied
 from scanner.core.models import Account, AccountState, Organization, OrgUnit, Policy
 from scanner.core.settings import ScopeFilter
 from scanner.core.timefmt import iso
@@ -47,8 +48,16 @@ async def walk(aws: Aws, concurrency: int = 8, *, tags: bool = True) -> Organiza
     can make later, off the walk's critical path (the orchestrator does, alongside the scan).
     """
     client = await aws.client("organizations")
-    first: list[Any] = await run_all([call(client, "describe_organization"),
-                                      collect(client, "list_roots", "Roots")])
+    try:
+        first: list[Any] = await run_all([call(client, "describe_organization"),
+                                          collect(client, "list_roots", "Roots")])
+    except AccessDenied as exc:
+        # Any member may describe the organization, but only the management account and a
+        # delegated administrator may list it: say which the caller is not.
+        raise AccessDenied(exc.code, f"{exc.message} (the caller's account "
+                           f"{aws.caller.account_id} must be the organization's management "
+                           "account or a delegated administrator)", service=exc.service,
+                           operation=exc.operation, account_id=exc.account_id) from exc
     org, roots = first[0]["Organization"], first[1]
 
     units: list[OrgUnit] = []

@@ -219,7 +219,9 @@ class Aws:
     @property
     def caller(self) -> CallerIdentity:
         """Whom the organization-level calls run as: the base credentials' identity, or the
-        ``management_role_arn`` session. Known once ``base_scope`` has run."""
+        ``management_role_arn`` session. Known once ``base_scope`` has run. It may be the
+        management account or a delegated administrator (a member): which one is known only
+        from the organization (``Organization.management_account_id``), never assumed here."""
         if self._caller is None:
             raise ScopeError("the caller identity is unknown until base_scope() has run")
         return self._caller
@@ -230,8 +232,9 @@ class Aws:
                             role_name or self.settings.role_name)
 
     async def base_scope(self) -> AccountScope:
-        """The management (or delegated administrator) credentials, from the standard chain,
-        optionally through ``management_role_arn``; records the caller identity."""
+        """The caller's credentials (the management account's or a delegated administrator's),
+        from the standard chain, optionally through ``management_role_arn`` (a role in either);
+        records the caller identity."""
         creds = await self._session.get_credentials()
         if creds is None:
             raise AccessDenied("NoCredentials", "no AWS credentials found (profile, "

@@ -6,6 +6,12 @@ its rules need concurrently, is evaluated purely and journaled -> organization r
 
 Every expected failure becomes data: an account whose role cannot be assumed, that is
 suspended, or that runs out of time is reported with the reason and never disappears.
+
+The caller is the management account or a delegated administrator. A delegated
+administrator reads the organization itself, but the management account's own data (its
+root, its event history's AssumeRoot calls, the organization trail it owns) only through the
+audit role in the management account, where that role trusts it; what it cannot enter is
+reported with the refused call, never read from the caller's own account instead.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import __version__
-from scanner.aws.collectors import COLLECTORS, CollectContext, FactStore, closure
+from scanner.aws.collectors import COLLECTORS, CollectContext, Collector, FactStore, closure
 from scanner.aws.collectors.orgfacts import with_member_root_credentials
 from scanner.aws.org import account_tags, in_scope, walk
 from scanner.aws.regions import enabled_regions
@@ -54,6 +60,57 @@ class _Scan:
     progress: Progress
     org_facts: dict[str, JSON | FactError] = field(default_factory=dict)
     tags: _Tags | None = None
+
+
+# Organization facts whose data lives in the management account itself (its event history,
+# the organization trail it owns): a delegated administrator must read them there.
+MANAGEMENT_FACTS = frozenset({"cloudtrail.assume_root_calls", "orgtrail.root_events"})
+
+
+class _ManagementScope:
+    """A delegated administrator's way into the management account (the audit role there),
+    assumed once, when an organization fact first needs it; its refusal is every such fact's."""
+
+    def __init__(self, aws: Aws, base: AccountScope, management_id: str) -> None:
+        self.aws, self.base, self.management_id = aws, base, management_id
+        self._fut: asyncio.Future[AccountScope] | None = None
+
+    async def get(self) -> AccountScope:
+        if self._fut is not None:
+            return await asyncio.shield(self._fut)
+        fut = self._fut = asyncio.get_running_loop().create_future()
+        try:
+            scope = await self.aws.assume(self.base, self.management_id, label=ORG_LABEL)
+        except AwsError as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: the first reader raises it itself
+            raise
+        except BaseException:
+            fut.cancel()
+            raise
+        fut.set_result(scope)
+        return scope
+
+    def collectors(self, collectors: Mapping[str, Collector]) -> dict[str, Collector]:
+        """The registry with the management-account facts read through this scope."""
+        return {n: self._wrap(c) if n in MANAGEMENT_FACTS else c for n, c in collectors.items()}
+
+    def _wrap(self, collector: Collector) -> Collector:
+        inner = collector.fetch
+
+        async def fetch(ctx: CollectContext) -> JSON:
+            try:
+                scope = await self.get()
+            except AwsError as exc:
+                raise type(exc)(
+                    exc.code, f"{collector.name} is read in the management account "
+                    f"{self.management_id}, which the delegated administrator cannot enter: "
+                    f"{exc.message}", service=exc.service, operation=exc.operation,
+                    account_id=exc.account_id) from exc
+            with account_scope(scope):
+                return await inner(replace(ctx, account_id=scope.account_id))
+
+        return replace(collector, fetch=fetch)
 
 
 class _Tags:
@@ -124,13 +181,20 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
         targets = _targets(config, org)
         # Facts read only on some paths are fetched when read, not ahead (closure lazy=False).
         needed = frozenset(closure(facts_needed(rules), COLLECTORS, lazy=False))
-        org_store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
+        collectors: Mapping[str, Collector] = COLLECTORS
+        prog = progress or Progress(total=len(targets), quiet=True)
+        if base.account_id != org.management_account_id:
+            prog.note(f"running as {base.account_id}, a delegated administrator: the management "
+                      f"account {org.management_account_id} is read through "
+                      f"{config.aws.role_name} where it trusts this account")
+            collectors = _ManagementScope(aws, base, org.management_account_id).collectors(
+                COLLECTORS)
+        org_store = FactStore(collectors, make_context=lambda fs: CollectContext(
             aws=aws, org=org, account=None, account_id=base.account_id,
             regions=config.regions or (config.aws.region,), now=start,
             options=config.collector_options, facts=fs), scope=base)
         header = {"scan_id": str(uuid.uuid4()), "started": started, "organization_id": org.id,
                   "rules_digest": rules_digest(rules), "tool_version": __version__}
-        prog = progress or Progress(total=len(targets), quiet=True)
         prog.total = len(targets)
         with Journal(out_dir / JOURNAL_NAME, header, resume=resume) as journal:
             if journal.done:
@@ -329,7 +393,12 @@ async def _collect(store: FactStore, names: Sequence[str],
 
 
 async def _scope_for(s: _Scan, account: Account) -> AccountScope:
-    if account.id == s.base.account_id and not s.config.management_uses_member_role:
+    """The caller's own account is scanned with its own credentials (the management account's
+    through its audit role when ``management_account.use_member_role`` says so); every other
+    account, the management account too when a delegated administrator runs the scan, through
+    the audit role, which must trust the caller's account."""
+    own = account.id == s.base.account_id
+    if own and not (account.is_management and s.config.management_uses_member_role):
         # Same credentials, counted as the account's own scan rather than organization work.
         return AccountScope(s.base.account_id, s.base.credentials)
     return await s.aws.assume(s.base, account.id)

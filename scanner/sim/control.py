@@ -20,6 +20,7 @@ import yaml
 from scanner.sim.scenario import Scenario, normalise, read_raw
 
 START_TIMEOUT_S = 120.0
+CALLERS = ("management", "delegated_administrator")
 
 
 class SimServerError(RuntimeError):
@@ -42,9 +43,19 @@ class SimServer:
         seed: int = 0,
         log_path: Path | None = None,
         iam_auth: bool = False,
+        caller: str = "management",
     ) -> None:
         self._raw = read_raw(scenario)
         self.scenario: Scenario = normalise(self._raw)
+        # Whose operator user ``credentials`` and ``env`` hold: "management", or
+        # "delegated_administrator" (the scenario's organization.delegated_administrator).
+        if caller not in CALLERS:
+            raise SimServerError(f"caller must be one of {CALLERS}, not {caller!r}")
+        if caller != "management" and not self.scenario["organization"][
+                "delegated_administrator"]:
+            raise SimServerError("caller delegated_administrator: the scenario names no "
+                                 "organization.delegated_administrator")
+        self.caller = caller
         self.port = port
         self.faults = faults
         self.seed = seed
@@ -58,6 +69,10 @@ class SimServer:
         self.info: dict[str, Any] = {}
         self.credentials: dict[str, str] = {}
         self.env: dict[str, str] = {}
+        # Both operators' credentials, whichever ``caller`` picked (None: no delegation).
+        self.management_credentials: dict[str, str] = {}
+        self.delegated_admin_credentials: dict[str, str] | None = None
+        self.delegated_admin_account_id: str | None = None
         self.startup_seconds = 0.0
         self._proc: subprocess.Popen[bytes] | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
@@ -106,11 +121,22 @@ class SimServer:
         self.endpoint = endpoint
         self.organization_id = self.info["organization_id"]
         self.management_account_id = self.info["management_account_id"]
-        self.credentials = {
+        self.management_credentials = {
             "aws_access_key_id": self.info["aws_access_key_id"],
             "aws_secret_access_key": self.info["aws_secret_access_key"],
             "region_name": "us-east-1",
         }
+        delegated = self.info.get("delegated_administrator")
+        if delegated:
+            self.delegated_admin_account_id = str(delegated["account_id"])
+            self.delegated_admin_credentials = {
+                "aws_access_key_id": delegated["aws_access_key_id"],
+                "aws_secret_access_key": delegated["aws_secret_access_key"],
+                "region_name": "us-east-1",
+            }
+        self.credentials = dict(self.management_credentials)
+        if self.caller == "delegated_administrator" and self.delegated_admin_credentials:
+            self.credentials = dict(self.delegated_admin_credentials)
         self.env = {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": self.credentials["aws_access_key_id"],

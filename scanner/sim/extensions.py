@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.sim import features, lookup, monitoring, orgtrail, rootstate
+from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate
 from scanner.sim.state import SimState
 
 
@@ -13,3 +13,4 @@ def install(state: SimState) -> None:
     lookup.install(state)
     orgtrail.install(state)
     monitoring.install(state)
+    delegation.install(state)

@@ -7,6 +7,8 @@ from scanner.sim.awserrors import Reply
 from scanner.sim.request import SimRequest
 from scanner.sim.state import SimState
 
+IAM_PRINCIPAL = "iam.amazonaws.com"
+
 
 def install(state: SimState) -> None:
     features = state.scenario["organization"]["features"]
@@ -19,8 +21,15 @@ def install(state: SimState) -> None:
         if features[key]
     ]
 
+    # The management account, and a delegated administrator for IAM (centralized root access);
+    # a delegated administrator for any other service is refused like any member.
+    admins = {state.seeded.management_account_id}
+    delegated = state.seeded.delegated_administrator
+    if delegated and IAM_PRINCIPAL in delegated["service_principals"]:
+        admins.add(delegated["account_id"])
+
     def handle(req: SimRequest) -> Reply:
-        if req.account != state.seeded.management_account_id:
+        if req.account not in admins:
             return awserrors.error(
                 "iam", 400, "AccountNotManagementOrDelegatedAdministratorException",
                 "The request was rejected because the account making the request is not the "

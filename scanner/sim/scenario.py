@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -23,6 +24,9 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 DEFAULT_MANAGEMENT_ID = "111111111111"
 DEFAULT_ROLE = "OrganizationAccountAccessRole"
+# What a delegated administrator is registered for unless the scenario says: AWS Account
+# Management, one of the services whose delegated administrator may read Organizations.
+DEFAULT_DELEGATED_SERVICES = ("account.amazonaws.com",)
 
 
 class ScenarioError(ValueError):
@@ -202,6 +206,8 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         trail.setdefault("home_region", "us-east-1")
 
     features = dict(org_raw.get("features") or {})
+    delegated = _delegated_administrator(org_raw.get("delegated_administrator"), accounts,
+                                         resolve_account)
     return {
         "name": str(raw.get("name", "scenario")),
         "seed": seed,
@@ -217,6 +223,7 @@ def normalise(raw: dict[str, Any]) -> Scenario:
                 "root_sessions": bool(features.get("root_sessions", False)),
             },
             "trail": trail,
+            "delegated_administrator": delegated,
         },
         "ous": ous,
         "accounts": accounts,
@@ -225,6 +232,39 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         # {policy}}; the audit role's goes inline on every member's audit role.
         "iam_policies": dict(raw.get("iam_policies") or {}),
     }
+
+
+def _delegated_administrator(raw: Any, accounts: list[dict[str, Any]],
+                             resolve: Callable[[Any, str], str]) -> dict[str, Any] | None:
+    """``organization.delegated_administrator``: the member registered as a delegated
+    administrator, for which service principals, and whose audit role trusts it.
+
+    ``trusted_by``: ``members`` (default: every member's role), ``all`` (the management account
+    gets the role too, trusting it), or a list of account names or ids.
+    """
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or "account" not in raw:
+        raise ScenarioError("organization.delegated_administrator needs an account")
+    account_id = resolve(raw["account"], "organization.delegated_administrator")
+    mgmt_id = next(a["id"] for a in accounts if a["management"])
+    if account_id == mgmt_id:
+        raise ScenarioError("organization.delegated_administrator: the management account "
+                            "cannot be its own delegated administrator")
+    principals = [str(p) for p in raw.get("service_principals") or DEFAULT_DELEGATED_SERVICES]
+    trusted = raw.get("trusted_by", "members")
+    if trusted == "members":
+        trusted_ids = [a["id"] for a in accounts if not a["management"]]
+    elif trusted == "all":
+        trusted_ids = [a["id"] for a in accounts]
+    elif isinstance(trusted, list):
+        trusted_ids = [resolve(t, "organization.delegated_administrator.trusted_by")
+                       for t in trusted]
+    else:
+        raise ScenarioError("organization.delegated_administrator.trusted_by: members, all "
+                            "or a list of accounts")
+    return {"account_id": account_id, "service_principals": principals,
+            "trusted_by": trusted_ids}
 
 
 def now_utc() -> datetime:

@@ -32,6 +32,9 @@ class SeedResult:
     secret_access_key: str
     ou_ids: dict[str, str] = field(default_factory=dict)  # path -> ou id
     policy_ids: dict[str, str] = field(default_factory=dict)  # name -> policy id
+    # account_id, service_principals, aws_access_key_id, aws_secret_access_key of the
+    # delegated administrator's operator user; None without one.
+    delegated_administrator: dict[str, Any] | None = None
 
 
 @contextmanager
@@ -53,9 +56,10 @@ def _account_ids(queue: list[str]) -> Iterator[None]:
         org_utils.make_random_account_id = original
 
 
-def _operator_credentials(management_id: str) -> tuple[str, str]:
-    """An IAM user with a key in the management account: moto maps the key to its account."""
-    iam = iam_backends[management_id][PARTITION]
+def _operator_credentials(account_id: str) -> tuple[str, str]:
+    """An IAM user with a key in the account (the management account, or the delegated
+    administrator): moto maps the key to its account."""
+    iam = iam_backends[account_id][PARTITION]
     iam.create_user(region_name=HOME_REGION, user_name=OPERATOR_USER)
     key = iam.create_access_key(user_name=OPERATOR_USER)
     return str(key.access_key_id), str(key.secret_access_key)
@@ -74,6 +78,53 @@ def _iam_policies(scenario: Scenario, mgmt_id: str, members: list[dict[str, Any]
             if not acct["role_missing"]:
                 iam_backends[acct["id"]][PARTITION].put_role_policy(
                     DEFAULT_ROLE, "orgscan-audit", doc)
+
+
+def _trust_policy(*accounts: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": {"AWS": [f"arn:aws:iam::{a}:root" for a in accounts]}}]})
+
+
+def _delegate(scenario: Scenario, orgs: Any, delegated: dict[str, Any]) -> dict[str, Any]:
+    """Register the delegated administrator as AWS requires (trusted access first), give it an
+    operator user, and make the audit roles named by ``trusted_by`` trust its account."""
+    from moto.organizations.models import FakeDelegatedAdministrator, FakeServiceAccess
+
+    mgmt_id: str = scenario["organization"]["management_account_id"]
+    admin_id: str = delegated["account_id"]
+    for principal in delegated["service_principals"]:
+        # moto knows only some services' principals (not IAM's or Account Management's).
+        for known in (FakeServiceAccess.TRUSTED_SERVICES,
+                      FakeDelegatedAdministrator.SUPPORTED_SERVICES):
+            if principal not in known:
+                known.append(principal)
+        orgs.enable_aws_service_access(ServicePrincipal=principal)
+        orgs.register_delegated_administrator(AccountId=admin_id, ServicePrincipal=principal)
+    policies: dict[str, Any] = scenario.get("iam_policies") or {}
+    key_id, secret = _operator_credentials(admin_id)
+    if policies.get("operator") is not None:
+        iam_backends[admin_id][PARTITION].put_user_policy(
+            OPERATOR_USER, "orgscan-operator", json.dumps(policies["operator"]))
+    missing = {a["id"] for a in scenario["accounts"] if a["role_missing"]}
+    for account_id in delegated["trusted_by"]:
+        if account_id in missing:
+            continue
+        iam = iam_backends[account_id][PARTITION]
+        if account_id == mgmt_id:
+            # AWS creates no such role in the management account: it exists only because the
+            # scenario deploys the audit role there for the delegated administrator.
+            iam.create_role(role_name=DEFAULT_ROLE,
+                            assume_role_policy_document=_trust_policy(mgmt_id, admin_id),
+                            path="/", permissions_boundary=None, description="",
+                            tags=[], max_session_duration="3600")
+            if policies.get("audit_role") is not None:
+                iam.put_role_policy(DEFAULT_ROLE, "orgscan-audit",
+                                    json.dumps(policies["audit_role"]))
+        else:
+            iam.update_assume_role_policy(DEFAULT_ROLE, _trust_policy(mgmt_id, admin_id))
+    return {"account_id": admin_id, "service_principals": list(delegated["service_principals"]),
+            "aws_access_key_id": key_id, "aws_secret_access_key": secret}
 
 
 def seed_organization(scenario: Scenario) -> SeedResult:
@@ -118,6 +169,10 @@ def seed_organization(scenario: Scenario) -> SeedResult:
             iam_backends[acct["id"]][PARTITION].delete_role(DEFAULT_ROLE)
 
     _iam_policies(scenario, mgmt_id, members)
+
+    delegated = scenario["organization"].get("delegated_administrator")
+    if delegated is not None:
+        result.delegated_administrator = _delegate(scenario, orgs, delegated)
 
     for pol in scenario["scps"]:
         created = orgs.create_policy(

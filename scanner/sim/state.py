@@ -51,4 +51,5 @@ class SimState:
             "now": self.now.isoformat(),
             "ou_ids": self.seeded.ou_ids,
             "policy_ids": self.seeded.policy_ids,
+            "delegated_administrator": self.seeded.delegated_administrator,
         }
