@@ -8,8 +8,12 @@ A JSON array of findings ready for ``BatchImportFindings`` (at most 100 per call
   MUTED -> FAILED (SUPPRESSED)              ERROR -> WARNING (NEW: undecided, never a pass)
   NOT_ASSESSED -> NOT_AVAILABLE (NEW)       NOT_APPLICABLE -> NOT_AVAILABLE (RESOLVED)
 
-Security Hub rejects oversized fields, so text is cut to its limits (full text and evidence are
-in findings.json; the cut is marked).
+Security Hub rejects oversized fields and findings, so text is cut to its limits with a marked
+ellipsis, and nothing is lost silently: a cut Title, Description or recommendation keeps its full
+text in ProductFields (``orgscan/Title``, ``orgscan/Message``, ``orgscan/Remediation``), and a
+ProductFields value longer than Security Hub takes (the evidence, a long account name) continues
+under numbered keys (``orgscan/Evidence/2``, ...). Only when a finding would pass 50 product
+fields or 240 KB is the rest left to findings.json, and the last part kept says so.
 """
 
 from __future__ import annotations
@@ -37,13 +41,23 @@ ASFF_NAME = "asff.json"
 SCHEMA_VERSION = "2018-10-08"
 BATCH_SIZE = 100  # BatchImportFindings accepts at most 100 findings per request
 
-# Security Hub's field limits (characters / items).
+# Security Hub's documented limits (characters / items / bytes), which botocore's model states
+# only in prose (tests/report/test_asff.py checks every finding against both).
 MAX_TITLE = 256
 MAX_DESCRIPTION = 1024
 MAX_RECOMMENDATION = 512
-MAX_PRODUCT_FIELD = 2048
+MAX_PRODUCT_FIELD = 2048  # characters in one ProductFields value
+MAX_PRODUCT_FIELD_KEY = 128
+MAX_PRODUCT_FIELDS = 50  # key-value pairs
 MAX_REQUIREMENTS = 32
+MAX_FINDING_BYTES = 240 * 1024  # one finding, as sent (JSON)
+MAX_BATCH_BYTES = 6 * 1024 * 1024
 CUT = " …[truncated]"
+REST = " …[truncated: the full text is in findings.json]"
+# What may continue past one ProductFields value, in the order the budget is spent on it.
+_SPILL_ORDER = ("orgscan/Title", "orgscan/Message", "orgscan/AccountName", "orgscan/OuPath",
+                "orgscan/Resource", "orgscan/MutedBy", "orgscan/Remediation",
+                "orgscan/RelatedRequirements", "orgscan/Evidence")
 
 COMPLIANCE = {Status.PASS: "PASSED", Status.FAIL: "FAILED", Status.MUTED: "FAILED",
               Status.ERROR: "WARNING", Status.NOT_ASSESSED: "NOT_AVAILABLE",
@@ -55,6 +69,50 @@ WORKFLOW = {Status.PASS: "RESOLVED", Status.NOT_APPLICABLE: "RESOLVED",
 def cut(text: str, limit: int) -> str:
     text = text.strip() or "-"  # Security Hub rejects empty required strings
     return text if len(text) <= limit else text[: limit - len(CUT)] + CUT
+
+
+def _size(obj: Any) -> int:
+    """Bytes of ``obj`` as the SDK sends it (compact JSON, non-ASCII escaped)."""
+    return len(json.dumps(obj, separators=(",", ":")))
+
+
+def _parts(text: str) -> list[str]:
+    text = text or "-"
+    return [text[i:i + MAX_PRODUCT_FIELD] for i in range(0, len(text), MAX_PRODUCT_FIELD)]
+
+
+def _part_key(key: str, n: int) -> str:
+    return key if n == 1 else f"{key}/{n}"
+
+
+def product_fields(finding: dict[str, Any], texts: dict[str, str]) -> dict[str, str]:
+    """``texts`` as ProductFields: a value longer than one field continues under numbered keys
+    (``key``, ``key/2``, ...) while the finding stays within 50 fields and 240 KB; a text that
+    does not fit ends, in its last part kept, with a note that findings.json has the rest."""
+    fixed = {k: v for k, v in texts.items() if k not in _SPILL_ORDER}
+    out = {k: cut(v, MAX_PRODUCT_FIELD) for k, v in fixed.items()}
+    spilled = [k for k in _SPILL_ORDER if k in texts]
+    pairs_left = MAX_PRODUCT_FIELDS - len(out)
+    # Room for the keys, quotes and separators of every field, and for a marker per text.
+    bytes_left = (MAX_FINDING_BYTES - _size({**finding, "ProductFields": out})
+                  - 64 * (len(spilled) + 1))
+    for i, key in enumerate(spilled):
+        parts = _parts(texts[key])
+        reserve = len(spilled) - i - 1  # one field for each text still to come
+        kept: list[str] = []
+        for part in parts:
+            cost = _size(part) + _size(_part_key(key, len(kept) + 1)) + 2
+            if len(kept) >= pairs_left - reserve or cost > bytes_left:
+                break
+            kept.append(part)
+            bytes_left -= cost
+        if len(kept) < len(parts):
+            last = kept.pop() if kept else parts[0]
+            kept.append(last[: MAX_PRODUCT_FIELD - len(REST)] + REST)
+        for n, part in enumerate(kept, 1):
+            out[_part_key(key, n)] = part
+        pairs_left -= len(kept)
+    return out
 
 
 def iso_z(iso: str) -> str:
@@ -85,14 +143,18 @@ def to_asff(result: ScanResult, f: Finding, owner: Account | None, hub: str) -> 
     when = iso_z(result.started)
     fields = {
         "orgscan/Status": f.status.value, "orgscan/RuleId": f.rule_id,
-        "orgscan/ScanId": result.scan_id, "orgscan/OuPath": f.ou_path,
-        "orgscan/AccountName": owner.name if owner else f.account_name,
-        "orgscan/Scope": f.scope, "orgscan/Region": f.region,
+        "orgscan/ScanId": result.scan_id, "orgscan/Scope": f.scope, "orgscan/Region": f.region,
+        "orgscan/OuPath": f.ou_path, "orgscan/AccountName": owner.name if owner else f.account_name,
         "orgscan/Resource": f.resource,
         "orgscan/Evidence": json.dumps(dict(f.evidence), ensure_ascii=False, default=str),
     }
     if f.muted_by:
         fields["orgscan/MutedBy"] = f.muted_by
+    title, description = cut(f.title, MAX_TITLE), cut(f.message, MAX_DESCRIPTION)
+    if title != f.title.strip():
+        fields["orgscan/Title"] = f.title
+    if description != f.message.strip():
+        fields["orgscan/Message"] = f.message
     finding: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
         "Id": finding_uid(result.org.id, f),
@@ -104,20 +166,24 @@ def to_asff(result: ScanResult, f: Finding, owner: Account | None, hub: str) -> 
         "Types": finding_types(f),
         "CreatedAt": when, "UpdatedAt": when,
         "Severity": {"Label": f.severity.value.upper(), "Original": f.severity.value},
-        "Title": cut(f.title, MAX_TITLE),
-        "Description": cut(f.message, MAX_DESCRIPTION),
+        "Title": title,
+        "Description": description,
         "Resources": [_resource(result, f, region)],
         "Compliance": {"Status": COMPLIANCE[f.status]},
         "Workflow": {"Status": WORKFLOW.get(f.status, "NEW")},
         "RecordState": "ACTIVE",
-        "ProductFields": {k: cut(v, MAX_PRODUCT_FIELD) for k, v in fields.items()},
     }
-    reqs = requirements(f)[:MAX_REQUIREMENTS]
+    reqs = requirements(f)
     if reqs:
-        finding["Compliance"]["RelatedRequirements"] = reqs
+        finding["Compliance"]["RelatedRequirements"] = reqs[:MAX_REQUIREMENTS]
+        if len(reqs) > MAX_REQUIREMENTS:
+            fields["orgscan/RelatedRequirements"] = json.dumps(reqs)
     if f.remediation.strip():
-        finding["Remediation"] = {"Recommendation": {
-            "Text": cut(f.remediation, MAX_RECOMMENDATION)}}
+        text = cut(f.remediation, MAX_RECOMMENDATION)
+        finding["Remediation"] = {"Recommendation": {"Text": text}}
+        if text != f.remediation.strip():
+            fields["orgscan/Remediation"] = f.remediation
+    finding["ProductFields"] = product_fields(finding, fields)
     return finding
 
 
@@ -130,8 +196,18 @@ def asff_findings(result: ScanResult, region: str | None = None) -> list[dict[st
 
 
 def batches(findings: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    for i in range(0, len(findings), BATCH_SIZE):
-        yield findings[i:i + BATCH_SIZE]
+    """``BatchImportFindings`` requests: at most 100 findings and 6 MB each, in order."""
+    batch: list[dict[str, Any]] = []
+    size = 2  # the list's brackets
+    for f in findings:
+        cost = _size(f) + 1
+        if batch and (len(batch) == BATCH_SIZE or size + cost > MAX_BATCH_BYTES):
+            yield batch
+            batch, size = [], 2
+        batch.append(f)
+        size += cost
+    if batch:
+        yield batch
 
 
 def write_asff(report: AuditReport, out: Path) -> list[Path]:

@@ -34,7 +34,7 @@ def test_list_and_framework_filter() -> None:
     rc, out, _ = run(["rules", "list"])
     assert rc == 0 and "root-mfa-enabled" in out and "org-centralized-root-access" in out
     rc, out, _ = run(["rules", "list", "--framework", "cis-aws-foundations-7.0"])
-    assert "org-centralized-root-access" in out and "password-policy-min-length" not in out
+    assert "org-centralized-root-access" in out and "cloudtrail-cloudwatch-logs" not in out
 
 
 def test_validate_ok_and_broken(tmp_path: Path) -> None:
