@@ -52,7 +52,7 @@ def test_test_runs_cases_and_fails_on_a_wrong_expectation(tmp_path: Path) -> Non
     assert rc == 0 and "0 failed" in out
     src = Path(cli_rules.__file__).resolve().parents[2] / "rules" / "root-mfa-enabled.yaml"
     broken = tmp_path / "root-mfa-enabled.yaml"
-    broken.write_text(src.read_text().replace("expect: NOT_APPLICABLE", "expect: PASS"))
+    broken.write_text(src.read_text().replace("expect: NOT_APPLICABLE", "expect: PASS", 1))
     rc, out, _ = run(["rules", "test", str(broken)])
     assert rc == 1 and "FAIL " in out and "1 failed" in out
 
