@@ -231,6 +231,11 @@ class SimServer:
     def set_faults(self, spec: dict[str, Any]) -> None:
         self._call("/_sim/faults", spec)
 
+    def set_credential_report(self, account_id: str, age_s: float | None) -> None:
+        """Make the account's IAM credential report complete and ``age_s`` seconds old (over
+        four hours: expired), or, with None, make it absent (ReportNotPresent)."""
+        self._call("/_sim/credential-report", {"account": account_id, "age_s": age_s})
+
     def issued_credentials(self) -> list[dict[str, Any]]:
         """Every credential set AssumeRole issued: account, access_key_id, secret_access_key,
         session_token, expires (epoch seconds when shortened by the fault spec)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate
+from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate, trails
 from scanner.sim.state import SimState
 
 
@@ -12,5 +12,6 @@ def install(state: SimState) -> None:
     features.install(state)
     lookup.install(state)
     orgtrail.install(state)
+    trails.install(state)  # after orgtrail: its ListTrails shows the organization trail
     monitoring.install(state)
     delegation.install(state)

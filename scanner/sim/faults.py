@@ -10,12 +10,18 @@ Spec (JSON; at start with --faults, at runtime with POST /_sim/faults, which rep
      "assume_role_denied": ["123456789012"],
      "lookup_events_throttle": true, "lookup_events_rate": 2.0,
      "credential_report_delay_s": 0.3,
-     "assume_role_expiration_s": 5}
+     "assume_role_expiration_s": 5,
+     "features_error_codes": "exception"}
 
 ``assume_role_expiration_s`` makes AssumeRole answer with credentials that expire that many
 seconds after issue (STS itself never issues sessions under 900 s), and the simulator then
 refuses requests signed with them once expired (``ExpiredToken``): a client that does not
 refresh its credentials fails, as it would on AWS after an hour.
+
+``features_error_codes`` picks how ListOrganizationsFeatures spells its refusals: ``exception``
+(the SDK model's shape names, ``ServiceAccessNotEnabledException``) or ``reference`` (the IAM
+API reference's, ``ServiceAccessNotEnabled``). Which one AWS puts on the wire is not settled, so
+a client must be tested against both.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = {"latency", "throttle", "error", "drop", "hang", "access_denied", "strip"}
+FEATURES_ERROR_CODES = ("exception", "reference")
 
 
 class FaultSpecError(ValueError):
@@ -64,6 +71,7 @@ class FaultSpec:
     lookup_events_rate: float = 2.0
     credential_report_delay_s: float = 0.3
     assume_role_expiration_s: float | None = None
+    features_error_codes: str = "exception"
 
     @classmethod
     def parse(cls, raw: dict[str, Any] | None) -> FaultSpec:
@@ -75,6 +83,7 @@ class FaultSpec:
             "lookup_events_rate",
             "credential_report_delay_s",
             "assume_role_expiration_s",
+            "features_error_codes",
         }
         if unknown:
             raise FaultSpecError(f"unknown fault spec keys: {sorted(unknown)}")
@@ -86,6 +95,9 @@ class FaultSpec:
                 rules.append(Rule(**r))
             except TypeError as exc:
                 raise FaultSpecError(f"rules[{i}]: {exc}") from exc
+        codes = str(raw.get("features_error_codes", "exception"))
+        if codes not in FEATURES_ERROR_CODES:
+            raise FaultSpecError(f"features_error_codes must be one of {FEATURES_ERROR_CODES}")
         return cls(
             rules=rules,
             assume_role_denied={str(a) for a in raw.get("assume_role_denied") or []},
@@ -94,6 +106,7 @@ class FaultSpec:
             credential_report_delay_s=float(raw.get("credential_report_delay_s", 0.3)),
             assume_role_expiration_s=(None if raw.get("assume_role_expiration_s") is None
                                       else float(raw["assume_role_expiration_s"])),
+            features_error_codes=codes,
         )
 
 

@@ -10,6 +10,12 @@ from scanner.sim.state import SimState
 IAM_PRINCIPAL = "iam.amazonaws.com"
 
 
+def _code(state: SimState, name: str) -> str:
+    """The error code as the fault spec spells it (the SDK model's ``...Exception`` shape name,
+    or the API reference's bare name): which one AWS sends is not settled."""
+    return name if state.faults.spec.features_error_codes == "reference" else f"{name}Exception"
+
+
 def install(state: SimState) -> None:
     features = state.scenario["organization"]["features"]
     enabled = [
@@ -39,7 +45,7 @@ def install(state: SimState) -> None:
         if not enabled:
             # With neither feature on, IAM has no trusted access in the organization.
             return awserrors.error(
-                "iam", 400, "ServiceAccessNotEnabledException",
+                "iam", 400, _code(state, "ServiceAccessNotEnabled"),
                 "The request was rejected because trusted access is not enabled for IAM in "
                 "AWS Organizations.",
             )

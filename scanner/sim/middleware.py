@@ -171,6 +171,17 @@ class SimMiddleware:
             except (ValueError, FaultSpecError) as exc:
                 return Reply(400, json.dumps({"error": str(exc)}).encode(), "application/json")
             return _json({"ok": True})
+        control = st.controls.get(path)
+        if control is not None and method == "POST":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b"{}"
+            try:
+                payload = json.loads(raw or b"{}")
+                if not isinstance(payload, dict):
+                    raise ValueError("the body must be a JSON object")
+                return _json(control(payload))
+            except ValueError as exc:
+                return Reply(400, json.dumps({"error": str(exc)}).encode(), "application/json")
         if path == "/_sim/info" and method == "GET":
             return _json(st.ready_info())
         if path == "/_sim/issued" and method == "GET":

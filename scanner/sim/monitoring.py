@@ -44,15 +44,18 @@ def seed_chain(acct: str, spec: dict[str, Any]) -> None:
     chain = spec.get("chain", "complete")
     if chain not in CHAINS:
         raise ScenarioError(f"account {acct}: monitoring.chain must be one of {CHAINS}")
+    # The whole chain lives in the trail's home region (a log group, its filters and their
+    # alarms are regional).
+    region = str(spec.get("region", REGION))
     bucket = f"aws-cloudtrail-logs-{acct}-local"
-    s3_backends[acct]["aws"].create_bucket(bucket, REGION)
-    logs: Any = logs_backends[acct][REGION]  # moto's annotations are narrower than its code
+    s3_backends[acct]["aws"].create_bucket(bucket, region)
+    logs: Any = logs_backends[acct][region]  # moto's annotations are narrower than its code
     logs.create_log_group(GROUP, {})
-    ct: Any = cloudtrail_backends[acct][REGION]
+    ct: Any = cloudtrail_backends[acct][region]
     trail = ct.create_trail(
         spec.get("trail_name", "management-events"), bucket, None, None, True,
         chain != "single_region_trail", True, False,
-        f"arn:aws:logs:{REGION}:{acct}:log-group:{GROUP}:*",
+        f"arn:aws:logs:{region}:{acct}:log-group:{GROUP}:*",
         f"arn:aws:iam::{acct}:role/CloudTrail_CloudWatchLogs_Role", None, [],
     )
     trail.put_event_selectors(
@@ -67,9 +70,9 @@ def seed_chain(acct: str, spec: dict[str, Any]) -> None:
     )
     if chain == "no_alarm":
         return
-    sns = sns_backends[acct][REGION]
+    sns = sns_backends[acct][region]
     topic = sns.create_topic("security-alerts")
-    cloudwatch_backends[acct][REGION].put_metric_alarm(
+    cloudwatch_backends[acct][region].put_metric_alarm(
         name="root-account-usage", namespace=NAMESPACE, metric_name=METRIC,
         comparison_operator="GreaterThanOrEqualToThreshold", evaluation_periods=1, period=300,
         threshold=1.0, statistic="Sum", description="CIS root account usage",

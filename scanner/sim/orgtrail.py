@@ -1,7 +1,8 @@
 """The organization trail: the trail itself, its gzipped log files in S3, and shadow trails.
 
 moto neither delivers logs nor shows an organization trail in member accounts; this module
-writes the log files CloudTrail would have delivered and answers members' trail reads.
+writes the log files CloudTrail would have delivered and answers members' trail reads
+(ListTrails, for every account, is scanner.sim.trails').
 """
 
 from __future__ import annotations
@@ -116,13 +117,6 @@ class ShadowTrails:
             trails = [t for t in trails if t["Name"] in names or t["TrailARN"] in names]
         return awserrors.json_ok({"trailList": trails})
 
-    def list_trails(self, req: SimRequest) -> Reply | None:
-        if not self._member(req):
-            return None
-        own = cloudtrail_backends[req.account][req.region].list_trails()
-        trails = [t.short() for t in own] + [self.trail.short()]
-        return awserrors.json_ok({"Trails": trails})
-
     def status(self, req: SimRequest) -> Reply | None:
         if not self._member(req) or not self._names_org_trail(req.json_body.get("Name")):
             return None
@@ -145,9 +139,9 @@ def install(state: SimState) -> None:
     seeded = seed_org_trail(state)
     if seeded is None:
         return
+    state.extra["org_trail"] = seeded["trail"]  # ListTrails (scanner.sim.trails) shows it
     shadow = ShadowTrails(state, seeded["trail"], seeded["home"])
     state.handlers[("cloudtrail", "DescribeTrails")] = shadow.describe
-    state.handlers[("cloudtrail", "ListTrails")] = shadow.list_trails
     state.handlers[("cloudtrail", "GetTrailStatus")] = shadow.status
     state.handlers[("cloudtrail", "GetEventSelectors")] = shadow.selectors
     state.handlers[("cloudtrail", "GetTrail")] = shadow.get_trail

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from xml.sax.saxutils import escape
@@ -86,8 +87,23 @@ def root_row(m: RootModel) -> str:
     return ",".join(cells)
 
 
+# A report is served for four hours after it was generated; then GetCredentialReport answers
+# ReportExpired and GenerateCredentialReport starts a new one.
+REPORT_LIFETIME_S = 4 * 3600.0
+
+
+@dataclass
+class _Report:
+    """One account's latest report generation, on both clocks (monotonic for ages, wall-clock
+    for GeneratedTime); ``set_age`` moves both back together."""
+
+    started: float
+    started_wall: datetime
+
+
 class RootState:
-    """Per-account root models plus the credential-report state machine."""
+    """Per-account root models plus the credential-report lifecycle: none -> generating (for
+    ``credential_report_delay_s``) -> complete -> expired (four hours after completion)."""
 
     def __init__(self, state: SimState) -> None:
         self.state = state
@@ -95,8 +111,7 @@ class RootState:
             a["id"]: root_model(a, state.now) for a in state.scenario["accounts"]
         }
         self._lock = threading.Lock()
-        # account -> (monotonic start, wall-clock start) of its one report generation.
-        self._reports: dict[str, tuple[float, datetime]] = {}
+        self._reports: dict[str, _Report] = {}
 
     def model(self, account: str) -> RootModel:
         found = self.models.get(account)
@@ -107,13 +122,42 @@ class RootState:
     def _delay(self) -> float:
         return self.state.faults.spec.credential_report_delay_s
 
+    def _phase(self, report: _Report | None) -> str:
+        """none | generating | complete | expired (call with the lock held)."""
+        if report is None:
+            return "none"
+        elapsed = time.monotonic() - report.started
+        if elapsed < self._delay():
+            return "generating"
+        return "expired" if elapsed - self._delay() >= REPORT_LIFETIME_S else "complete"
+
+    def set_age(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Control endpoint: make ``account``'s report complete and ``age_s`` seconds old
+        (generated then), or remove it (``age_s`` null: GetCredentialReport then answers
+        ReportNotPresent)."""
+        account = str(payload.get("account") or "")
+        if not account:
+            raise ValueError("account is required")
+        age = payload.get("age_s")
+        with self._lock:
+            if age is None:
+                self._reports.pop(account, None)
+                return {"account": account, "phase": "none"}
+            back = float(age) + self._delay()
+            self._reports[account] = _Report(time.monotonic() - back,
+                                             datetime.now(UTC) - timedelta(seconds=back))
+            return {"account": account, "phase": self._phase(self._reports[account])}
+
     def generate(self, req: SimRequest) -> Reply:
         with self._lock:
-            started = self._reports.get(req.account)
-            if started is None:
-                self._reports[req.account] = (time.monotonic(), datetime.now(UTC))
-                state, desc = "STARTED", "No report exists. Starting a new report generation task"
-            elif time.monotonic() - started[0] < self._delay():
+            phase = self._phase(self._reports.get(req.account))
+            if phase in ("none", "expired"):
+                self._reports[req.account] = _Report(time.monotonic(), datetime.now(UTC))
+                state = "STARTED"
+                desc = ("No report exists. Starting a new report generation task"
+                        if phase == "none" else
+                        "The last report is over four hours old; generating a new one")
+            elif phase == "generating":
                 state, desc = "INPROGRESS", "Report generation task in progress"
             else:
                 state, desc = "COMPLETE", ""
@@ -124,16 +168,22 @@ class RootState:
 
     def get(self, req: SimRequest) -> Reply:
         with self._lock:
-            started = self._reports.get(req.account)
-        if started is None:
+            report = self._reports.get(req.account)
+            phase = self._phase(report)
+        if report is None:
             return awserrors.error(
                 "iam", 410, "ReportNotPresent", "Credential report not present"
             )
-        if time.monotonic() - started[0] < self._delay():
+        if phase == "generating":
             return awserrors.error(
                 "iam", 404, "ReportInProgress", "Credential report generation in progress"
             )
-        generated = started[1] + timedelta(seconds=self._delay())
+        if phase == "expired":
+            return awserrors.error(
+                "iam", 410, "ReportExpired",
+                "The credential report is over four hours old; generate a new one",
+            )
+        generated = report.started_wall + timedelta(seconds=self._delay())
         iam = iam_backends[req.account]["aws"]
         users = "".join(u.to_csv() for u in list(iam.users.values()))
         csv = f"{COLUMNS}\n{root_row(self.model(req.account))}\n{users}".rstrip("\n")
@@ -199,3 +249,4 @@ def install(state: SimState) -> None:
     state.handlers[("iam", "GetCredentialReport")] = rs.get
     state.handlers[("iam", "GetAccountSummary")] = rs.summary
     state.handlers[("iam", "ListVirtualMFADevices")] = rs.virtual_mfa
+    state.controls["/_sim/credential-report"] = rs.set_age

@@ -16,6 +16,7 @@ from scanner.sim.scenario import Scenario
 from scanner.sim.seed import SeedResult
 
 Handler = Callable[[SimRequest], Reply | None]
+Control = Callable[[dict[str, Any]], Any]
 
 
 @dataclass
@@ -28,6 +29,8 @@ class SimState:
     buckets: TokenBucket = field(default_factory=TokenBucket)
     # (service signing name, action) -> handler; a handler returning None defers to moto.
     handlers: dict[tuple[str, str], Handler] = field(default_factory=dict)
+    # POST /_sim/<name> -> handler(JSON body) -> JSON answer; ValueError answers 400.
+    controls: dict[str, Control] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     issued: IssuedCredentials = field(default_factory=IssuedCredentials)
     iam_auth: bool = False  # moto's IAM authorization is on (INITIAL_NO_AUTH_ACTION_COUNT=0)

@@ -6,6 +6,8 @@ import csv
 import io
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.error import HTTPError
 
 import pytest
 from botocore.exceptions import ClientError
@@ -106,3 +108,60 @@ def test_organizations_features(sim: SimServer) -> None:
     assert info.value.response["Error"]["Code"] == (
         "AccountNotManagementOrDelegatedAdministratorException"
     )
+
+
+def _code(call: Any) -> str:
+    with pytest.raises(ClientError) as info:
+        call()
+    return str(info.value.response["Error"]["Code"])
+
+
+def test_report_expires_after_four_hours_and_is_generated_again(sim: SimServer) -> None:
+    from tests.sim.conftest import client
+
+    account = sim.management_account_id
+    iam = client(sim, "iam")
+    _, first = _report(iam)
+    # Just under four hours old: still served, and Generate hands back the same one.
+    sim.set_credential_report(account, 4 * 3600 - 60)
+    assert iam.generate_credential_report()["State"] == "COMPLETE"
+    aged = iam.get_credential_report()["GeneratedTime"]
+    assert timedelta(hours=3, minutes=58) < datetime.now(UTC) - aged < timedelta(hours=4)
+    # Four hours old: expired until a new one is generated.
+    sim.set_credential_report(account, 4 * 3600 + 1)
+    assert _code(iam.get_credential_report) == "ReportExpired"
+    assert _code(iam.get_credential_report) == "ReportExpired"  # Get alone never renews it
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    assert iam.generate_credential_report()["State"] == "INPROGRESS"
+    assert _code(iam.get_credential_report) == "ReportInProgress"
+    _, fresh = _report(iam)
+    assert abs(fresh - datetime.now(UTC)) < timedelta(minutes=1) and fresh >= first
+
+
+def test_report_can_be_made_absent(sim: SimServer) -> None:
+    from tests.sim.conftest import client
+
+    account = sim.management_account_id
+    iam = client(sim, "iam")
+    _report(iam)
+    sim.set_credential_report(account, None)
+    assert _code(iam.get_credential_report) == "ReportNotPresent"
+    assert iam.generate_credential_report()["State"] == "STARTED"
+    rows, _ = _report(iam)
+    assert rows[0]["user"] == "<root_account>"
+
+
+def test_organizations_features_error_spelling(sim: SimServer) -> None:
+    # Only the spelling of the refusals changes; an organization with features on still
+    # answers them, and members still get their own refusal.
+    from tests.sim.conftest import client
+
+    sim.set_faults({"features_error_codes": "reference"})
+    try:
+        got = client(sim, "iam").list_organizations_features()
+        assert set(got["EnabledFeatures"]) == {"RootCredentialsManagement", "RootSessions"}
+    finally:
+        sim.set_faults({})
+    with pytest.raises(HTTPError) as info:
+        sim.set_faults({"features_error_codes": "shouting"})
+    assert info.value.code == 400

@@ -1,5 +1,5 @@
-"""CloudTrail facts: every trail the account sees from the home region, with its status and
-whether it records management events."""
+"""CloudTrail facts: every trail of the account in every region (and an organization trail
+seen as a shadow trail), with its status and whether it records management events."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from scanner.aws.collectors.base import CollectContext, Collector
-from scanner.aws.collectors.iam import aws_call
+from scanner.aws.collectors.iam import aws_call, aws_list
 from scanner.aws.collectors.normalize import arn_account
 from scanner.core.errors import AwsError, RegionDisabled, Throttled, Unavailable
 from scanner.core.models import JSON
@@ -92,22 +92,50 @@ async def _describe(ctx: CollectContext, trail: Mapping[str, Any]) -> dict[str, 
     return out
 
 
-async def fetch_trails(ctx: CollectContext) -> JSON:
-    client = await ctx.aws.client("cloudtrail")
+async def _described(ctx: CollectContext, client: Any) -> list[Mapping[str, Any]]:
     resp = await aws_call(ctx, client, "describe_trails", includeShadowTrails=True)
-    trails = resp.get("trailList") or []
-    # Sequential on purpose: the orchestrator is the only place that creates tasks (an
-    # account sees a handful of trails).
+    return list(resp.get("trailList") or [])
+
+
+async def _trails_of_account(ctx: CollectContext) -> list[Mapping[str, Any]]:
+    """Every trail of the account, in every region.
+
+    DescribeTrails answers for one region: there it shows the region's own trails and the
+    multi-region (and organization) trails homed elsewhere, but not a single-region trail of
+    another region. ListTrails names every trail of the account with its home region; each one
+    the scan's home region did not describe is then described in its own home region."""
+    client = await ctx.aws.client("cloudtrail")
+    listed = await aws_list(ctx, client, "list_trails", "Trails")
+    found: dict[str, Mapping[str, Any]] = {}
+    for trail in await _described(ctx, client):
+        found[str(trail.get("TrailARN") or trail.get("Name"))] = trail
+    missing = {str(t.get("TrailARN")): str(t.get("HomeRegion") or "") for t in listed
+               if t.get("TrailARN") and str(t.get("TrailARN")) not in found}
+    # Sequential on purpose: the orchestrator is the only place that creates tasks (a trail
+    # outside the home region's view is rare, and few regions ever hold one).
+    for region in sorted({home for home in missing.values() if home}):
+        regional = await ctx.aws.client("cloudtrail", region)
+        for trail in await _described(ctx, regional):
+            arn = str(trail.get("TrailARN") or "")
+            if missing.get(arn) == region:
+                found[arn] = trail
+    return list(found.values())
+
+
+async def fetch_trails(ctx: CollectContext) -> JSON:
+    trails = await _trails_of_account(ctx)
+    # Sequential on purpose, as above.
     return [await _describe(ctx, t) for t in trails]
 
 
 COLLECTORS: tuple[Collector, ...] = (
     Collector(
         "cloudtrail.trails", "account",
-        ("cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
+        ("cloudtrail:ListTrails", "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
          "cloudtrail:GetEventSelectors"),
         fetch_trails,
-        "trails visible from the home region (shadow and organization trails included)",
+        "every trail of the account, in every region (shadow and organization trails "
+        "included), read in its home region",
     ),
 )
 

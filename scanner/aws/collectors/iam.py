@@ -159,8 +159,11 @@ async def fetch_root_mfa(ctx: CollectContext) -> JSON:
 # --- iam.organizations_features (organization scope) ----------------------------------------
 
 # The organization cannot have centralized root access at all: the features are off (data).
-_FEATURES_OFF = frozenset({"ServiceAccessNotEnabledException",
-                           "OrganizationNotInAllFeaturesModeException"})
+# The SDK's model names these errors with an "Exception" suffix, the IAM API reference without
+# one; which spelling the wire carries is not settled, so both are accepted.
+_FEATURES_OFF = frozenset({"ServiceAccessNotEnabledException", "ServiceAccessNotEnabled",
+                           "OrganizationNotInAllFeaturesModeException",
+                           "OrganizationNotInAllFeaturesMode"})
 
 
 async def fetch_organizations_features(ctx: CollectContext) -> JSON:

@@ -25,6 +25,8 @@ APP = "333333333333"  # root password, virtual MFA, an active key
 HW = "444444444444"  # root password, hardware MFA
 TOOLS = "666666666666"  # no root state in the scenario; IAM/CloudTrail/monitoring seeded here
 PEND = "777777777777"  # monitoring chain whose only subscription is pending
+EU = "888888888888"  # only single-region trails of its own, homed outside us-east-1
+EU_KEY = f"arn:aws:kms:eu-central-1:{EU}:key/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 SCENARIO: dict[str, Any] = {
     "name": "collectors",
@@ -64,6 +66,12 @@ SCENARIO: dict[str, Any] = {
         {"id": TOOLS, "name": "tools", "ou": "Root/Workloads/Dev"},
         {"id": PEND, "name": "pending", "ou": "Root/Security",
          "monitoring": {"chain": "pending_subscription"}},
+        # A whole CIS chain in eu-west-1 on a single-region trail, and a single-region trail
+        # in eu-central-1: neither is visible from us-east-1's DescribeTrails.
+        {"id": EU, "name": "eu-only", "ou": "Root/Workloads/Dev",
+         "monitoring": {"chain": "single_region_trail", "region": "eu-west-1"},
+         "trails": [{"name": "central-audit", "region": "eu-central-1",
+                     "log_file_validation": True, "kms_key_id": EU_KEY}]},
     ],
 }
 
@@ -104,7 +112,7 @@ def hand_org(sim: SimServer) -> Organization:
                 f"account/{sim.organization_id}/{a}", status=AccountState.ACTIVE,
                 joined_method="CREATED", joined_timestamp="2024-01-01T00:00:00+00:00",
                 parent_id="r-root", ou_path="Root", is_management=a == MGMT)
-        for a in (MGMT, SEC, APP, HW, TOOLS, PEND)
+        for a in (MGMT, SEC, APP, HW, TOOLS, PEND, EU)
     )
     return Organization(id=sim.organization_id, arn="arn:aws:organizations::org",
                         feature_set="ALL", management_account_id=MGMT,

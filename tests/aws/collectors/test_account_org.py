@@ -82,7 +82,7 @@ async def test_org_summary(sim: SimServer) -> None:
     async with scanning(sim, MGMT, org=org, scope="organization") as scan:
         summary = await scan.ok("org.summary")
     assert summary == {"organization_id": sim.organization_id, "feature_set": "ALL",
-                       "accounts_total": 6}
+                       "accounts_total": 7}
 
 
 DENY_ROOT: dict[str, Any] = {

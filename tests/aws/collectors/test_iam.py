@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from scanner.core.models import FactError
+from scanner.aws.collectors import COLLECTORS
+from scanner.aws.collectors.base import closure
+from scanner.core.engine import evaluate_account
+from scanner.core.models import FactError, Status
 from scanner.core.rootcreds import ROOT_USER
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
-from tests.aws.collectors.conftest import APP, HW, MGMT, SEC, TOOLS, boto, scanning
+from tests.aws.collectors.conftest import APP, HW, MGMT, SEC, TOOLS, boto, hand_org, scanning
+from tests.conftest import use_simulator
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -83,6 +89,65 @@ async def test_credential_report_deadline_is_a_fact_error(sim: SimServer) -> Non
     assert isinstance(derived, FactError) and derived.code == "CredentialReportNotReady"
 
 
+# The report's lifecycle as the simulator models it (no injected errors): the collector must
+# find its way from each state to a report, or to a FactError.
+
+async def test_expired_report_is_generated_again(sim: SimServer) -> None:
+    async with scanning(sim, HW, options=FAST) as scan:
+        await scan.ok("iam.credential_report")
+    sim.set_credential_report(HW, 4 * 3600 + 1)  # GetCredentialReport: ReportExpired
+    sim.reset_counters()
+    async with scanning(sim, HW, options=FAST) as scan:
+        rows = await scan.ok("iam.credential_report")
+    by_action = sim.counters()["by_action"]
+    generated = datetime.fromisoformat(str(rows[0]["report_generated_time"]))
+    assert abs(generated - datetime.now(UTC)) < timedelta(minutes=1)  # a new report
+    assert by_action["iam:GenerateCredentialReport"] == 1  # it answered STARTED
+    assert by_action["iam:GetCredentialReport"] >= 1
+
+
+async def test_report_just_inside_four_hours_is_used(sim: SimServer) -> None:
+    sim.set_credential_report(HW, 4 * 3600 - 120)
+    async with scanning(sim, HW, options=FAST) as scan:
+        rows = await scan.ok("iam.credential_report")
+    generated = datetime.fromisoformat(str(rows[0]["report_generated_time"]))
+    assert timedelta(hours=3, minutes=57) < datetime.now(UTC) - generated < timedelta(hours=4)
+
+
+async def test_absent_report_is_generated_and_polled_while_in_progress(sim: SimServer) -> None:
+    sim.set_credential_report(HW, None)  # ReportNotPresent
+    sim.set_faults({"credential_report_delay_s": 1.0})
+    sim.reset_counters()
+    async with scanning(sim, HW, options=FAST) as scan:
+        rows = await scan.ok("iam.credential_report")
+    by_action = sim.counters()["by_action"]
+    assert any(r["user"] == ROOT_USER for r in rows)
+    # STARTED, then ReportInProgress until the second has passed (backoff 0.05 s .. 0.2 s).
+    assert by_action["iam:GenerateCredentialReport"] == 1
+    assert by_action["iam:GetCredentialReport"] >= 3
+    assert sim.counters()["errors"].get("iam:GetCredentialReport 404", 0) >= 2
+
+
+async def test_report_never_ready_is_an_error_verdict(sim: SimServer) -> None:
+    sim.set_credential_report(HW, None)
+    sim.set_faults({"credential_report_delay_s": 60.0})
+    opts = {"credential_report": {"initial_delay": 0.05, "max_delay": 0.1, "timeout": 0.5}}
+    org = hand_org(sim)
+    async with scanning(sim, HW, options=opts, org=org) as scan:
+        facts = {name: await scan.get(name) for name in
+                 ("iam.credential_report", "iam.account_summary", "root.mfa")}
+    report = facts["iam.credential_report"]
+    assert isinstance(report, FactError) and report.code == "CredentialReportNotReady"
+    rules = [r for r in load_rules() if r.facts <= set(facts) | {"scan.account"}
+             and "iam.credential_report" in closure(set(r.facts), COLLECTORS)]
+    assert rules
+    findings = evaluate_account(rules, facts, org.account(HW), datetime.now(UTC))
+    assert {f.status for f in findings} == {Status.ERROR}, [(f.rule_id, f.status)
+                                                             for f in findings]
+    sim.set_faults({})
+    sim.set_credential_report(HW, None)
+
+
 async def test_access_denied_is_a_fact_error(sim: SimServer) -> None:
     sim.set_faults({"rules": [{"kind": "access_denied", "service": "iam",
                                "action": "GetAccountSummary", "account": SEC}]})
@@ -150,6 +215,50 @@ async def test_organizations_features(sim: SimServer) -> None:
     assert value == {"organization_id": sim.organization_id,
                      "enabled_features": ["RootCredentialsManagement"],
                      "root_credentials_management": True, "root_sessions": False}
+
+
+@pytest.fixture(scope="module")
+def features_off() -> Iterator[SimServer]:
+    """An organization with neither centralized-root feature on: IAM has no trusted access."""
+    with SimServer({"name": "features-off", "organization": {
+            "management_account": {"id": MGMT, "name": "management"},
+            "features": {"root_credentials_management": False, "root_sessions": False}}}) as s:
+        yield s
+
+
+OFF: dict[str, object] = {"organization_id": None, "enabled_features": [],
+       "root_credentials_management": False, "root_sessions": False}
+
+
+@pytest.mark.parametrize("spelling", ["exception", "reference"])
+async def test_features_off_is_data_in_either_spelling(
+        features_off: SimServer, spelling: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK model says ServiceAccessNotEnabledException, the API reference
+    # ServiceAccessNotEnabled: either means "no feature is on", a FAIL, never an ERROR.
+    use_simulator(features_off, monkeypatch)
+    features_off.set_faults({"features_error_codes": spelling})
+    features_off.reset_counters()
+    try:
+        async with scanning(features_off, MGMT, scope="organization") as scan:
+            value = await scan.ok("iam.organizations_features")
+            calls = features_off.counters()["errors"]
+    finally:
+        features_off.set_faults({})
+    assert value == OFF | {"organization_id": features_off.organization_id}
+    assert calls == {"iam:ListOrganizationsFeatures 400": 1}
+
+
+@pytest.mark.parametrize("code", ["OrganizationNotInAllFeaturesModeException",
+                                  "OrganizationNotInAllFeaturesMode"])
+async def test_not_all_features_mode_is_data_in_either_spelling(sim: SimServer,
+                                                                code: str) -> None:
+    # The simulated organization always has all features; the refusal is injected.
+    sim.set_faults({"rules": [{"kind": "error", "service": "iam",
+                               "action": "ListOrganizationsFeatures", "status": 400,
+                               "code": code}]})
+    async with scanning(sim, MGMT, scope="organization") as scan:
+        value = await scan.ok("iam.organizations_features")
+    assert value == OFF | {"organization_id": sim.organization_id}
 
 
 # Root state comes from the scenario through the simulator's extensions (moto alone has no

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from scanner.core.models import FactError
+from scanner.core.engine import evaluate_account
+from scanner.core.models import FactError, Status
+from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
-from tests.aws.collectors.conftest import APP, HW, MGMT, PEND, SEC, TOOLS, boto, scanning
+from tests.aws.collectors.conftest import (
+    APP,
+    EU,
+    EU_KEY,
+    HW,
+    MGMT,
+    PEND,
+    SEC,
+    TOOLS,
+    boto,
+    hand_org,
+    scanning,
+)
 
 pytestmark = pytest.mark.usefixtures("aws_env")
 
@@ -78,7 +93,57 @@ async def test_trail_homed_elsewhere_is_read_in_its_home_region(sim: SimServer,
     assert data["is_logging"] is True and data["is_multi_region"] is False
     assert data["management_events"] is False and data["read_write_type"] is None
     assert data["s3_key_prefix"] == "data" and data["kms_key_id"] is None
-    assert calls["cloudtrail:DescribeTrails"] == 1
+    # Both are visible from us-east-1 (one is multi-region): no other region is described.
+    assert calls["cloudtrail:ListTrails"] == 1 and calls["cloudtrail:DescribeTrails"] == 1
+
+
+async def test_single_region_trails_of_other_regions_are_seen(sim: SimServer) -> None:
+    async with scanning(sim, EU) as scan:
+        trails = by_name(await scan.ok("cloudtrail.trails"))
+        calls = scan.calls(EU)
+    assert set(trails) == {"org-trail", "management-events", "central-audit"}
+    west, central = trails["management-events"], trails["central-audit"]
+    assert west["home_region"] == "eu-west-1" and west["is_multi_region"] is False
+    assert west["arn"].split(":")[3] == "eu-west-1" and west["is_shadow"] is False
+    assert west["is_logging"] is True and west["management_events"] is True
+    assert west["cloudwatch_logs_log_group_arn"].startswith(f"arn:aws:logs:eu-west-1:{EU}:")
+    assert central["home_region"] == "eu-central-1" and central["is_multi_region"] is False
+    assert central["log_file_validation_enabled"] is True and central["kms_key_id"] == EU_KEY
+    assert central["is_logging"] is True and central["read_write_type"] == "All"
+    # ListTrails once; DescribeTrails in us-east-1 and in each home region it did not show;
+    # status and selectors once per trail, each in its home region.
+    assert calls["cloudtrail:ListTrails"] == 1
+    assert calls["cloudtrail:DescribeTrails"] == 3
+    assert calls["cloudtrail:GetTrailStatus"] == 3 and calls["cloudtrail:GetEventSelectors"] == 3
+
+
+async def test_single_region_trails_never_meet_a_multi_region_requirement(
+        sim: SimServer) -> None:
+    async with scanning(sim, EU) as scan:
+        trails = await scan.ok("cloudtrail.trails")
+        alarms = await scan.ok("monitoring.root_usage_alarms")
+    # The CIS chain is followed to the trail's home region, and is complete but for the trail.
+    (e,) = alarms
+    assert e["trail_name"] == "management-events" and e["trail_is_multi_region"] is False
+    assert e["pattern_is_cis_root_usage"] is True
+    assert e["alarms"][0]["confirmed_subscriptions"] == 1
+    assert e["chain_complete"] is False
+    rules = {r.id: r for r in load_rules()}
+    account = hand_org(sim).account(EU)
+
+    def verdict(rule: str, facts: dict[str, Any]) -> Status:
+        (f,) = evaluate_account([rules[rule]], facts, account, datetime.now(UTC))
+        return f.status
+
+    assert verdict("root-usage-monitoring", {"monitoring.root_usage_alarms": alarms}) \
+        is Status.FAIL
+    # Only the organization trail (multi-region) covers the account; without it the two
+    # logging single-region trails cover nothing.
+    assert verdict("cloudtrail-multi-region-logging", {"cloudtrail.trails": trails}) \
+        is Status.PASS
+    own = [t for t in trails if not t["is_shadow"]]
+    for rule in ("cloudtrail-multi-region-logging", "cloudtrail-cloudwatch-logs"):
+        assert verdict(rule, {"cloudtrail.trails": own}) is Status.FAIL, rule
 
 
 async def test_shadow_trail_status_failure_is_recorded_on_the_trail(sim: SimServer) -> None:
