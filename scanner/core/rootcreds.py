@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.core.models import JSON
-from scanner.core.rootevents import parse_time
+from scanner.core.rootclassify import parse_time
 
 # The user name AWS gives the root user's row in the credential report.
 ROOT_USER = "<root_account>"

@@ -1,4 +1,4 @@
-"""Classify CloudTrail events involving the root user (PURE: no I/O, no AWS, no asyncio).
+"""One root event as orgscan records it (PURE: no I/O, no AWS, no asyncio), and merging them.
 
 The definitions are docs/semantics.md's; docs/root-usage.md says where public detection content
 disagrees and why orgscan decides as it does. Every source (event history, the organization
@@ -8,222 +8,26 @@ decides what an event is, whichever way it was read.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Any
 
 from scanner.core.models import JSON
-from scanner.core.timefmt import iso
-
-_ACCOUNT_IN = re.compile(r"(?<!\d)(\d{12})(?!\d)")
-
-# AWS writes the sign-in event type both `AwsConsoleSignIn` and `AwsConsoleSignin`: event
-# types are compared folded to lower case, everywhere.
-SIGNIN_TYPE = "awsconsolesignin"
-SERVICE_EVENT_TYPE = "awsserviceevent"
-API_CALL_TYPE = "awsapicall"
-CONSOLE_ACTION_TYPE = "awsconsoleaction"
-# Sign-in events recognised by source and name whatever their event type (AWS may write the
-# recovery events as service events).
-PASSWORD_RECOVERY_EVENTS = frozenset({"PasswordRecoveryRequested", "PasswordRecoveryCompleted"})
-_SIGNIN_EVENTS = frozenset({"ConsoleLogin"}) | PASSWORD_RECOVERY_EVENTS
-# A record without eventID gets this prefix and a digest of the fields below: every source
-# (Athena rebuilds records from these columns only) derives the same id for the same record.
-DERIVED_ID_PREFIX = "derived:"
-_IDENTITY_PATHS = (
-    ("eventTime",), ("eventSource",), ("eventName",), ("eventType",), ("awsRegion",),
-    ("sourceIPAddress",), ("userAgent",), ("errorCode",), ("recipientAccountId",),
-    ("userIdentity", "type"), ("userIdentity", "accountId"), ("userIdentity", "accessKeyId"),
-    ("userIdentity", "invokedBy"), ("requestParameters", "targetPrincipal"),
-    ("requestParameters", "userName"), ("responseElements", "ConsoleLogin"),
-    ("responseElements", "credentials", "accessKeyId"),
+from scanner.core.rootclassify import (
+    DERIVED_ID_PREFIX,
+    Kind,
+    _is_assume_root_call,
+    _root_key_creation,
+    as_bool,
+    as_text,
+    attributed_account,
+    classify,
+    derived_event_id,
+    field_at,
+    parse_time,
 )
-# User agents of calls the AWS console makes on a signed-in user's behalf.
-_CONSOLE_AGENTS = frozenset({"console.amazonaws.com", "signin.amazonaws.com"})
-
-
-class Kind(StrEnum):
-    """What a root-related event is. Only CONSOLE_LOGIN and API_CALL are *use*."""
-
-    CONSOLE_LOGIN = "console_login"  # successful root ConsoleLogin
-    FAILED_LOGIN = "failed_login"  # responseElements.ConsoleLogin == "Failure"
-    PASSWORD_RECOVERY = "password_recovery"  # noqa: S105 - PasswordRecoveryRequested
-    SIGNIN_OTHER = "signin_other"  # other root AwsConsoleSignIn events (PasswordUpdated, ...)
-    API_CALL = "api_call"  # root AwsApiCall, successful or not, read-only included
-    INVOKED_BY_SERVICE = "invoked_by_service"  # root call with userIdentity.invokedBy
-    SERVICE_EVENT = "service_event"  # eventType AwsServiceEvent
-    ASSUME_ROOT = "assume_root"  # sts:AssumeRoot, or a call made in an AssumeRoot session
-    CONSOLE_ACTION = "console_action"  # eventType AwsConsoleAction
-    OTHER = "other"  # any other root event type
-
-    @property
-    def is_use(self) -> bool:
-        return self in (Kind.CONSOLE_LOGIN, Kind.API_CALL)
-
-
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(obj, Mapping):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value)
-
-
-def _bool(value: Any) -> bool | None:
-    """CloudTrail spells booleans as JSON booleans, "true"/"false" or "Yes"/"No"."""
-    if isinstance(value, bool):
-        return value
-    if value is None:
-        return None
-    text = str(value).strip().lower()
-    if text in ("true", "yes"):
-        return True
-    if text in ("false", "no"):
-        return False
-    return None
-
-
-def parse_time(value: Any) -> datetime | None:
-    """CloudTrail's ``2018-08-29T16:24:34Z`` (or a datetime) as an aware UTC datetime."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-def is_assumed_root(raw: Mapping[str, Any]) -> bool:
-    """A call made with AssumeRoot credentials: ``sessionContext.assumedRoot == "true"``."""
-    return _bool(_get(raw, "userIdentity", "sessionContext", "assumedRoot")) is True
-
-
-def _is_assume_root_call(raw: Mapping[str, Any]) -> bool:
-    source = str(raw.get("eventSource") or "")
-    return raw.get("eventName") == "AssumeRoot" and source.startswith("sts.")
-
-
-def event_type(raw: Mapping[str, Any]) -> str | None:
-    """``eventType`` folded to lower case (AWS spells the sign-in type two ways)."""
-    value = _text(raw.get("eventType"))
-    return value.lower() if value is not None else None
-
-
-def _is_signin(raw: Mapping[str, Any], kind_of_event: str | None) -> bool:
-    """A sign-in event: the sign-in event type, or a sign-in source with no event type, or a
-    sign-in source and one of the sign-in event names whatever the type."""
-    if kind_of_event == SIGNIN_TYPE:
-        return True
-    if not str(raw.get("eventSource") or "").startswith("signin."):
-        return False
-    return kind_of_event is None or raw.get("eventName") in _SIGNIN_EVENTS
-
-
-def _from_console(raw: Mapping[str, Any]) -> bool:
-    """Made by the AWS console for a signed-in user: invoked by sign-in, marked as a console
-    session's credential, or sent with the console's user agent."""
-    invoker = str(_get(raw, "userIdentity", "invokedBy") or "")
-    agent = str(raw.get("userAgent") or "").strip().lower()
-    return (invoker.startswith("signin.")
-            or _bool(raw.get("sessionCredentialFromConsole")) is True
-            or agent in _CONSOLE_AGENTS)
-
-
-def _root_key_creation(raw: Mapping[str, Any]) -> bool:
-    """Root creating an access key for itself (``iam:CreateAccessKey`` with no userName)."""
-    return (raw.get("eventName") == "CreateAccessKey"
-            and str(raw.get("eventSource") or "").startswith("iam.")
-            and not _get(raw.get("requestParameters"), "userName"))
-
-
-def derived_event_id(raw: Mapping[str, Any]) -> str:
-    """A stable id for a record that has no ``eventID`` (AWS's own AssumeRoot example has
-    none): a digest of the fields every source carries, so de-duplication still works."""
-    values = []
-    for path in _IDENTITY_PATHS:
-        value = _get(raw, *path)
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        values.append(_text(value))
-    digest = hashlib.sha256(json.dumps(values, separators=(",", ":")).encode()).hexdigest()
-    return DERIVED_ID_PREFIX + digest[:32]
-
-
-def classify(raw: Mapping[str, Any]) -> Kind | None:
-    """The kind of a raw CloudTrail record, or None when it does not involve the root user."""
-    if _is_assume_root_call(raw) or is_assumed_root(raw):
-        # The AssumeRoot call (by a principal of the management account or the delegated
-        # administrator) and the calls made with its credentials in the member account: the
-        # sanctioned short privileged sessions of centralized root access. Never "use".
-        return Kind.ASSUME_ROOT
-    if _get(raw, "userIdentity", "type") != "Root":
-        return None
-    etype = event_type(raw)
-    name = raw.get("eventName")
-    # Sign-in events first: the recovery events are sign-in events whatever their type.
-    if _is_signin(raw, etype):
-        if name == "ConsoleLogin":
-            result = _get(raw, "responseElements", "ConsoleLogin")
-            if result == "Failure" or (result is None and raw.get("errorMessage")):
-                return Kind.FAILED_LOGIN
-            return Kind.CONSOLE_LOGIN
-        if name == "PasswordRecoveryRequested":
-            return Kind.PASSWORD_RECOVERY
-        return Kind.SIGNIN_OTHER
-    if etype == SERVICE_EVENT_TYPE:
-        return Kind.SERVICE_EVENT
-    if etype in (API_CALL_TYPE, CONSOLE_ACTION_TYPE, None) and _root_key_creation(raw) \
-            and _from_console(raw):
-        # A root key created in the console: console use (RootEvent.is_use), not an API call.
-        return Kind.CONSOLE_ACTION
-    if _text(_get(raw, "userIdentity", "invokedBy")):
-        return Kind.INVOKED_BY_SERVICE
-    if etype in (API_CALL_TYPE, None):
-        return Kind.API_CALL
-    if etype == CONSOLE_ACTION_TYPE:
-        return Kind.CONSOLE_ACTION
-    return Kind.OTHER
-
-
-def _account_from(value: Any) -> str | None:
-    if value is None:
-        return None
-    m = _ACCOUNT_IN.search(str(value))
-    return m.group(1) if m else None
-
-
-def attributed_account(raw: Mapping[str, Any], kind: Kind) -> str | None:
-    """The account whose root the event is about.
-
-    The AssumeRoot call is logged by the caller (management or delegated-admin account) but is
-    about the target member account (``requestParameters.targetPrincipal``)."""
-    if kind is Kind.ASSUME_ROOT and _is_assume_root_call(raw):
-        target = _account_from(_get(raw, "requestParameters", "targetPrincipal"))
-        if target:
-            return target
-    return (
-        _text(raw.get("recipientAccountId"))
-        or _text(_get(raw, "userIdentity", "accountId"))
-    )
+from scanner.core.timefmt import iso
 
 
 @dataclass(frozen=True)
@@ -288,13 +92,13 @@ class RootEvent:
         when = parse_time(raw.get("eventTime"))
         if when is None:
             return None
-        event_id = _text(raw.get("eventID")) or derived_event_id(raw)
-        name = _text(raw.get("eventName"))
-        key = _text(_get(raw, "userIdentity", "accessKeyId"))
+        event_id = as_text(raw.get("eventID")) or derived_event_id(raw)
+        name = as_text(raw.get("eventName"))
+        key = as_text(field_at(raw, "userIdentity", "accessKeyId"))
         session = None
         if kind is Kind.ASSUME_ROOT:
             if _is_assume_root_call(raw):
-                session = _text(_get(raw, "responseElements", "credentials", "accessKeyId"))
+                session = as_text(field_at(raw, "responseElements", "credentials", "accessKeyId"))
             else:
                 session = key
             session = session or event_id
@@ -308,17 +112,17 @@ class RootEvent:
             kind=kind,
             account_id=attributed_account(raw, kind),
             event_name=name,
-            event_source=_text(raw.get("eventSource")),
-            event_type=_text(raw.get("eventType")),
-            aws_region=_text(raw.get("awsRegion")),
-            source_ip=_text(raw.get("sourceIPAddress")),
-            user_agent=_text(raw.get("userAgent")),
-            error_code=_text(raw.get("errorCode")),
-            mfa_used=_bool(_get(raw, "additionalEventData", "MFAUsed")),
-            console_login=_text(_get(raw, "responseElements", "ConsoleLogin")),
+            event_source=as_text(raw.get("eventSource")),
+            event_type=as_text(raw.get("eventType")),
+            aws_region=as_text(raw.get("awsRegion")),
+            source_ip=as_text(raw.get("sourceIPAddress")),
+            user_agent=as_text(raw.get("userAgent")),
+            error_code=as_text(raw.get("errorCode")),
+            mfa_used=as_bool(field_at(raw, "additionalEventData", "MFAUsed")),
+            console_login=as_text(field_at(raw, "responseElements", "ConsoleLogin")),
             access_key_id=key,
-            invoked_by=_text(_get(raw, "userIdentity", "invokedBy")),
-            read_only=_bool(raw.get("readOnly")),
+            invoked_by=as_text(field_at(raw, "userIdentity", "invokedBy")),
+            read_only=as_bool(raw.get("readOnly")),
             root_key_created=created_key,
             session_id=session,
             sources=(source,),
@@ -363,21 +167,21 @@ class RootEvent:
             event_id=str(data["eventID"]),
             event_time=when,
             kind=Kind(data["class"]),
-            account_id=_text(data.get("recipientAccountId")),
-            event_name=_text(data.get("eventName")),
-            event_source=_text(data.get("eventSource")),
-            event_type=_text(data.get("eventType")),
-            aws_region=_text(data.get("awsRegion")),
-            source_ip=_text(data.get("sourceIPAddress")),
-            user_agent=_text(data.get("userAgent")),
-            error_code=_text(data.get("errorCode")),
+            account_id=as_text(data.get("recipientAccountId")),
+            event_name=as_text(data.get("eventName")),
+            event_source=as_text(data.get("eventSource")),
+            event_type=as_text(data.get("eventType")),
+            aws_region=as_text(data.get("awsRegion")),
+            source_ip=as_text(data.get("sourceIPAddress")),
+            user_agent=as_text(data.get("userAgent")),
+            error_code=as_text(data.get("errorCode")),
             mfa_used=data.get("MFAUsed"),
-            console_login=_text(data.get("ConsoleLogin")),
-            access_key_id=_text(data.get("accessKeyId")),
-            invoked_by=_text(data.get("invokedBy")),
+            console_login=as_text(data.get("ConsoleLogin")),
+            access_key_id=as_text(data.get("accessKeyId")),
+            invoked_by=as_text(data.get("invokedBy")),
             read_only=data.get("readOnly"),
             root_key_created=bool(data.get("root_key_created")),
-            session_id=_text(data.get("session_id")),
+            session_id=as_text(data.get("session_id")),
             sources=tuple(data.get("sources") or ()),
         )
 
@@ -414,8 +218,4 @@ def merge_events(*groups: Any) -> list[RootEvent]:
                   key=lambda e: (e.event_time, e.event_id))
 
 
-__all__ = [
-    "DERIVED_ID_PREFIX", "Kind", "RootEvent", "attributed_account", "classify",
-    "derived_event_id", "event_type", "is_assumed_root", "link_assume_root_sessions",
-    "merge_events", "parse_time",
-]
+__all__ = ["RootEvent", "link_assume_root_sessions", "merge_events"]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner.core.models import JSON
+from scanner.core.rootclassify import Kind, parse_time
 from scanner.core.rootcreds import (
     RootCredentials,
     RootKey,
@@ -23,7 +24,7 @@ from scanner.core.rootcreds import (
     root_keys,
     root_row,
 )
-from scanner.core.rootevents import Kind, RootEvent, merge_events, parse_time
+from scanner.core.rootevents import RootEvent, merge_events
 from scanner.core.timefmt import iso
 
 DEFAULT_LOOKBACK_DAYS = 90

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from scanner.core.models import Status
+from scanner.core.rootclassify import Kind, classify
 from scanner.core.rootcreds import derive_root_credentials
-from scanner.core.rootevents import Kind, RootEvent, classify, merge_events
+from scanner.core.rootevents import RootEvent, merge_events
 from scanner.core.rootusage import SourceCoverage, Window, build_root_usage
 from scanner.core.rules import RuleTest
 from scanner.core.ruletest import run_case

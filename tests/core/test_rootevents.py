@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.core.rootevents import Kind, RootEvent, classify, merge_events
+from scanner.core.rootclassify import Kind, classify
+from scanner.core.rootevents import RootEvent, merge_events
 
 from .events import (
     ACCT,

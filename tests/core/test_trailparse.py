@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scanner.core.rootevents import Kind
+from scanner.core.rootclassify import Kind
 from scanner.core.trailparse import (
     TrailFileError,
     contains_token,

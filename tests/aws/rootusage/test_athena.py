@@ -16,7 +16,8 @@ import pytest
 
 from scanner.aws import athena
 from scanner.core.models import FactError
-from scanner.core.rootevents import Kind, RootEvent
+from scanner.core.rootclassify import Kind
+from scanner.core.rootevents import RootEvent
 from scanner.sim import SimServer
 from tests.core.events import documented_assume_root
 
