@@ -63,8 +63,10 @@ class _Scan:
 
 
 # Organization facts whose data lives in the management account itself (its event history,
-# the organization trail it owns): a delegated administrator must read them there.
-MANAGEMENT_FACTS = frozenset({"cloudtrail.assume_root_calls", "orgtrail.root_events"})
+# the organization trail it owns, that trail's status): a delegated administrator must read
+# them there.
+MANAGEMENT_FACTS = frozenset({"cloudtrail.assume_root_calls", "cloudtrail.organization_trails",
+                              "orgtrail.root_events"})
 
 
 class _ManagementScope:

@@ -17,6 +17,7 @@ FACTS: dict[str, str] = {
     "account.alternate_contacts": "account",
     "athena.root_events": "organization",
     "cloudtrail.assume_root_calls": "organization",
+    "cloudtrail.organization_trails": "organization",
     "cloudtrail.root_events": "account",
     "cloudtrail.trails": "account",
     "iam.account_summary": "account",

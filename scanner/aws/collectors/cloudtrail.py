@@ -1,5 +1,11 @@
 """CloudTrail facts: every trail of the account in every region (and an organization trail
-seen as a shadow trail), with its status and whether it records management events."""
+seen as a shadow trail), with its status and whether it records management events.
+
+An organization trail's status and event selectors are the same whichever member asks, so they
+are read once, in the account that owns the trail (``cloudtrail.organization_trails``), and
+every member's ``cloudtrail.trails`` takes them from there; a member reads them itself only
+when that organization-level read has nothing for the trail (it failed, or the trail is not
+the organization's management account's)."""
 
 from __future__ import annotations
 
@@ -52,7 +58,28 @@ def management_selection(selectors: Mapping[str, Any]) -> tuple[bool, str | None
     return bool(kinds), _combine(kinds)
 
 
-async def _describe(ctx: CollectContext, trail: Mapping[str, Any]) -> dict[str, JSON]:
+async def _status(ctx: CollectContext, arn: str, name: str,
+                  home: str) -> tuple[Any, bool | None, str | None]:
+    """(IsLogging, records management events, read/write type), read in the trail's home
+    region by ARN (status and selectors are only answered there)."""
+    client = await ctx.aws.client("cloudtrail", home)
+    status = await aws_call(ctx, client, "get_trail_status", Name=arn or name)
+    selectors = await aws_call(ctx, client, "get_event_selectors", TrailName=arn or name)
+    management, read_write = management_selection(selectors)
+    return status.get("IsLogging"), management, read_write
+
+
+async def _organization_status(ctx: CollectContext) -> dict[str, Mapping[str, JSON]]:
+    """The organization trails' status, by ARN, as read once for the organization (empty when
+    that read failed: each account then reads its shadow trail itself)."""
+    known = await ctx.facts.get("cloudtrail.organization_trails")
+    if not isinstance(known, list):
+        return {}
+    return {str(t["arn"]): t for t in known if isinstance(t, dict) and t.get("arn")}
+
+
+async def _describe(ctx: CollectContext, trail: Mapping[str, Any],
+                    shared: Mapping[str, Mapping[str, JSON]]) -> dict[str, JSON]:
     arn = str(trail.get("TrailARN") or "")
     home = str(trail.get("HomeRegion") or ctx.home_region)
     owner = arn_account(arn)
@@ -74,12 +101,14 @@ async def _describe(ctx: CollectContext, trail: Mapping[str, Any]) -> dict[str, 
         "read_write_type": None,
         "status_error": None,
     }
-    # Status and selectors are only answered in the trail's home region, so ask there, by ARN.
-    client = await ctx.aws.client("cloudtrail", home)
-    name = arn or str(trail.get("Name"))
+    known = shared.get(arn) if trail.get("IsOrganizationTrail") else None
+    if known is not None:  # read once for the organization
+        out["is_logging"] = known.get("is_logging")
+        out["management_events"] = known.get("management_events")
+        out["read_write_type"] = known.get("read_write_type")
+        return out
     try:
-        status = await aws_call(ctx, client, "get_trail_status", Name=name)
-        selectors = await aws_call(ctx, client, "get_event_selectors", TrailName=name)
+        status = await _status(ctx, arn, str(trail.get("Name")), home)
     except _NOT_DATA:
         raise
     except AwsError as exc:
@@ -87,8 +116,7 @@ async def _describe(ctx: CollectContext, trail: Mapping[str, Any]) -> dict[str, 
             raise
         out["status_error"] = exc.code
         return out
-    out["is_logging"] = status.get("IsLogging")
-    out["management_events"], out["read_write_type"] = management_selection(selectors)
+    out["is_logging"], out["management_events"], out["read_write_type"] = status
     return out
 
 
@@ -124,8 +152,37 @@ async def _trails_of_account(ctx: CollectContext) -> list[Mapping[str, Any]]:
 
 async def fetch_trails(ctx: CollectContext) -> JSON:
     trails = await _trails_of_account(ctx)
+    shared = (await _organization_status(ctx)
+              if any(t.get("IsOrganizationTrail") for t in trails) else {})
     # Sequential on purpose, as above.
-    return [await _describe(ctx, t) for t in trails]
+    return [await _describe(ctx, t, shared) for t in trails]
+
+
+async def fetch_organization_trails(ctx: CollectContext) -> JSON:
+    """The organization trails owned by the account in scope (the management account), each
+    with its status and selectors, read once for every member's shadow trail. A trail whose
+    status cannot be read here is left out (each member then reads it itself, and records the
+    refusal on its shadow trail as before); a transient failure fails the fact, with the same
+    fallback."""
+    out: list[JSON] = []
+    if ctx.account_id != ctx.org.management_account_id:
+        return out  # only the management account owns organization trails
+    for trail in await _trails_of_account(ctx):
+        arn = str(trail.get("TrailARN") or "")
+        if not (trail.get("IsOrganizationTrail") and arn and arn_account(arn) == ctx.account_id):
+            continue
+        home = str(trail.get("HomeRegion") or ctx.home_region)
+        try:
+            is_logging, management, read_write = await _status(
+                ctx, arn, str(trail.get("Name")), home)
+        except _NOT_DATA:
+            raise
+        except AwsError:
+            continue
+        out.append({"arn": arn, "name": trail.get("Name"), "home_region": home,
+                    "is_logging": is_logging, "management_events": management,
+                    "read_write_type": read_write})
+    return out
 
 
 COLLECTORS: tuple[Collector, ...] = (
@@ -136,6 +193,17 @@ COLLECTORS: tuple[Collector, ...] = (
         fetch_trails,
         "every trail of the account, in every region (shadow and organization trails "
         "included), read in its home region",
+        uses=("cloudtrail.organization_trails",),
+    ),
+    # Read in the management account (it owns organization trails, including those a
+    # delegated administrator created), once for the whole organization.
+    Collector(
+        "cloudtrail.organization_trails", "organization",
+        ("cloudtrail:ListTrails", "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus",
+         "cloudtrail:GetEventSelectors"),
+        fetch_organization_trails,
+        "the organization trails the management account owns, with their status and event "
+        "selectors, read once and shared by every member's shadow trail",
     ),
 )
 

@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
+from scanner.aws.collectors import COLLECTORS, CollectContext, FactStore
+from scanner.aws.permissions import actions
+from scanner.aws.session import Aws, account_scope
 from scanner.core.engine import evaluate_account
 from scanner.core.models import FactError, Status
+from scanner.core.settings import AwsSettings
+from scanner.run.config import collector_options
 from scanner.run.rulepack import load_rules
 from scanner.sim import SimServer
 from tests.aws.collectors.conftest import (
@@ -250,3 +255,67 @@ async def test_cross_account_topic_is_unknown_not_zero(sim: SimServer) -> None:
     assert alarm["sns_topic_arns"] == [gone]
     assert alarm["subscriptions"] is None  # the topic could not be read: unknown
     assert e["chain_complete"] is None
+
+
+async def _member_with_org_store(sim: SimServer, member: str) -> tuple[Any, Any, Any]:
+    """The organization store (as the management account) and one member's store whose parent
+    it is, as the orchestrator builds them: (organization_trails, member's trails, calls)."""
+    org = hand_org(sim)
+    async with Aws(AwsSettings(endpoint_url=sim.endpoint, max_attempts=2)) as aws:
+        base = await aws.base_scope()
+        assert base.account_id == MGMT
+
+        def ctx(fs: FactStore, account_id: str) -> CollectContext:
+            return CollectContext(
+                aws=aws, org=org, account=None if account_id == MGMT else org.account(account_id),
+                account_id=account_id, regions=("us-east-1", "eu-west-1"), now=datetime.now(UTC),
+                options=collector_options({}), facts=fs)
+
+        org_store = FactStore(COLLECTORS, make_context=lambda fs: ctx(fs, MGMT), scope=base)
+        shared = await org_store.get("cloudtrail.organization_trails")
+        scope = await aws.assume(base, member)
+        with account_scope(scope):
+            store = FactStore(COLLECTORS, make_context=lambda fs: ctx(fs, member),
+                              scope=scope, parent=org_store)
+            trails = await store.get("cloudtrail.trails")
+        return shared, trails, aws.stats.calls_for(member)
+
+
+async def test_org_trail_status_is_read_once_for_the_organization(sim: SimServer) -> None:
+    async with scanning(sim, APP) as scan:  # each member reading everything itself
+        alone = by_name(await scan.ok("cloudtrail.trails"))
+        alone_calls = scan.calls(APP)
+    shared, trails, calls = await _member_with_org_store(sim, APP)
+    (org_trail,) = shared
+    assert org_trail["arn"].split(":")[4] == MGMT and org_trail["name"] == "org-trail"
+    assert org_trail["is_logging"] is True and org_trail["management_events"] is True
+    # The same fact, status and selectors of the org trail taken from the organization's read.
+    assert by_name(trails) == alone
+    own = sum(not t["is_shadow"] for t in trails)
+    assert calls["cloudtrail:GetTrailStatus"] == own == alone_calls["cloudtrail:GetTrailStatus"] - 1
+    assert calls["cloudtrail:GetEventSelectors"] == own
+
+
+async def test_member_reads_the_org_trail_itself_when_the_organization_cannot(
+        sim: SimServer) -> None:
+    sim.set_faults({"rules": [{"kind": "access_denied", "service": "cloudtrail",
+                               "action": "GetTrailStatus", "account": MGMT}]})
+    shared, trails, calls = await _member_with_org_store(sim, APP)
+    assert shared == []
+    org = by_name(trails)["org-trail"]
+    assert org["is_logging"] is True and org["status_error"] is None
+    assert calls["cloudtrail:GetTrailStatus"] == len(trails)
+
+
+async def test_organization_trails_are_only_the_management_accounts(sim: SimServer) -> None:
+    async with scanning(sim, APP, scope="organization") as scan:
+        assert await scan.ok("cloudtrail.organization_trails") == []
+        assert scan.calls(APP) == {}
+
+
+def test_trail_permissions_cover_the_organization_read() -> None:
+
+    acts = actions({"cloudtrail.trails"}, collector_options({}), all_regions=False)
+    for a in ("cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
+              "cloudtrail:ListTrails", "cloudtrail:DescribeTrails"):
+        assert a in acts["member"] and a in acts["management"]
