@@ -51,6 +51,7 @@ ROOT_RULES = {
 }
 LOOKUP_RATE = 2.0  # LookupEvents requests/s per account and region
 LOOKUP_BURST = 2  # the simulator's token bucket holds `rate` tokens
+REGIONS_AT_ONCE = 6  # event-history regions one account searches at once (eventhistory.py)
 ORG_SERVICES = ("organizations",)
 REPORT_DELAY_S = 0.3  # the simulator's credential-report generation delay (its default)
 
@@ -87,25 +88,56 @@ def compare_truth(found: dict[tuple[str, str], str], truth: dict[str, Any],
     return {"checked": checked, "mismatched": mismatched, "examples": examples}
 
 
+def lookup_chain(k: int) -> float:
+    """k LookupEvents calls in one region, under its own limiter: the first LOOKUP_BURST back
+    to back, then one per 1/rate s, each one latency."""
+    lat = LATENCY_MS / 1000.0
+    return k * lat + max(0, k - LOOKUP_BURST) / LOOKUP_RATE
+
+
+def lookup_makespan(per_region: list[int]) -> float:
+    """The regions' chains, in orgscan's order (us-east-1 first), handed to REGIONS_AT_ONCE
+    slots as each frees (eventhistory.py's bounded_map): the time the last one ends."""
+    slots = [0.0] * REGIONS_AT_ONCE
+    for k in per_region:
+        i = slots.index(min(slots))
+        slots[i] += lookup_chain(k)
+    return max(slots) if per_region else 0.0
+
+
+def lookups_by_region(account: dict[str, Any], regions: int) -> list[int]:
+    """The account's LookupEvents per region searched, us-east-1 first: from its
+    cloudtrail.root_events fact (each region's requests), or, without it, the calls spread as
+    orgscan makes them (one Username=root lookup in each other region, the rest in
+    us-east-1) over ``regions`` regions."""
+    fact = (account.get("facts") or {}).get("cloudtrail.root_events")
+    searched = fact.get("regions") if isinstance(fact, dict) else None
+    if isinstance(searched, dict) and searched:
+        order = sorted(searched, key=lambda r: (r != "us-east-1", r))
+        return [int(searched[r].get("requests") or 0) for r in order]
+    k = int(account["calls"].get("cloudtrail:LookupEvents", 0))
+    if not k:
+        return []
+    others = min(regions - 1, k - 1)
+    return [k - others] + [1] * others
+
+
 def account_path(calls: dict[str, int], member: bool, report_delay_s: float,
-                 regions: int) -> float:
+                 lookups: list[int]) -> float:
     """The shortest time one account's calls can take (README.md, "The bound"): AssumeRole
     (members), then its facts in parallel; the longest branch is the credential report
     (Generate; the report is ready `report_delay_s` after Generate is handled; Get; then
-    ListVirtualMFADevices if it was needed) or the LookupEvents chain in us-east-1 (k calls,
-    the first LOOKUP_BURST back to back, then one per 1/rate s; each other region has its own
-    limit, one lookup and its own chain in parallel); any other call is one latency."""
+    ListVirtualMFADevices if it was needed) or the LookupEvents (`lookups`: calls per region
+    searched, us-east-1 first; each region's chain under its own limiter, REGIONS_AT_ONCE
+    regions at a time); any other call is one latency."""
     lat = LATENCY_MS / 1000.0
     report = 0.0
     if calls.get("iam:GenerateCredentialReport"):
         report = lat + max(lat, report_delay_s)
         if calls.get("iam:ListVirtualMFADevices"):
             report += lat
-    # Every region but us-east-1 gets one lookup (Username=root) when it has no second page.
-    k = calls.get("cloudtrail:LookupEvents", 0) - (regions - 1)
-    lookups = k * lat + max(0, k - LOOKUP_BURST) / LOOKUP_RATE
     single = lat if calls else 0.0
-    return (lat if member else 0.0) + max(report, lookups, single)
+    return (lat if member else 0.0) + max(report, lookup_makespan(lookups), single)
 
 
 def bound(*, requests: int, rps: float, concurrency: int, paths: list[float],
@@ -173,9 +205,15 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
 
     cfg = load_config(config, concurrency=concurrency)
     depth = max(len(r["account"]["ou_path"].split("/")) for r in results)
-    n_regions = len(cfg.regions or ("us-east-1",))
+    # Regions per account: the configured ones, or (`regions: all`, the default) the account's
+    # enabled regions, which orgscan took from the simulator's DescribeRegions answer and
+    # searched one by one (each account's cloudtrail.root_events fact lists them).
+    searched = [len(f["regions"]) for r in scanned
+                if isinstance(f := (r.get("facts") or {}).get("cloudtrail.root_events"), dict)
+                and isinstance(f.get("regions"), dict)]
+    n_regions = len(cfg.regions) if cfg.regions else max(searched, default=1)
     paths = [account_path(r["calls"], not r["account"]["is_management"], REPORT_DELAY_S,
-                          n_regions) for r in scanned]
+                          lookups_by_region(r, n_regions)) for r in scanned]
     org_lookups = int(c["by_action"].get("cloudtrail:LookupEvents", 0)
                       - by_api.get("cloudtrail:LookupEvents", 0))
     b = bound(requests=c["requests"], rps=cap["rps"], concurrency=cfg.concurrency,
@@ -184,6 +222,9 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         "accounts_in_org": len(results), "accounts_scanned": len(scanned),
         "config": str(config), "concurrency": cfg.concurrency, "bundle": bundle,
         "regions": list(cfg.regions or ()),
+        "regions_searched_per_account": {
+            "min": min(searched, default=0), "max": max(searched, default=0),
+            "median": statistics.median(searched) if searched else 0},
         "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS,
         "process": m.to_json(),
         "wall_s": round(m.wall_s, 2),
