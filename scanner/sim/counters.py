@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,10 @@ class Counters:
 
     def _reset(self) -> None:
         self.requests = 0
+        # TCP connections accepted (a client that keeps connections alive opens few).
+        self.connections = 0
+        # When the first AWS request since the reset arrived (epoch seconds; 0: none yet).
+        self.first_request_at = 0.0
         self.by_action: Counter[str] = Counter()
         self.by_account: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
@@ -29,9 +34,15 @@ class Counters:
 
     def request(self, service: str, action: str, account: str) -> None:
         with self._lock:
+            if not self.requests:
+                self.first_request_at = time.time()
             self.requests += 1
             self.by_action[f"{service}:{action}"] += 1
             self.by_account[account] += 1
+
+    def connection(self) -> None:
+        with self._lock:
+            self.connections += 1
 
     def throttle(self, service: str, action: str) -> None:
         with self._lock:
@@ -54,6 +65,8 @@ class Counters:
         with self._lock:
             return {
                 "requests": self.requests,
+                "connections": self.connections,
+                "first_request_at": self.first_request_at,
                 "by_action": dict(self.by_action),
                 "by_account": dict(self.by_account),
                 "throttled": dict(self.throttled),

@@ -13,9 +13,11 @@ import os
 import signal
 import sys
 import threading
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import IO, Any, cast
 
 # Before moto is imported: the default-AMI load makes every account's first EC2 call ~5x slower.
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
@@ -55,6 +57,93 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     return SimMiddleware(moto_app, state), state
 
 
+def keep_alive_handler(on_connect: Callable[[], None]) -> type[Any]:
+    """moto's request handler, keeping connections alive as AWS does.
+
+    werkzeug's dev server (3.x) answers every request with ``Connection: close``, even over
+    HTTP/1.1, so every client request would open a new TCP connection (on AWS: a TLS
+    handshake). Its request loop also drains "leftover" bytes from the socket after each
+    answer, which on a kept-alive connection would swallow the client's next request. This
+    handler instead reads exactly the request's body, answers with a ``Content-Length`` and
+    keeps the connection open unless the client asks to close it. ``on_connect`` is called
+    once per accepted connection (the connection counter).
+    """
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.wsgi import LimitedStream
+
+    class KeepAliveHandler(MotoRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            on_connect()
+
+        def run_wsgi(self) -> None:
+            if self.headers.get("Expect", "").lower().strip() == "100-continue":
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.environ = environ = self.make_environ()
+            body_in: Any = environ["wsgi.input"]
+            if not environ.get("wsgi.input_terminated"):
+                # No chunked body: exactly Content-Length bytes (none when absent).
+                try:
+                    length = max(0, int(environ.get("CONTENT_LENGTH") or 0))
+                except ValueError:
+                    length = 0
+                body_in = environ["wsgi.input"] = LimitedStream(cast(IO[bytes], self.rfile), length)
+            status = "500 INTERNAL SERVER ERROR"
+            headers: list[tuple[str, str]] = []
+
+            def start_response(st: str, hdrs: list[tuple[str, str]],
+                               exc_info: Any = None) -> Callable[[bytes], None]:
+                nonlocal status, headers
+                status, headers = st, list(hdrs)
+                return chunks.append
+
+            chunks: list[bytes] = []
+            try:
+                result = self.server.app(environ, start_response)
+                try:
+                    chunks.extend(result)
+                finally:
+                    close = getattr(result, "close", None)
+                    if close is not None:
+                        close()
+            except Exception:
+                self.server.log("error", f"Error on request:\n{traceback.format_exc()}")
+                status, headers, chunks = "500 INTERNAL SERVER ERROR", [], [b""]
+                self.close_connection = True
+            # Whatever of the request body the application did not read: the next request
+            # starts right after it.
+            try:
+                while body_in.read(65536):
+                    pass
+            except Exception:  # the client went away mid-body: nothing to answer
+                self.close_connection = True
+                return
+            body = b"".join(chunks)
+            code_str, _, msg = status.partition(" ")
+            code = int(code_str)
+            self.send_response(code, msg)
+            names = set()
+            for key, value in headers:
+                if key.lower() in ("connection", "transfer-encoding", "keep-alive"):
+                    continue
+                names.add(key.lower())
+                self.send_header(key, value)
+            no_body = environ["REQUEST_METHOD"] == "HEAD" or 100 <= code < 200 or code in (
+                204, 304)
+            if "content-length" not in names and not no_body:
+                self.send_header("Content-Length", str(len(body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if not no_body:
+                self.wfile.write(body)
+            self.wfile.flush()
+
+    return KeepAliveHandler
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scanner.sim.server")
     parser.add_argument("--scenario", required=True)
@@ -66,7 +155,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="enforce IAM policies (the scenario's iam_policies)")
     args = parser.parse_args(argv)
 
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
     faults = args.faults
@@ -76,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(
-        "127.0.0.1", args.port, app, threaded=True, request_handler=MotoRequestHandler
+        "127.0.0.1", args.port, app, threaded=True,
+        request_handler=keep_alive_handler(state.counters.connection),
     )
     endpoint = f"http://127.0.0.1:{server.server_port}"
 
