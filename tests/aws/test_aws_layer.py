@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import ssl
+from typing import Any
+
 import pytest
 
-from scanner.aws.session import Aws, RateLimiter, account_scope, is_read_operation
+from scanner.aws import session as session_module
+from scanner.aws.session import (
+    Aws,
+    RateLimiter,
+    account_scope,
+    is_read_operation,
+    shared_tls_context,
+)
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
 from scanner.sim import SimServer
 from tests.conftest import DENIED, MGMT, settings_for
@@ -144,3 +154,29 @@ def test_throttle_codes_are_counted_and_classified_alike() -> None:
         exc = ClientError({"Error": {"Code": code, "Message": "slow down"}}, "LookupEvents")
         assert isinstance(classify(exc), Throttled), code
     assert not is_throttle("AccessDenied")
+
+
+async def test_one_tls_context_for_every_client(walk_sim: SimServer,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """aiobotocore would build a TLS context per client and load the CA bundle into each."""
+    loads: list[object] = []
+    load = ssl.SSLContext.load_verify_locations
+
+    def counting_load(self: ssl.SSLContext, *args: Any, **kw: Any) -> None:
+        loads.append(args)
+        load(self, *args, **kw)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", counting_load)
+    monkeypatch.setattr(session_module, "_TLS_CONTEXTS", {})
+    async with Aws(settings_for(walk_sim)) as aws:
+        base = await aws.base_scope()
+        with account_scope(base):
+            await (await aws.client("iam")).list_users()
+            for region in ("us-east-1", "eu-west-1", "ap-south-1"):
+                await (await aws.client("cloudtrail", region)).describe_trails()
+        contexts = {id(client._endpoint.http_session._sessions[None].connector._ssl)
+                    for client in aws._clients.values()}
+        assert len(aws._clients) == 5
+    assert len(contexts) == 1
+    assert len(loads) == 1
+    assert shared_tls_context(True) is shared_tls_context(True)
