@@ -4,9 +4,11 @@ read from the same AuditReport the report files render."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scanner.core.audit_report import AuditReport
-from scanner.run.runner import RunOutcome
+if TYPE_CHECKING:
+    from scanner.core.audit_report import AuditReport
+    from scanner.run.runner import RunOutcome
 
 
 def print_summary(outcome: RunOutcome, out: Path) -> None:

@@ -8,11 +8,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli.demo import cmd_demo
 from scanner.cli.exits import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
-from scanner.cli.permissions import cmd_permissions
 from scanner.cli.scan import _scan_options, cmd_scan
 from scanner.core.errors import ConfigError
+
+
+# The demo and permissions commands import the run layer: only when they run.
+def cmd_demo(args: argparse.Namespace) -> int:
+    from scanner.cli.demo import cmd_demo as run_demo
+    return run_demo(args)
+
+
+def cmd_permissions(args: argparse.Namespace) -> int:
+    from scanner.cli.permissions import cmd_permissions as run_permissions
+    return run_permissions(args)
 
 
 def build_parser() -> argparse.ArgumentParser:

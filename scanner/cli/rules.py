@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from scanner.cli.exits import EXIT_OK, EXIT_TEST_FAILED, EXIT_USAGE
-from scanner.core.rules import Rule
-from scanner.core.ruletest import run_rule_tests
-from scanner.core.selection import select
 from scanner.core.settings import RuleSelection
-from scanner.run.rulepack import default_rules_dir, validate_rules
+
+if TYPE_CHECKING:
+    from scanner.core.rules import Rule
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -39,6 +38,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def _load(paths: list[Path] | None, err: TextIO) -> list[Rule] | None:
+    # The rule pack (and, through the collectors' fact catalogue, the SDK): only when used.
+    from scanner.run.rulepack import validate_rules
+
     rules, errors = validate_rules(paths or None)
     for e in errors:
         print(e, file=err)
@@ -52,6 +54,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout,
     rules = _load([rules_dir] if rules_dir else None, err)
     if rules is None:
         return EXIT_USAGE
+    from scanner.core.selection import select
+
     wanted = RuleSelection(frameworks=(framework,) if framework is not None else ())
     rows = [(r.id, r.severity.value, r.scope, ", ".join(
         f"{fw} {'/'.join(ids)}" for fw, ids in sorted(r.compliance.items())) or "-")
@@ -78,6 +82,9 @@ def cmd_test(args: argparse.Namespace, out: TextIO = sys.stdout,
     rules = _load(args.paths, err)
     if rules is None:
         return EXIT_USAGE
+    from scanner.core.ruletest import run_rule_tests
+    from scanner.run.rulepack import default_rules_dir
+
     results = run_rule_tests(rules)
     for r in results:
         print(r, file=out)

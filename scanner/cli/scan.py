@@ -7,15 +7,14 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scanner.cli.console import print_summary
 from scanner.cli.exits import EXIT_AWS, EXIT_BUNDLE, exit_code
 from scanner.core.errors import AwsError, ConfigError
 from scanner.core.models import Severity
-from scanner.core.results import ScanResult
-from scanner.report.bundle import BundleError
-from scanner.run.config import load_config
-from scanner.run.runner import RunOptions, run
+
+if TYPE_CHECKING:
+    from scanner.core.results import ScanResult
 
 
 def _scan_options(p: argparse.ArgumentParser) -> None:
@@ -60,6 +59,13 @@ def _overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    # Imported here, not at module level: building the parser (``orgscan --help``, every other
+    # subcommand) must not pay for the SDK, networkx and the report writers.
+    from scanner.cli.console import print_summary
+    from scanner.report.bundle import BundleError
+    from scanner.run.config import load_config
+    from scanner.run.runner import RunOptions, run
+
     config = load_config(args.config, **_overrides(args))
     if args.shard:
         from scanner.run.shard import parse_shard
