@@ -19,6 +19,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from scanner.core.audit_report import build_audit_report
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import LATENCY_FAULTS, start_sim
@@ -61,7 +63,7 @@ def main() -> int:
         profiler.start()
         result = asyncio.run(scan(config, rules, out_dir=work / "out"))
         t1 = time.monotonic()
-        write_reports(result, work / "out", config.formats)
+        write_reports(build_audit_report(result), work / "out", config.formats)
         profiler.stop()
         t2 = time.monotonic()
         cpu = time.process_time() - cpu0

@@ -273,8 +273,8 @@ def build_root_usage(
     return RootUsage(
         account_id=account_id,
         window_days=window.days,
-        window_start=iso(window.start) or "",
-        window_end=iso(window.end) or "",
+        window_start=iso(window.start),
+        window_end=iso(window.end),
         used_in_window=used_in_window,
         last_used=last_used,
         last_used_channel=last_channel,
@@ -294,7 +294,7 @@ def build_root_usage(
         source_ips=tuple(sorted({e.source_ip for e in people if e.source_ip})),
         user_agents=tuple(sorted({e.user_agent for e in people if e.user_agent})),
         console_sign_ins=tuple(
-            ConsoleSignIn(e.event_id, iso(e.event_time) or "", e.mfa_used, e.source_ip)
+            ConsoleSignIn(e.event_id, iso(e.event_time), e.mfa_used, e.source_ip)
             for e in logins
         ),
         password_last_used=row.get("password_last_used") if row else None,

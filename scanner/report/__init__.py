@@ -10,8 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from scanner.core.audit_report import AuditReport, build_audit_report
-from scanner.core.results import ScanResult
+from scanner.core.audit_report import AuditReport
 from scanner.report.core import write_core
 
 Writer = Callable[[AuditReport, Path], list[Path]]
@@ -36,12 +35,7 @@ def _lazy(module: str, name: str) -> Writer:
     return writer
 
 
-def write_reports(report: AuditReport | ScanResult, out: Path,
-                  formats: tuple[str, ...]) -> list[Path]:
-    # A bare ScanResult (the bundle and diff tests, benchmarks) is modelled here, once; a run
-    # passes the model runner.finish built.
-    if isinstance(report, ScanResult):
-        report = build_audit_report(report)
+def write_reports(report: AuditReport, out: Path, formats: tuple[str, ...]) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = write_core(report, out)
     writers = _writers()

@@ -27,9 +27,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.core.audit_report import root_used
 from scanner.core.results import ScanResult
 from scanner.report.core import findings_json
-from scanner.report.rollup import root_used
 
 DIFF_SCHEMA_VERSION = "1.0"
 CLASSES = ("new", "resolved", "changed", "removed", "added")

@@ -7,12 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from scanner.core.audit_report import SEVERITIES, STATUSES, AuditReport, build_audit_report
-
-# Still imported from here by diff.py (root_used) and the diff tests (restrict).
-from scanner.core.audit_report import restrict as restrict
-from scanner.core.audit_report import root_used as root_used
-from scanner.core.results import ScanResult
+from scanner.core.audit_report import SEVERITIES, STATUSES, AuditReport
 from scanner.report.csvout import write_csv
 from scanner.report.files import write_json
 
@@ -67,11 +62,8 @@ def ou_summary_rows(units: Sequence[Mapping[str, Any]]) -> list[tuple[object, ..
     return rows
 
 
-def write_ou_summary(report: AuditReport | ScanResult, out: Path) -> list[Path]:
+def write_ou_summary(report: AuditReport, out: Path) -> list[Path]:
     """``ou-summary.json`` and ``ou-summary.csv`` (schema: schemas/ou-summary.schema.json;
-    the CSV is written the way every orgscan CSV is: csvout.write_csv). A bare ScanResult (the
-    bundle tests) is modelled first."""
-    if isinstance(report, ScanResult):
-        report = build_audit_report(report)
+    the CSV is written the way every orgscan CSV is: csvout.write_csv)."""
     return [write_json(out / "ou-summary.json", ou_summary_json(report)),
             write_csv(out / "ou-summary.csv", CSV_COLUMNS, ou_summary_rows(report.units))]

@@ -23,11 +23,11 @@ from typing import Any
 
 import pytest
 
-from scanner.aws.collectors.iam import derive_root_mfa
 from scanner.aws.collectors.normalize import parse_credential_report
 from scanner.core.engine import evaluate_account
 from scanner.core.errors import ConfigError
 from scanner.core.models import Status
+from scanner.core.rootcreds import derive_root_credentials, root_row
 from scanner.core.rules import RuleLoadError
 from scanner.core.ruletest import _account
 from scanner.core.trailparse import scan_log_file
@@ -351,7 +351,7 @@ def test_odd_credential_report_never_crashes_or_passes_blindly(name: str, report
     else:
         assert finding.status is Status.ERROR, (name, finding.status, finding.message)
     # Root MFA derivation copes as well, and says unknown rather than guessing.
-    mfa = derive_root_mfa(rows, {}, [])
+    mfa = _root_mfa(rows, {}, [])
     if not decidable:
         assert mfa["active_access_keys"] is None or mfa["credentials_present"] is not False
 
@@ -359,7 +359,7 @@ def test_odd_credential_report_never_crashes_or_passes_blindly(name: str, report
 @pytest.mark.parametrize("summary", [{}, {"AccountMFAEnabled": "1"}, {"SummaryMap": None},
                                      {"AccountPasswordPresent": None}])
 def test_account_summary_missing_fields_is_unknown(summary: dict[str, Any]) -> None:
-    mfa = derive_root_mfa([], summary, [{"unexpected": True}, "not a dict"])  # type: ignore[list-item]
+    mfa = _root_mfa([], summary, [{"unexpected": True}, "not a dict"])  # type: ignore[list-item]
     assert mfa["mfa_active"] is None and mfa["mfa_kind"] is None
     assert mfa["credentials_present"] is None
 
@@ -426,3 +426,8 @@ def test_missing_fields_are_data_not_collector_crashes(stripped_scans: tuple[Any
                       for name, fact in r.facts.items()
                       if isinstance(fact, FactError) and fact.code == "CollectorError"})
     assert not crashes, crashes
+
+
+def _root_mfa(rows: list[Any], summary: dict[str, Any], devices: list[Any]) -> dict[str, Any]:
+    """The ``root.mfa`` fact as the IAM collector derives it."""
+    return derive_root_credentials(root_row(rows), summary, devices).to_json()

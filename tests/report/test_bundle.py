@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 
 from scanner.cli.report import cmd_verify
+from scanner.core.audit_report import build_audit_report
 from scanner.core.mutelist import apply, exceptions_from_text
 from scanner.core.results import Coverage
 from scanner.core.settings import AwsSettings
@@ -48,8 +49,9 @@ def bundle(demo: DemoScan, tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     out = tmp_path_factory.mktemp("bundle-out")
     now = datetime(2026, 11, 28, tzinfo=UTC)
     result, report = apply(demo.result, exceptions_from_text(EXCEPTIONS), now)
-    written = write_reports(result, out, ("json", "graph"))
-    written += write_ou_summary(result, out)
+    model = build_audit_report(result)
+    written = write_reports(model, out, ("json", "graph"))
+    written += write_ou_summary(model, out)
     return write_bundle(result, out, reports=written, config=demo.config, rules=demo.rules,
                         exceptions_report=report)
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from scanner.cli.report import cmd_diff
+from scanner.core.audit_report import build_audit_report, restrict
 from scanner.core.errors import ConfigError
 from scanner.core.models import Finding, Status
 from scanner.core.mutelist import apply, exceptions_from_text
@@ -24,7 +25,6 @@ from scanner.report.bundle import write_bundle
 from scanner.report.diff import classify, diff, snapshot_of
 from scanner.report.diffload import diff_against, diff_paths, load_snapshot
 from scanner.report.diffrender import diff_markdown, md_cell, write_diff
-from scanner.report.rollup import restrict
 
 from ._demo import (
     OU_A,
@@ -178,11 +178,11 @@ def later_scan(result: ScanResult) -> ScanResult:
 @pytest.fixture(scope="module")
 def scan_dirs(demo: DemoScan, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     old = tmp_path_factory.mktemp("old-scan")
-    write_reports(demo.result, old, ("json",))
+    write_reports(build_audit_report(demo.result), old, ("json",))
     shutil.copy(demo.out / "journal.jsonl", old / "journal.jsonl")
     new = tmp_path_factory.mktemp("new-scan")
     later = later_scan(demo.result)
-    written = write_reports(later, new, ("json",))
+    written = write_reports(build_audit_report(later), new, ("json",))
     bundle = write_bundle(later, new, reports=written, config=demo.config, rules=demo.rules)
     assert bundle.zip_path is not None
     return old, bundle.zip_path

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping
 from typing import Any
 
 from scanner.aws.calls import call, collect
@@ -136,13 +135,6 @@ async def fetch_password_policy(ctx: CollectContext) -> JSON:
 # --- root.mfa (derived) ---------------------------------------------------------------------
 
 
-def derive_root_mfa(rows: list[JSON], summary: Mapping[str, Any],
-                    devices: list[JSON]) -> dict[str, JSON]:
-    """The ``root.mfa`` fact from the credential report's rows, the account summary and the
-    virtual MFA devices (derived by ``scanner.core.rootcreds``, docs/semantics.md)."""
-    return derive_root_credentials(root_row(rows), summary, devices).to_json()
-
-
 async def fetch_root_mfa(ctx: CollectContext) -> JSON:
     # The orchestrator fetches the facts a scan needs concurrently; these are shared.
     rows = await ctx.facts.require("iam.credential_report")
@@ -206,4 +198,4 @@ COLLECTORS: tuple[Collector, ...] = (
               fetch_organizations_features, "centralized root access features of the org"),
 )
 
-__all__ = ["COLLECTORS", "aws_call", "aws_list", "derive_root_mfa"]
+__all__ = ["COLLECTORS", "aws_call", "aws_list"]

@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from scanner.aws.collectors.cloudtrail import management_selection
-from scanner.aws.collectors.iam import derive_root_mfa
 from scanner.aws.collectors.monitoring import chain_complete
-from scanner.core.rootcreds import ROOT_USER
+from scanner.core.rootcreds import ROOT_USER, derive_root_credentials, root_row
 
 
 def row(**kw: Any) -> dict[str, Any]:
@@ -21,7 +20,7 @@ def row(**kw: Any) -> dict[str, Any]:
 # The derivation itself is tested in tests/core/test_rootcreds.py; this is the collector's entry.
 def test_root_mfa_fact_from_report_rows() -> None:
     user = {"user": "alice", "password_enabled": True, "access_key_1_active": True}
-    out = derive_root_mfa([user, row(access_key_1_active=True, access_key_2_active=None)],
+    out = _root_mfa([user, row(access_key_1_active=True, access_key_2_active=None)],
                           {"AccountPasswordPresent": 0}, [])
     # Key 2 unknown with key 1 active: at least one active key, as root.usage reports.
     assert out == {"password_present": False, "active_access_keys": 1,
@@ -78,3 +77,8 @@ def test_chain_complete() -> None:
     assert chain_complete(entry(trail_is_logging=None)) is None
     # A known missing link decides even when another is unknown.
     assert chain_complete(entry(trail_is_logging=None, alarms=[])) is False
+
+
+def _root_mfa(rows: list[Any], summary: dict[str, Any], devices: list[Any]) -> dict[str, Any]:
+    """The ``root.mfa`` fact as the IAM collector derives it."""
+    return derive_root_credentials(root_row(rows), summary, devices).to_json()
