@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from scanner.aws.collectors.base import CollectContext, Collector
 from scanner.core.models import JSON, Account, FactError, Organization, OrgUnit
+from scanner.core.rootcreds import RootCredentials
 from scanner.core.scp import denies_root_actions
 
 SCP = "SERVICE_CONTROL_POLICY"
@@ -82,7 +83,10 @@ def with_member_root_credentials(summary: Mapping[str, JSON], accounts: Iterable
             continue
         considered += 1
         fact = root_mfa.get(account.id)
-        present = fact.get("credentials_present") if isinstance(fact, dict) else None
+        # Read back through the one derivation's own reader: a malformed value is unknown,
+        # never "no credentials".
+        present = (RootCredentials.from_fact(fact).credentials_present
+                   if isinstance(fact, dict) else None)
         if present is True:
             with_creds.append(account.id)
         elif present is None:
