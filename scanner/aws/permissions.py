@@ -65,9 +65,10 @@ def member_policy(acts: Mapping[str, list[str]]) -> dict[str, Any]:
     return _policy(list(acts["member"]))
 
 
-def management_policy(acts: Mapping[str, list[str]], role_name: str) -> dict[str, Any]:
+def management_policy(acts: Mapping[str, list[str]], role_name: str,
+                      partition: str = "aws") -> dict[str, Any]:
     assume = {"Sid": "OrgscanAssumeAuditRole", "Effect": "Allow", "Action": "sts:AssumeRole",
-              "Resource": f"arn:aws:iam::*:role/{role_name}"}
+              "Resource": f"arn:{partition}:iam::*:role/{role_name}"}
     return _policy(list(acts["management"]), [assume])
 
 

@@ -19,11 +19,15 @@ _ENABLED = (None, "opt-in-not-required", "opted-in")
 
 
 @cache
+def partition_of(home_region: str) -> str:
+    """The partition (aws, aws-cn, aws-us-gov, ...) ``home_region`` belongs to."""
+    return str(get_session().get_partition_for_region(home_region))
+
+
+@cache
 def partition_regions(home_region: str) -> frozenset[str]:
     """Every region botocore knows for EC2 in ``home_region``'s partition."""
-    session = get_session()
-    partition = session.get_partition_for_region(home_region)
-    return frozenset(session.get_available_regions("ec2", partition))
+    return frozenset(get_session().get_available_regions("ec2", partition_of(home_region)))
 
 
 async def enabled_regions(aws: Aws) -> tuple[str, ...]:

@@ -28,6 +28,7 @@ from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioCredentials, AioRefreshableCredentials
 from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
+from botocore.exceptions import ProfileNotFound
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from scanner import __version__
@@ -286,7 +287,11 @@ class Aws:
         """The caller's credentials (the management account's or a delegated administrator's),
         from the standard chain, optionally through ``management_role_arn`` (a role in either);
         records the caller identity."""
-        creds = await self._session.get_credentials()
+        try:
+            creds = await self._session.get_credentials()
+        except ProfileNotFound as exc:
+            raise AccessDenied("ProfileNotFound", f"{exc} in the AWS config files (named by "
+                               "--profile, aws.profile or AWS_PROFILE)") from exc
         if creds is None:
             raise AccessDenied("NoCredentials", "no AWS credentials found (profile, "
                                "environment or instance role)", service="sts")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner.report.markdown import when
+
 if TYPE_CHECKING:
     from scanner.core.audit_report import AuditReport
     from scanner.run.runner import RunOutcome
@@ -45,7 +47,7 @@ def _print_root_use(report: AuditReport) -> None:
     print(f"Root used in the last {report.result.lookback_days} days: {len(used)} account(s)"
           + (f", unknown for {len(unknown)}" if unknown else ""))
     for row in used:
-        last = str(row.record.get("last_used") or "")
         channels = ",".join(row.record.get("channels") or []) or "-"
+        # In UTC, saying so: the terminal's reader may be in any time zone.
         print(f"  {row.account.id} {row.account.name:24} {row.account.ou_path:32} "
-              f"last {last[:19] or '?'} via {channels}")
+              f"last {when(row.record.get('last_used'))} via {channels}")

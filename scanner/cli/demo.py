@@ -8,38 +8,55 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import yaml
+
 from scanner.cli.console import print_summary
-from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK
+from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from scanner.core.settings import ALL_FORMATS, AwsSettings
 from scanner.run.config import load_config
 from scanner.run.runner import RunOptions, run
 
+# The demo reads the organization trail too, so that root use is reported even for the
+# accounts it cannot assess. `orgscan scan` gets the same result from `orgscan sim serve` with
+# a config selecting these sources (README, "Scanning the simulator").
+DEMO_SOURCES = ("credential_report", "event_history", "org_trail")
+# What the manifest records as the configuration's source: not a file, and not the defaults.
+DEMO_CONFIG_SOURCE = f"<demo> (the defaults, root_usage.sources: {', '.join(DEMO_SOURCES)})"
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from scanner.sim import SimServer
+    from scanner.sim.scenario import ScenarioError
+
+    def status(line: str) -> None:
+        if not args.quiet:
+            print(f"orgscan demo: {line}", file=sys.stderr)
 
     t0 = time.monotonic()
-    print("orgscan demo: starting the simulated organization ...", file=sys.stderr)
-    with SimServer(args.scenario) as sim:
+    config = load_config(None, defaults_name=DEMO_CONFIG_SOURCE, out=args.out,
+                         formats=ALL_FORMATS, root_usage_sources=list(DEMO_SOURCES))
+    status("starting the simulated organization ...")
+    try:
+        sim = SimServer(args.scenario)
+    except (ScenarioError, OSError, yaml.YAMLError) as exc:
+        message = " ".join(str(exc).split())  # one line, also for a YAML error
+        print(f"orgscan demo: --scenario {args.scenario}: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    with sim:
         creds = sim.credentials
         aws = AwsSettings(endpoint_url=sim.endpoint, region="us-east-1",
                           credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
-        # The demo shows every output orgscan can write, and reads the organization trail too
-        # so that root use is reported even for the accounts it cannot assess.
-        config = load_config(None, out=args.out, formats=ALL_FORMATS, root_usage_sources=[
-            "credential_report", "event_history", "org_trail"])
         config = replace(config, aws=aws)
-        print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "
-              "scanning ...", file=sys.stderr)
+        status(f"simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; scanning ...")
         outcome = run(config, RunOptions(quiet=args.quiet))
     result = outcome.result
     print_summary(outcome, Path(args.out))
-    print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)
+    status(f"done in {time.monotonic() - t0:.1f}s")
     # The demo organization holds a suspended account and one without the audit role on
     # purpose, so its coverage is partial by design: a demo that ran to the end succeeded.
     # (`orgscan scan` keeps exit 3 for partial coverage.)
     if result.interrupted:
         return EXIT_INTERRUPTED
-    print("orgscan demo: the 2 accounts not assessed are part of the demo (a suspended account "
-          "and one without the audit role); a real scan would exit 3 here.", file=sys.stderr)
+    status("the 2 accounts not assessed are part of the demo (a suspended account and one "
+           "without the audit role); a real scan would exit 3 here.")
     return EXIT_OK

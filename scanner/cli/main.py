@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli.exits import EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+from scanner.cli.exits import DEMO_EXIT_CODES, EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
 from scanner.cli.scan import _scan_options, cmd_scan
 from scanner.core.errors import ConfigError
 
@@ -38,10 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     scan.set_defaults(func=cmd_scan)
 
     demo = sub.add_parser("demo", help="scan the built-in simulated organization",
-                          epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+                          epilog=DEMO_EXIT_CODES,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--scenario", default="demo", help="bundled scenario name or YAML file")
     demo.add_argument("--out", default="orgscan-demo", help="output directory")
-    demo.add_argument("--quiet", action="store_true")
+    demo.add_argument("--quiet", action="store_true",
+                      help="no progress or status lines; the summary still prints")
     demo.set_defaults(func=cmd_demo)
 
     perms = sub.add_parser("permissions", help="print the least-privilege IAM policies a scan "

@@ -14,15 +14,21 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     import json
 
     from scanner.aws import permissions
+    from scanner.aws.regions import partition_of
     from scanner.core.engine import facts_needed
 
     config = load_config(args.config, role_name=args.role_name)
     acts = permissions.actions(facts_needed(load_selected_rules(config)),
                                config.collector_options,
                                all_regions=config.regions is None)
-    role = config.aws.role_name
+    configured = config.aws.role_name
+    # The role the scan will assume: with --deploy-dir, the one the template deploys (never
+    # Organizations' admin role), so the management policy allows exactly what the user is
+    # told to scan with. Its ARN is in the home region's partition.
+    role = (permissions.template_role_name(configured) if args.deploy_dir is not None
+            else configured)
     member = permissions.member_policy(acts)
-    management = permissions.management_policy(acts, role)
+    management = permissions.management_policy(acts, role, partition_of(config.aws.region))
     print(json.dumps(management if args.management else member, indent=2))
     if args.deploy_dir is not None:
         args.deploy_dir.mkdir(parents=True, exist_ok=True)
@@ -33,9 +39,9 @@ def cmd_permissions(args: argparse.Namespace) -> int:
             (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
         print(f"orgscan: wrote the StackSet template and policies to {args.deploy_dir}/",
               file=sys.stderr)
-        deployed = permissions.template_role_name(role)
-        if deployed != role:
-            print(f"orgscan: the template deploys the read-only role {deployed!r} (not "
-                  f"{role!r}, which Organizations creates with admin rights): scan with "
-                  f"--role-name {deployed}", file=sys.stderr)
+        if role != configured:
+            print(f"orgscan: the template deploys the read-only role {role!r} (not "
+                  f"{configured!r}, which Organizations creates with admin rights), and "
+                  f"management-policy.json allows assuming it: scan with --role-name {role}",
+                  file=sys.stderr)
     return EXIT_OK

@@ -51,6 +51,15 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout,
              err: TextIO = sys.stderr) -> int:
     rules_dir: Path | None = args.rules_dir
     framework: str | None = args.framework
+    if framework is not None:
+        from scanner.cli.scan import check_frameworks
+        from scanner.core.errors import ConfigError
+
+        try:
+            check_frameworks([framework])
+        except ConfigError as exc:  # an empty table would read as "no rule maps to it"
+            print(f"orgscan: {exc}", file=err)
+            return EXIT_USAGE
     rules = _load([rules_dir] if rules_dir else None, err)
     if rules is None:
         return EXIT_USAGE

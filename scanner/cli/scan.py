@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scanner.cli.exits import EXIT_AWS, EXIT_BUNDLE, exit_code
 from scanner.core.errors import AwsError, ConfigError
@@ -51,7 +51,7 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, object]:
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"role_name": args.role_name, "regions": args.regions, "out": args.out,
             "concurrency": args.concurrency, "profile": args.profile,
             "endpoint_url": args.endpoint_url, "lookback_days": args.lookback_days,
@@ -70,13 +70,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.shard:
         from scanner.run.shard import parse_shard
         config = replace(config, shard=parse_shard(args.shard))
-    _check_frameworks(args.frameworks or ())
+    check_frameworks(args.frameworks or ())
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)
     try:
         outcome = run(config, opts)
     except AwsError as exc:
-        print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
+        # A failed call names it; a failure before any call (credentials) is code and message.
+        print(f"orgscan: cannot scan: {exc if exc.operation else f'{exc.code}: {exc.message}'}",
+              file=sys.stderr)
         return EXIT_AWS
     except BundleError as exc:
         print(f"orgscan: {exc}", file=sys.stderr)
@@ -88,12 +90,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return exit_code(result, args.fail_on)
 
 
-def _check_frameworks(frameworks: Sequence[str]) -> None:
+def check_frameworks(frameworks: Sequence[str]) -> None:
+    """Every ``--framework`` names a framework the rules can map to (`scan`, `rules list`)."""
     from scanner.core.rules import KNOWN_FRAMEWORKS
 
     for framework in frameworks:
         if framework not in KNOWN_FRAMEWORKS:
-            raise ConfigError("--framework", f"unknown framework {framework!r}",
+            raise ConfigError(f"--framework {framework}", "unknown framework",
                               hint=f"known: {', '.join(sorted(KNOWN_FRAMEWORKS))}")
 
 

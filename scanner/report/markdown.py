@@ -120,7 +120,9 @@ def _used_row(row: RootUseRow) -> list[object]:
             md(row.account.ou_path), md(", ".join(r.get("channels") or []) or "-"),
             f"{r.get('console_logins', 0)} ({r.get('console_logins_without_mfa', 0)})",
             r.get("failed_logins", 0), r.get("api_calls", 0),
-            r.get("assume_root_sessions", 0), md(r.get("mfa_kind") or "unknown"),
+            r.get("assume_root_sessions", 0),
+            md(", ".join(r.get("source_ips") or []) or "-", 300),
+            md(r.get("mfa_kind") or "unknown"),
             md(r.get("active_access_keys") if r.get("active_access_keys") is not None
                else "unknown")]
 
@@ -136,7 +138,8 @@ def _root_usage(report: AuditReport) -> list[str]:
     if used:
         lines += table(
             ["Last used", "Account", "OU", "Channels", "Console sign-ins (no MFA)",
-             "Failed sign-ins", "API calls", "AssumeRoot sessions", "MFA", "Active keys"],
+             "Failed sign-ins", "API calls", "AssumeRoot sessions", "Source IPs", "MFA",
+             "Active keys"],
             (_used_row(r) for r in used))
     else:
         lines.append("No account used root in the window.")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scanner.core.errors import ConfigErrors
+from scanner.core.errors import ConfigError, ConfigErrors
 from scanner.core.settings import (
     AthenaOptions,
     AwsSettings,
@@ -25,7 +25,14 @@ from scanner.core.settings import (
     ScanConfig,
     ScopeFilter,
 )
-from scanner.core.yamldoc import PathKey, YamlDoc, load_schema, parse_yaml, schema_errors
+from scanner.core.yamldoc import (
+    PathKey,
+    YamlDoc,
+    closest,
+    load_schema,
+    parse_yaml,
+    schema_errors,
+)
 from scanner.run.inputs import load_yaml
 
 # Keys of CLI overrides, mapped onto the config file's structure.
@@ -60,9 +67,22 @@ def _apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> None
         node[path[-1]] = value
 
 
-def load_config(path: Path | None = None, **overrides: Any) -> ScanConfig:
-    """Read ``path`` (or nothing), apply CLI overrides, validate, freeze."""
-    doc = parse_yaml("{}", "<defaults>") if path is None else load_yaml(path)
+# The command-line flag behind each override: a bad value is blamed on what the user typed.
+FLAGS = {
+    "role_name": "--role-name", "regions": "--region", "out": "--out",
+    "concurrency": "--concurrency", "profile": "--profile", "endpoint_url": "--endpoint-url",
+    "lookback_days": "--lookback-days", "formats": "--format", "exceptions": "--exceptions",
+}
+
+
+def load_config(path: Path | None = None, *, defaults_name: str = "<defaults>",
+                **overrides: Any) -> ScanConfig:
+    """Read ``path`` (or nothing: the defaults, recorded as ``defaults_name``), apply CLI
+    overrides, validate, freeze. A bad override is reported against its flag, not the file."""
+    flag_errors = _flag_errors(overrides)
+    if flag_errors:
+        raise ConfigErrors(flag_errors)
+    doc = parse_yaml("{}", defaults_name) if path is None else load_yaml(path)
     if doc.data is None:
         doc.data = {}
     if not isinstance(doc.data, dict):
@@ -71,7 +91,62 @@ def load_config(path: Path | None = None, **overrides: Any) -> ScanConfig:
     errors = schema_errors(doc, load_schema("config.schema.json"))
     if errors:
         raise ConfigErrors(errors)
-    return _freeze(doc)
+    config = _freeze(doc)
+    _check_regions(config, doc, from_flag=bool(overrides.get("regions")))
+    return config
+
+
+def _flag_errors(overrides: Mapping[str, Any]) -> list[ConfigError]:
+    """Each flag's value checked alone against the config schema, so the error names the flag
+    and says what a valid value looks like."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema("config.schema.json"))
+    errors: list[ConfigError] = []
+    for name, value in overrides.items():
+        flag = FLAGS.get(name)
+        if flag is None or value is None or value == ():
+            continue
+        data: dict[str, Any] = {}
+        _apply_overrides(data, {name: value})
+        for err in validator.iter_errors(data):
+            errors.append(_flag_error(flag, jsonschema.exceptions.best_match([err])))
+    return errors
+
+
+def _flag_error(flag: str, err: Any) -> ConfigError:
+    value, bound = err.instance, err.validator_value
+    if err.validator == "minimum":
+        return ConfigError(flag, f"must be at least {bound}, got {value}")
+    if err.validator == "maximum":
+        return ConfigError(flag, f"must be at most {bound}, got {value}")
+    if flag == "--region" and err.validator in ("pattern", "const"):
+        return ConfigError(f"{flag} {value}", "not a region name; expected like us-east-1 "
+                           "(or 'all' alone: every region enabled in each account)")
+    if err.validator == "enum":
+        return ConfigError(f"{flag} {value}", f"expected one of: {', '.join(map(str, bound))}")
+    if err.validator == "pattern" and flag == "--endpoint-url":
+        return ConfigError(f"{flag} {value}", "expected an http:// or https:// URL")
+    return ConfigError(flag, err.message)
+
+
+def _check_regions(config: ScanConfig, doc: YamlDoc, *, from_flag: bool) -> None:
+    """A requested region must exist in the home region's partition (botocore's endpoint
+    data, no AWS call): a name that is well formed but no region would otherwise be searched
+    "successfully" in nothing. docs/outputs.md, "Regions"."""
+    if not config.regions:
+        return
+    from scanner.aws.regions import partition_of, partition_regions
+
+    known = partition_regions(config.aws.region)
+    for region in config.regions:
+        if region in known:
+            continue
+        message = f"not a region of the {partition_of(config.aws.region)} partition"
+        hint = closest(region, known) or f"known: {', '.join(sorted(known))}"
+        if from_flag:
+            raise ConfigError(f"--region {region}", message, hint=hint)
+        raise doc.error(("regions", config.regions.index(region)), message, hint)
 
 
 def _filter(raw: Mapping[str, Any] | None) -> ScopeFilter:

@@ -53,7 +53,9 @@ def read_raw(source: str | Path | dict[str, Any]) -> dict[str, Any]:
         raw: Any = source
     else:
         path = Path(source)
-        if not path.exists() and isinstance(source, str) and "/" not in source:
+        # A bare name is a bundled scenario unless such a file exists (a directory of that
+        # name in the working directory, e.g. a demo's output, does not hide it).
+        if not path.is_file() and isinstance(source, str) and "/" not in source:
             path = bundled_scenario(source)
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
