@@ -96,7 +96,7 @@ def check_frameworks(frameworks: Sequence[str]) -> None:
 
     for framework in frameworks:
         if framework not in KNOWN_FRAMEWORKS:
-            raise ConfigError(f"--framework {framework}", "unknown framework",
+            raise ConfigError("--framework", f"unknown framework {framework!r}",
                               hint=f"known: {', '.join(sorted(KNOWN_FRAMEWORKS))}")
 
 

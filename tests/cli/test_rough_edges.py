@@ -87,7 +87,7 @@ def test_rules_list_unknown_framework_is_an_error_listing_the_valid_names() -> N
     assert proc.returncode == EXIT_USAGE
     assert proc.stdout == ""  # no empty table
     line = one_line_error(proc)
-    assert line.startswith("orgscan: --framework cis-5: unknown framework (known: aws-fsbp, "
+    assert line.startswith("orgscan: --framework: unknown framework 'cis-5' (known: aws-fsbp, "
                            "cis-aws-foundations-3.0, cis-aws-foundations-5.0")
     ok = orgscan("rules", "list", "--framework", "cis-aws-foundations-5.0")
     assert ok.returncode == EXIT_OK and "root-account-used" in ok.stdout
