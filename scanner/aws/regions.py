@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from botocore.exceptions import UnknownRegionError
 from botocore.session import get_session
 
 from scanner.aws.calls import call
@@ -19,15 +20,22 @@ _ENABLED = (None, "opt-in-not-required", "opted-in")
 
 
 @cache
-def partition_of(home_region: str) -> str:
-    """The partition (aws, aws-cn, aws-us-gov, ...) ``home_region`` belongs to."""
-    return str(get_session().get_partition_for_region(home_region))
+def partition_of(home_region: str) -> str | None:
+    """The partition (aws, aws-cn, aws-us-gov, ...) ``home_region`` belongs to; None when the
+    name fits no partition's region names."""
+    try:
+        return str(get_session().get_partition_for_region(home_region))
+    except UnknownRegionError:
+        return None
 
 
 @cache
 def partition_regions(home_region: str) -> frozenset[str]:
     """Every region botocore knows for EC2 in ``home_region``'s partition."""
-    return frozenset(get_session().get_available_regions("ec2", partition_of(home_region)))
+    partition = partition_of(home_region)
+    if partition is None:
+        return frozenset()
+    return frozenset(get_session().get_available_regions("ec2", partition))
 
 
 async def enabled_regions(aws: Aws) -> tuple[str, ...]:

@@ -28,7 +28,9 @@ def cmd_permissions(args: argparse.Namespace) -> int:
     role = (permissions.template_role_name(configured) if args.deploy_dir is not None
             else configured)
     member = permissions.member_policy(acts)
-    management = permissions.management_policy(acts, role, partition_of(config.aws.region))
+    # load_config checked that the home region has a partition.
+    management = permissions.management_policy(acts, role,
+                                                partition_of(config.aws.region) or "aws")
     print(json.dumps(management if args.management else member, indent=2))
     if args.deploy_dir is not None:
         args.deploy_dir.mkdir(parents=True, exist_ok=True)

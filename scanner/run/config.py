@@ -131,22 +131,30 @@ def _flag_error(flag: str, err: Any) -> ConfigError:
 
 
 def _check_regions(config: ScanConfig, doc: YamlDoc, *, from_flag: bool) -> None:
-    """A requested region must exist in the home region's partition (botocore's endpoint
-    data, no AWS call): a name that is well formed but no region would otherwise be searched
-    "successfully" in nothing. docs/outputs.md, "Regions"."""
-    if not config.regions:
-        return
+    """The home region must be a region name of some partition, and every requested region a
+    region of that partition (botocore's endpoint data, no AWS call): a name that is well
+    formed but no region would otherwise be searched "successfully" in nothing.
+    docs/outputs.md, "Regions"."""
     from scanner.aws.regions import partition_of, partition_regions
 
-    known = partition_regions(config.aws.region)
-    for region in config.regions:
+    home = config.aws.region
+    partition = partition_of(home)
+    if partition is None:
+        raise doc.error(("aws", "region"), f"{home!r} is not a region name of any partition",
+                        "e.g. us-east-1")
+    known = partition_regions(home)
+    requested: list[tuple[PathKey, str]] = [
+        (("regions", i), r) for i, r in enumerate(config.regions or ())]
+    requested += [(("root_usage", "event_history_regions", i), r) for i, r in
+                  enumerate(config.collector_options.root_usage.event_history_regions)]
+    for path, region in requested:
         if region in known:
             continue
-        message = f"not a region of the {partition_of(config.aws.region)} partition"
+        message = f"not a region of the {partition} partition"
         hint = closest(region, known) or f"known: {', '.join(sorted(known))}"
-        if from_flag:
+        if from_flag and path[0] == "regions":
             raise ConfigError(f"--region {region}", message, hint=hint)
-        raise doc.error(("regions", config.regions.index(region)), message, hint)
+        raise doc.error(path, f"{region!r} is {message}", hint)
 
 
 def _filter(raw: Mapping[str, Any] | None) -> ScopeFilter:

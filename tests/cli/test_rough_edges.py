@@ -77,7 +77,8 @@ def test_a_region_the_partition_lacks_is_an_error_before_the_scan(tmp_path: Path
     config.write_text("regions: [us-east-1, xx-fake-9]\n", encoding="utf-8")
     proc = orgscan("scan", "--config", str(config), "--endpoint-url", DEAD_ENDPOINT)
     assert proc.returncode == EXIT_USAGE
-    assert f"{config}:1: regions[1]: not a region of the aws partition" in one_line_error(proc)
+    assert (f"{config}:1: regions[1]: 'xx-fake-9' is not a region of the aws partition"
+            in one_line_error(proc))
 
 
 # --- rules list --framework ---------------------------------------------------------------------

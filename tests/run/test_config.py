@@ -120,3 +120,30 @@ def test_an_option_no_collector_could_use_names_file_line_and_key(tmp_path: Path
         f"{p}:3: credential_report.max_delay: must be at least initial_delay")
     with pytest.raises(ConfigError, match=r"root_usage\.org_trail\.concurrency: must be at"):
         collector_options({"root_usage": {"org_trail": {"concurrency": 0}}})
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("aws: {region: xx-fake-9}\n",
+     ":1: aws.region: 'xx-fake-9' is not a region name of any partition"),
+    ("regions: [us-east-1, xx-fake-9]\n",
+     ":1: regions[1]: 'xx-fake-9' is not a region of the aws partition"),
+    ("aws: {region: cn-north-1}\nregions: [us-east-1]\n",
+     ":2: regions[0]: 'us-east-1' is not a region of the aws-cn partition"),
+    ("root_usage: {event_history_regions: [eu-wst-1]}\n",
+     ":1: root_usage.event_history_regions[0]: 'eu-wst-1' is not a region of the aws partition "
+     "(did you mean 'eu-west-1'?)"),
+])
+def test_regions_must_exist_in_the_home_partition(tmp_path: Path, text: str,
+                                                  expected: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path, text))
+    assert f"{tmp_path / 'orgscan.yaml'}{expected}" in str(err.value)
+
+
+def test_a_bad_override_names_its_flag_not_the_defaults() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_config(None, concurrency=0, regions=["bogus-1"])
+    assert str(err.value).splitlines() == [
+        "--concurrency: must be at least 1, got 0",
+        "--region bogus-1: not a region name; expected like us-east-1 (or 'all' alone: every "
+        "region enabled in each account)"]
