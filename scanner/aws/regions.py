@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import cache
 
 from botocore.exceptions import UnknownRegionError
-from botocore.session import get_session
+from botocore.loaders import create_loader
+from botocore.regions import EndpointResolver
 
 from scanner.aws.calls import call
 from scanner.aws.session import Aws
@@ -20,11 +21,20 @@ _ENABLED = (None, "opt-in-not-required", "opted-in")
 
 
 @cache
+def _endpoint_data() -> EndpointResolver:
+    """botocore's endpoint data, read without a session: a session would read the AWS config
+    files first (and fail on a profile that does not exist) to learn where the data is."""
+    loader = create_loader()
+    data, path = loader.load_data_with_path("endpoints")
+    return EndpointResolver(data, uses_builtin_data=loader.is_builtin_path(path))
+
+
+@cache
 def partition_of(home_region: str) -> str | None:
     """The partition (aws, aws-cn, aws-us-gov, ...) ``home_region`` belongs to; None when the
     name fits no partition's region names."""
     try:
-        return str(get_session().get_partition_for_region(home_region))
+        return str(_endpoint_data().get_partition_for_region(home_region))
     except UnknownRegionError:
         return None
 
@@ -35,7 +45,7 @@ def partition_regions(home_region: str) -> frozenset[str]:
     partition = partition_of(home_region)
     if partition is None:
         return frozenset()
-    return frozenset(get_session().get_available_regions("ec2", partition))
+    return frozenset(_endpoint_data().get_available_endpoints("ec2", partition))
 
 
 async def enabled_regions(aws: Aws) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from scanner.cli.exits import EXIT_OK
+from scanner.cli.exits import EXIT_OK, EXIT_USAGE
 from scanner.run.config import load_config
 from scanner.run.runner import load_selected_rules
 
@@ -33,12 +33,17 @@ def cmd_permissions(args: argparse.Namespace) -> int:
                                                 partition_of(config.aws.region) or "aws")
     print(json.dumps(management if args.management else member, indent=2))
     if args.deploy_dir is not None:
-        args.deploy_dir.mkdir(parents=True, exist_ok=True)
-        (args.deploy_dir / "audit-role-stackset.json").write_text(
-            permissions.stackset_template(acts, role), encoding="utf-8")
-        for name, doc in (("audit-role-policy.json", member),
-                          ("management-policy.json", management)):
-            (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        try:
+            args.deploy_dir.mkdir(parents=True, exist_ok=True)
+            (args.deploy_dir / "audit-role-stackset.json").write_text(
+                permissions.stackset_template(acts, role), encoding="utf-8")
+            for name, doc in (("audit-role-policy.json", member),
+                              ("management-policy.json", management)):
+                (args.deploy_dir / name).write_text(json.dumps(doc, indent=2) + "\n", "utf-8")
+        except OSError as exc:
+            print(f"orgscan: --deploy-dir {args.deploy_dir}: cannot write: "
+                  f"{exc.strerror or exc}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"orgscan: wrote the StackSet template and policies to {args.deploy_dir}/",
               file=sys.stderr)
         if role != configured:

@@ -41,8 +41,14 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 # --- scan: profile and flags --------------------------------------------------------------------
 
-def test_unknown_profile_is_one_line_and_exit_4(tmp_path: Path) -> None:
-    proc = orgscan("scan", "--profile", "nope", "--out", str(tmp_path / "out"))
+@pytest.mark.parametrize(("flags", "env"), [
+    (["--profile", "nope"], {}),
+    ([], {"AWS_PROFILE": "nope"}),
+    (["--region", "us-east-1"], {"AWS_PROFILE": "nope"}),  # the region check reads no profile
+])
+def test_unknown_profile_is_one_line_and_exit_4(tmp_path: Path, flags: list[str],
+                                               env: dict[str, str]) -> None:
+    proc = orgscan("scan", *flags, "--out", str(tmp_path / "out"), env=env)
     assert proc.returncode == EXIT_AWS
     line = one_line_error(proc)
     assert line.startswith("orgscan: cannot scan: ProfileNotFound:")
@@ -112,6 +118,14 @@ def test_permissions_deploy_dir_policy_allows_the_role_it_tells_you_to_use(tmp_p
     assert _assume_resource(tmp_path / "management-policy.json") == f"arn:aws:iam::*:role/{role}"
     template = json.loads((tmp_path / "audit-role-stackset.json").read_text(encoding="utf-8"))
     assert template["Parameters"]["RoleName"]["Default"] == role
+
+
+def test_permissions_deploy_dir_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    proc = orgscan("permissions", "--deploy-dir", str(tmp_path / "a-file"))
+    assert proc.returncode == EXIT_USAGE
+    assert one_line_error(proc).startswith(f"orgscan: --deploy-dir {tmp_path / 'a-file'}: "
+                                           "cannot write: ")
 
 
 def test_permissions_management_policy_uses_the_partition_and_role_given(tmp_path: Path) -> None:
