@@ -18,7 +18,7 @@ from scanner.run.runner import RunOptions, run
 
 # The demo reads the organization trail too, so that root use is reported even for the
 # accounts it cannot assess. `orgscan scan` gets the same result from `orgscan sim serve` with
-# a config selecting these sources (README, "Scanning the simulator").
+# a config selecting these sources: config.demo.yaml (README, "The simulator").
 DEMO_SOURCES = ("credential_report", "event_history", "org_trail")
 # What the manifest records as the configuration's source: not a file, and not the defaults.
 DEMO_CONFIG_SOURCE = f"<demo> (the defaults, root_usage.sources: {', '.join(DEMO_SOURCES)})"
