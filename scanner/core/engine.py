@@ -307,12 +307,29 @@ def _show(value: JSON) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
+        if value and all(isinstance(v, Mapping) and "path" in v for v in value):
+            return _show_attached(value)
         return ", ".join(_show(v) for v in value) if value else "none"
     if isinstance(value, Mapping):
         # Lists of objects (e.g. inherited SCPs) read best by their name or id.
         label = value.get("name") or value.get("id")
         return str(label) if label is not None else str(dict(value))
     return str(value)
+
+
+def _show_attached(items: Sequence[JSON]) -> str:
+    """Objects attached along a path (inherited SCPs): each once, by name, with every unit it
+    comes from (FullAWSAccess is attached to the root, each OU and the account alike)."""
+    labels: dict[str, str] = {}
+    paths: dict[str, list[str]] = {}
+    for item in items:
+        assert isinstance(item, Mapping)
+        key = str(item.get("id") or item.get("name"))
+        labels[key] = str(item.get("name") or key)
+        where = paths.setdefault(key, [])
+        if str(item["path"]) not in where:
+            where.append(str(item["path"]))
+    return ", ".join(f"{labels[k]} (from {', '.join(where)})" for k, where in paths.items())
 
 
 def _render(template: str, names: Mapping[str, JSON],
