@@ -42,7 +42,7 @@ def orgscan(args: list[str], env: dict[str, str] | None = None) -> subprocess.Co
 def scan(sim: SimServer, out: Path, regions: list[str] | None = None) -> str:
     """`orgscan scan` as a user runs it against the simulator: the demo's sources (the
     organization trail too), every format, two framework summaries."""
-    config = {"root_usage": {"sources": ["credential_report", "event_history", "org_trail"]},
+    config: dict[str, Any] = {"root_usage": {"sources": ["credential_report", "event_history", "org_trail"]},
               "output": {"formats": ["json", "csv", "html", "markdown", "ocsf", "asff",
                                      "junit"]}}
     if regions:
@@ -236,7 +236,7 @@ def assert_one_story(out: Path, stdout: str, *, frameworks: bool) -> set[str]:
     if frameworks:
         stories["framework summaries"] = framework_outputs(out, stdout)
     reference = stories["findings.json"]
-    used = reference["used"]
+    used: set[str] = reference["used"]
     assert used, "the organization has accounts that used root"
     disagree = {name: sorted(s["used"] ^ used) for name, s in stories.items()
                 if "used" in s and s["used"] != used}
