@@ -32,12 +32,7 @@ from scanner.aws.org import account_tags, in_scope, walk
 from scanner.aws.regions import enabled_regions
 from scanner.aws.session import ORG_LABEL, AccountScope, Aws, account_scope, utcnow
 from scanner.aws.tasks import task_group
-from scanner.core.engine import (
-    assess_without_account_facts,
-    evaluate_account,
-    evaluate_organization,
-    facts_needed,
-)
+from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.errors import AwsError
 from scanner.core.models import (
     JSON,
@@ -49,9 +44,9 @@ from scanner.core.models import (
     Status,
 )
 from scanner.core.results import JOURNAL_NAME, AccountResult, Coverage, ScanResult
-from scanner.core.rootusage import Window, record_without_account_facts
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
+from scanner.core.unassessed import unassessed_account
 from scanner.run.journal import Journal
 from scanner.run.progress import Progress
 from scanner.run.shard import in_shard
@@ -260,15 +255,8 @@ def _not_scanned(s: _Scan, account: Account) -> AccountResult:
 
 def _without_account_facts(s: _Scan, account: Account, reason: str
                            ) -> tuple[dict[str, JSON | FactError], list[Finding]]:
-    """An account that cannot be assessed: its root-usage record from organization-level
-    evidence, and its findings (NOT_ASSESSED, except the root use that evidence proves:
-    docs/semantics.md, "Accounts that cannot be assessed")."""
-    facts: dict[str, JSON | FactError] = {}
-    if "root.usage" in s.needed:
-        window = Window.ending(s.now, s.config.lookback_days)
-        facts["root.usage"] = record_without_account_facts(
-            account.id, s.org_facts, window, reason).to_json()
-    return facts, assess_without_account_facts(s.rules, account, reason, facts, s.now, s.org)
+    return unassessed_account(s.rules, account, reason, s.org_facts, s.now,
+                              s.config.lookback_days, s.org)
 
 
 def _targets(config: ScanConfig, org: Organization) -> tuple[Account, ...]:

@@ -18,6 +18,7 @@ from scanner.core.rootusage import (
 )
 from scanner.core.rules import Rule
 from scanner.core.ruletest import _account, case_organization
+from scanner.core.unassessed import unassessed_account
 
 from .events import ACCT, ev, login
 
@@ -120,3 +121,15 @@ def test_a_use_only_the_credential_report_shows_says_so() -> None:
     assert silent.use_basis.endswith("no event source was selected to corroborate it")
     unused = build_root_usage(ACCT, WIN, [], [SourceCoverage("event_history", None, None, True)])
     assert unused.used_in_window is False and unused.use_basis is None
+
+
+def test_unassessed_account_builds_the_record_only_when_a_rule_reads_it(
+        rule_pack: list[Rule]) -> None:
+    trail = {"orgtrail.root_events": org_fact(login("signin-4", "2026-02-01T00:00:00Z"))}
+    facts, findings = unassessed_account(rule_pack, ACCOUNT, REASON, trail, NOW, 90, ORG)
+    record = facts["root.usage"]
+    assert isinstance(record, dict) and record["used_in_window"] is True
+    assert {f.rule_id for f in findings if f.status is Status.FAIL} == ROOT_RULES
+    others = [r for r in rule_pack if "root.usage" not in r.facts]
+    facts, findings = unassessed_account(others, ACCOUNT, REASON, trail, NOW, 90, ORG)
+    assert facts == {} and all(f.status is Status.NOT_ASSESSED for f in findings)

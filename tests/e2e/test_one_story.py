@@ -42,9 +42,9 @@ def orgscan(args: list[str], env: dict[str, str] | None = None) -> subprocess.Co
 def scan(sim: SimServer, out: Path, regions: list[str] | None = None) -> str:
     """`orgscan scan` as a user runs it against the simulator: the demo's sources (the
     organization trail too), every format, two framework summaries."""
-    config: dict[str, Any] = {"root_usage": {"sources": ["credential_report", "event_history", "org_trail"]},
-              "output": {"formats": ["json", "csv", "html", "markdown", "ocsf", "asff",
-                                     "junit"]}}
+    config: dict[str, Any] = {
+        "root_usage": {"sources": ["credential_report", "event_history", "org_trail"]},
+        "output": {"formats": ["json", "csv", "html", "markdown", "ocsf", "asff", "junit"]}}
     if regions:
         config["regions"] = regions
     path = out.parent / f"{out.name}.yaml"
