@@ -193,7 +193,8 @@ def _tree(report: AuditReport) -> str:
 def _used_tr(row: RootUseRow) -> str:
     r = row.record
     chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels") or [])
-    if r.get("use_basis"):  # how the use is known: events and their sources, or the report
+    if r.get("use_basis") and not any(e.get("counted_as_use") for e in r.get("events") or []):
+        # No event shows the use (the credential report alone does): say so beside it.
         chips += f'<div class="reason basis">{h(r["use_basis"])}</div>'
     keys = r.get("active_access_keys")
     return (
