@@ -188,7 +188,8 @@ def _evaluate(rule: Rule, facts: Mapping[str, JSON | FactError], account: Accoun
         if t.value is False:
             _add_evidence(evidence, need & {rule.resource}, facts)
             return done(Status.NOT_APPLICABLE,
-                        rule.not_applicable_message or f"Not applicable: {rule.title}.")
+                        rule.not_applicable_message
+                        or f"Not applicable: {rule.id} does not apply to this account.")
 
     # 2. every fact the rule reads.
     problem = _fact_problem(set(rule.facts), facts)
