@@ -14,8 +14,9 @@ Per-OU roll-ups (ou-summary.json; docs/auditing.md repeats these definitions for
   column). MUTED (a FAIL accepted by an exception) is out of ``percent`` and counted as a
   failure in ``percent_strict``. No decision at all gives ``null``, never 100.
 - Organization-scope findings count in the root only (they are about the organization).
-- Root use: ``root.usage.used_in_window`` true / false; anything else (the fact missing, a
-  collection error, null, an account not assessed) is unknown and counted apart.
+- Root use: the account's root-usage record (the one root-usage.json holds) says
+  ``used_in_window`` true / false; anything else (null, a collection error, an account not
+  assessed with no use proven) is unknown and counted apart.
 - Worst offenders: accounts with the most critical, then high, FAIL findings.
 
 PURE: no I/O.
@@ -100,12 +101,13 @@ def build_audit_report(result: ScanResult, *, ou: str | None = None) -> AuditRep
     findings = result.findings
     by_status = Counter(f.status for f in findings)
     fails = Counter(f.severity for f in findings if f.status is Status.FAIL)
+    use = root_use(result)
     return AuditReport(
         result=result, ou=ou or None, graph=g,
-        units=tuple(ou_rollups(result, g)),
-        root_use=root_use(result),
+        units=tuple(ou_rollups(result, g, use=use)),
+        root_use=use,
         frameworks={fw: tuple(summarize(findings, fw)) for fw in frameworks_of(findings)},
-        coverage_by_ou=coverage_by_ou(result),
+        coverage_by_ou=coverage_by_ou(result, g),
         account_compliance={r.account.id: compliance(Counter(f.status.value for f in r.findings))
                             for r in result.accounts},
         findings_by_status={s: by_status.get(s, 0) for s in Status},
@@ -115,12 +117,17 @@ def build_audit_report(result: ScanResult, *, ou: str | None = None) -> AuditRep
 
 # --- coverage --------------------------------------------------------------------------------
 
-def coverage_by_ou(result: ScanResult) -> dict[str, dict[str, int]]:
-    """Accounts per OU path (the account's own OU, not its subtree) by coverage."""
+def coverage_by_ou(result: ScanResult, g: nx.DiGraph | None = None) -> dict[str, dict[str, int]]:
+    """Accounts in scope per root and OU path by coverage, each unit counting its whole subtree
+    (the scope every per-OU count has: ou-summary, root-usage's by_ou); units without an
+    account in scope are left out. ``g`` is the graph of ``result.org``."""
+    g = orggraph.build(result.org) if g is None else g
+    coverage = {r.account.id: r.coverage.value for r in result.accounts}
     out: dict[str, dict[str, int]] = {}
-    for r in result.accounts:
-        row = out.setdefault(r.account.ou_path, {c.value: 0 for c in Coverage})
-        row[r.coverage.value] += 1
+    for u in result.org.units:
+        under = [coverage[a] for a in orggraph.accounts_under(g, u.id) if a in coverage]
+        if under:
+            out[u.path] = {c.value: under.count(c.value) for c in Coverage}
     return dict(sorted(out.items()))
 
 
@@ -236,11 +243,13 @@ def _offenders(results: Sequence[AccountResult], limit: int) -> list[dict[str, A
     return rows[:limit]
 
 
-def ou_rollups(result: ScanResult, g: nx.DiGraph, *,
+def ou_rollups(result: ScanResult, g: nx.DiGraph, *, use: RootUse | None = None,
                worst: int = WORST_OFFENDERS) -> list[dict[str, Any]]:
     """One roll-up per root and OU, parents before children (the walk's order); ``g`` is the
-    graph of ``result.org``."""
+    graph of ``result.org``. Root use is read from ``use`` (the report's root-usage records,
+    so the per-OU summary and root-usage.json count the same accounts)."""
     by_id = {r.account.id: r for r in result.accounts}
+    use_of = {row.account.id: row.used for row in (use or root_use(result)).rows}
     out_of_scope = set(result.out_of_scope)
     units = []
     for u in result.org.units:
@@ -250,7 +259,7 @@ def ou_rollups(result: ScanResult, g: nx.DiGraph, *,
         if u.is_root:
             findings = [*result.org_findings, *findings]
         cov = Counter(r.coverage.value for r in results)
-        used = {r.account.id: root_used(r) for r in results}
+        used = {r.account.id: use_of.get(r.account.id) for r in results}
         units.append({
             "id": u.id, "name": u.name, "path": u.path, "kind": "root" if u.is_root else "ou",
             "parent_id": u.parent_id, "depth": u.path.count("/"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from scanner.core.conditions import All, AnyOf, Compare, Condition, Not, Quantifier
@@ -31,7 +32,16 @@ from scanner.core.models import (
     Status,
 )
 from scanner.core.rules import BUILTIN_FACTS, Rule
-from scanner.core.truth import FALSE, TRUE, Context, Truth, is_unknown, kleene_and, lookup
+from scanner.core.truth import (
+    FALSE,
+    MISSING,
+    TRUE,
+    Context,
+    Truth,
+    is_unknown,
+    kleene_and,
+    lookup,
+)
 
 Facts = Mapping[str, JSON | FactError]
 
@@ -41,7 +51,8 @@ _ON_EMPTY = {
     "fail": Status.FAIL,
     "not_applicable": Status.NOT_APPLICABLE,
 }
-_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
+# {key.path} reads the item; {fact.name:key.path} reads another fact the rule reads.
+_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)(?::([A-Za-z0-9_.]+))?\}")
 
 
 def facts_needed(rules: Iterable[Rule]) -> set[str]:
@@ -99,6 +110,39 @@ def not_assessed(rules: Iterable[Rule], account: Account, reason: str) -> list[F
             for r in rules if r.scope == "account"]
 
 
+def assess_without_account_facts(rules: Iterable[Rule], account: Account, reason: str,
+                                 facts: Facts, now: datetime,
+                                 organization: Organization | None = None) -> list[Finding]:
+    """Findings for an account that cannot be assessed (docs/semantics.md, "Accounts that
+    cannot be assessed"): NOT_ASSESSED with the reason for every account-scope rule, except
+    a rule whose facts are all in ``facts`` (the organization-level evidence, e.g. a
+    ``root.usage`` record built from the organization trail) and that FAILs on them: a failure
+    that evidence proves is a fact about the account all the same. A PASS or an ERROR there
+    proves nothing (the account's own facts might have shown the failure): NOT_ASSESSED."""
+    account_rules = [r for r in rules if r.scope == "account"]
+    readable = [r for r in account_rules
+                if {f for f in r.facts if f not in BUILTIN_FACTS} <= set(facts)]
+    proven = {f.rule_id: f for f in evaluate_account(readable, facts, account, now, organization)
+              if f.status is Status.FAIL}
+    decided_by = {r.id for r in readable}
+    out = []
+    for r in account_rules:
+        finding = proven.get(r.id)
+        if finding is not None:
+            out.append(replace(finding, message=f"{finding.message} (Account not assessed: "
+                                                f"{reason}; this failure is proven by "
+                                                "organization-level evidence.)"))
+        elif r.id in decided_by:
+            out.append(_finding(r, account, Status.NOT_ASSESSED,
+                                f"Not assessed: {reason} (the organization-level evidence "
+                                "shows no failure, which proves nothing without the "
+                                "account's own facts)", {}, {}))
+        else:
+            out.append(_finding(r, account, Status.NOT_ASSESSED, f"Not assessed: {reason}",
+                                {}, {}))
+    return out
+
+
 def _management(org: Organization) -> Account:
     for a in org.accounts:
         if a.id == org.management_account_id:
@@ -144,7 +188,8 @@ def _evaluate(rule: Rule, facts: Mapping[str, JSON | FactError], account: Accoun
         if t.value is False:
             _add_evidence(evidence, need & {rule.resource}, facts)
             return done(Status.NOT_APPLICABLE,
-                        rule.not_applicable_message or f"Not applicable: {rule.title}.")
+                        rule.not_applicable_message
+                        or f"Not applicable: {rule.id} does not apply to this account.")
 
     # 2. every fact the rule reads.
     problem = _fact_problem(set(rule.facts), facts)
@@ -171,30 +216,33 @@ def _evaluate(rule: Rule, facts: Mapping[str, JSON | FactError], account: Accoun
     counts = {"selected_count": len(selected), "failing_count": len(failing),
               "item_count": len(items)}
     if failing:
-        return done(Status.FAIL, _render(rule.message, _names(account, failing[0], counts)),
+        return done(Status.FAIL,
+                    _render(rule.message, _names(account, failing[0], counts), facts),
                     failing[0])
     if unknown_fail:
         return done(Status.ERROR, _unknown_message(*unknown_fail))
     if selected:
-        return done(Status.PASS, _pass_message(rule, account, selected[0], counts), selected[0])
+        return done(Status.PASS, _pass_message(rule, account, selected[0], counts, facts),
+                    selected[0])
     status = _ON_EMPTY[rule.on_empty]
     if unknown_where and status is not Status.PASS:
         # Some item might have been selected; the empty-selection verdict is not certain.
         return done(Status.ERROR, _unknown_message(*unknown_where))
     names = _names(account, None, counts)
     if status is Status.FAIL:
-        return done(status, _render(rule.message, names))
+        return done(status, _render(rule.message, names, facts))
     if status is Status.PASS:
-        return done(status, _pass_message(rule, account, None, counts))
+        return done(status, _pass_message(rule, account, None, counts, facts))
     if status is Status.NOT_APPLICABLE:
-        return done(status, _render(rule.not_applicable_message, names)
+        return done(status, _render(rule.not_applicable_message, names, facts)
                     or f"Not applicable: no {rule.resource} item matched.")
     return done(status, f"Cannot decide: no {rule.resource} item matched the rule's where")
 
 
-def _pass_message(rule: Rule, account: Account, item: JSON, counts: Mapping[str, int]) -> str:
+def _pass_message(rule: Rule, account: Account, item: JSON, counts: Mapping[str, int],
+                  facts: Mapping[str, JSON | FactError]) -> str:
     if rule.pass_message:
-        return _render(rule.pass_message, _names(account, item, counts))
+        return _render(rule.pass_message, _names(account, item, counts), facts)
     return f"Passed: {rule.id}."
 
 
@@ -260,6 +308,8 @@ def _show(value: JSON) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
+        if value and all(isinstance(v, Mapping) and "path" in v for v in value):
+            return _show_attached(value)
         return ", ".join(_show(v) for v in value) if value else "none"
     if isinstance(value, Mapping):
         # Lists of objects (e.g. inherited SCPs) read best by their name or id.
@@ -268,9 +318,29 @@ def _show(value: JSON) -> str:
     return str(value)
 
 
-def _render(template: str, names: Mapping[str, JSON]) -> str:
+def _show_attached(items: Sequence[JSON]) -> str:
+    """Objects attached along a path (inherited SCPs): each once, by name, with every unit it
+    comes from (FullAWSAccess is attached to the root, each OU and the account alike)."""
+    labels: dict[str, str] = {}
+    paths: dict[str, list[str]] = {}
+    for item in items:
+        assert isinstance(item, Mapping)
+        key = str(item.get("id") or item.get("name"))
+        labels[key] = str(item.get("name") or key)
+        where = paths.setdefault(key, [])
+        if str(item["path"]) not in where:
+            where.append(str(item["path"]))
+    return ", ".join(f"{labels[k]} (from {', '.join(where)})" for k, where in paths.items())
+
+
+def _render(template: str, names: Mapping[str, JSON],
+            facts: Mapping[str, JSON | FactError] | None = None) -> str:
     def sub(m: re.Match[str]) -> str:
-        value = lookup(names, m.group(1))
+        if m.group(2) is not None:  # {fact.name:key}: a value of another fact
+            fact = (facts or {}).get(m.group(1))
+            value = MISSING if isinstance(fact, FactError) else lookup(fact, m.group(2))
+        else:
+            value = lookup(names, m.group(1))
         return "unknown" if is_unknown(value) else _show(value)
 
     return _PLACEHOLDER.sub(sub, template)

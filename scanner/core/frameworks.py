@@ -30,7 +30,8 @@ class ControlSummary:
     rule_ids: tuple[str, ...]
     counts: Mapping[Status, int]
     failing_accounts: tuple[str, ...]  # account ids with a FAIL
-    error_accounts: tuple[str, ...]  # ERROR or NOT_ASSESSED: the control is undecided there
+    error_accounts: tuple[str, ...]  # ERROR: a fact the rule needs failed or is unknown
+    not_assessed_accounts: tuple[str, ...]  # NOT_ASSESSED: the account could not be read
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +40,7 @@ class ControlSummary:
             "counts": {s.value: self.counts.get(s, 0) for s in _WORST_FIRST},
             "failing_accounts": list(self.failing_accounts),
             "error_accounts": list(self.error_accounts),
+            "not_assessed_accounts": list(self.not_assessed_accounts),
         }
 
 
@@ -76,20 +78,25 @@ def summarize(findings: Iterable[Finding], framework: str) -> list[ControlSummar
             failing_accounts=tuple(sorted({f.account_id for f in group
                                            if f.status is Status.FAIL})),
             error_accounts=tuple(sorted({f.account_id for f in group
-                                         if f.status in (Status.ERROR, Status.NOT_ASSESSED)})),
+                                         if f.status is Status.ERROR})),
+            not_assessed_accounts=tuple(sorted({f.account_id for f in group
+                                                if f.status is Status.NOT_ASSESSED})),
         ))
     return out
 
 
+# The CLI table's count columns: every status under its own name, as in every other output.
+_TABLE_STATUSES = (Status.PASS, Status.FAIL, Status.ERROR, Status.NOT_ASSESSED, Status.MUTED,
+                   Status.NOT_APPLICABLE)
+
+
 def format_summary(summaries: Iterable[ControlSummary]) -> str:
     """Plain-text table for the CLI."""
-    lines = [f"{'CONTROL':<10} {'STATUS':<15} {'PASS':>5} {'FAIL':>5} {'ERR':>5} {'N/A':>5}  "
-             "RULES / FAILING ACCOUNTS"]
+    counts = " ".join(f"{s.value:>{len(s.value)}}" for s in _TABLE_STATUSES)
+    lines = [f"{'CONTROL':<10} {'STATUS':<15} {counts}  RULES / FAILING ACCOUNTS"]
     for s in summaries:
-        c = s.counts
-        errs = c.get(Status.ERROR, 0) + c.get(Status.NOT_ASSESSED, 0)
+        row = " ".join(f"{s.counts.get(st, 0):>{len(st.value)}}" for st in _TABLE_STATUSES)
         failing = f" failing: {', '.join(s.failing_accounts)}" if s.failing_accounts else ""
-        lines.append(f"{s.control:<10} {s.status.value:<15} {c.get(Status.PASS, 0):>5} "
-                     f"{c.get(Status.FAIL, 0):>5} {errs:>5} {c.get(Status.NOT_APPLICABLE, 0):>5}"
+        lines.append(f"{s.control:<10} {s.status.value:<15} {row}"
                      f"  {', '.join(s.rule_ids)}{failing}")
     return "\n".join(lines)

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scanner.core.models import JSON
+from scanner.core.models import JSON, FactError
 from scanner.core.rootclassify import Kind, parse_time
 from scanner.core.rootcreds import (
+    KEY_NUMBERS,
     RootCredentials,
     RootKey,
     derive_root_credentials,
@@ -155,6 +156,9 @@ class RootUsage:
     events: tuple[RootEvent, ...]
     events_omitted: int = 0  # evidence beyond max_events (counts stay exact)
     notes: tuple[str, ...] = field(default=())
+    # What proves the use (events and their sources, the credential report's dates); None
+    # when not used. A credential-report-only use says no event matched.
+    use_basis: str | None = None
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -193,6 +197,7 @@ class RootUsage:
             "events": [e.to_json() for e in self.events],
             "events_omitted": self.events_omitted,
             "notes": list(self.notes),
+            "use_basis": self.use_basis,
         }
 
 
@@ -244,8 +249,10 @@ def build_root_usage(
     covered = any(s.complete and s.name in EVENT_SOURCES for s in sources)
     # "Not used" needs more: every selected source complete. A failed credential report hides
     # key and password use in every region; a gap in the trail may hide the one event.
+    # An account not assessed never reads "not used": its credential report and event
+    # history were not read, so no organization-level source can prove non-use.
     used_in_window: bool | None = bool(channels) or (
-        False if covered and all(s.complete for s in sources) else None)
+        False if assessed and covered and all(s.complete for s in sources) else None)
 
     def latest(items: list[tuple[datetime, str]]) -> tuple[str | None, str | None]:
         if not items:
@@ -253,6 +260,7 @@ def build_root_usage(
         when, ch = max(items, key=lambda u: (u[0], _CHANNEL_RANK[u[1]]))
         return iso(when), ch
 
+    basis = use_basis(mine, row, window, sources) if channels else None
     last_used, last_channel = latest([u for u in uses if window.contains(u[0])])
     last_known, _ = latest(uses)
 
@@ -309,7 +317,35 @@ def build_root_usage(
         events=kept,
         events_omitted=max(0, len(evidence) - max_events),
         notes=tuple(notes),
+        use_basis=basis,
     )
+
+
+def use_basis(events: Sequence[RootEvent], row: Mapping[str, Any] | None, window: Window,
+              sources: Sequence[SourceCoverage]) -> str:
+    """What proves the use in the window, in words: the events and the sources that saw them,
+    and the credential report's dates. A use the credential report alone shows says which
+    event sources were searched and found nothing matching (a password used outside the
+    searched regions, say, or an event the sources missed)."""
+    used = [e for e in events if e.is_use]
+    parts = []
+    if used:
+        seen = sorted({s for e in used for s in e.sources})
+        parts.append(f"{len(used)} event(s) counted as use in {', '.join(seen) or 'the events'}")
+    dated = [("password_last_used", (row or {}).get("password_last_used"))] + [
+        (f"access_key_{n}_last_used_date", (row or {}).get(f"access_key_{n}_last_used_date"))
+        for n in KEY_NUMBERS]
+    in_window = [(name, iso(when)) for name, text in dated
+                 if (when := parse_time(text)) is not None and window.contains(when)]
+    if in_window:
+        parts.append("the credential report's " + ", ".join(f"{n} {t}" for n, t in in_window))
+        if not used:
+            searched = [s.name + ("" if s.complete else " (incomplete)")
+                        for s in sources if s.name in EVENT_SOURCES]
+            parts.append("no matching event found in " + ", ".join(searched)
+                         + " for the window" if searched
+                         else "no event source was selected to corroborate it")
+    return "; ".join(parts)
 
 
 # -- organization-trail slices ---------------------------------------------------------------
@@ -364,19 +400,33 @@ def record_from_org_trail(account_id: str, org_fact: Any, window: Window, *,
                             notes=(*notes, "not assessed: organization-trail evidence only"))
 
 
+ORG_LEVEL_FACTS = ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events"))
+
+
 def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], window: Window,
                                  reason: str) -> RootUsage:
-    """The record for an account whose own facts could not be read (not assessed): from the
-    organization trail's (or Athena's) evidence when that source was selected, otherwise
-    unknown with the reason. Never "not used" for want of evidence."""
-    for source, fact_name in ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events")):
+    """The record for an account whose own facts could not be read (not assessed): from every
+    selected organization-level source (the organization trail's logs, Athena), merged, each
+    failed one recorded as incomplete; unknown with the reason when none was selected. Use they
+    prove is use; no use seen is unknown, never "not used" (docs/semantics.md)."""
+    events: list[RootEvent] = []
+    coverage: list[SourceCoverage] = []
+    for source, fact_name in ORG_LEVEL_FACTS:
         fact = org_facts.get(fact_name)
         if isinstance(fact, Mapping) and fact.get("selected") is not False:
-            return record_from_org_trail(account_id, fact, window, source=source,
-                                         notes=(reason,))
-    return build_root_usage(account_id, window, [],
-                            [SourceCoverage.failed("account", window, "NotAssessed", reason)],
-                            assessed=False, notes=(reason,))
+            evs, cov = org_slice(fact, account_id, source, window)
+            events += evs
+            coverage.append(cov)
+        elif isinstance(fact, FactError):  # selected, and failed
+            coverage.append(SourceCoverage.failed(source, window, fact.code, fact.message))
+    if not coverage:
+        return build_root_usage(account_id, window, [],
+                                [SourceCoverage.failed("account", window, "NotAssessed", reason)],
+                                assessed=False, notes=(reason,))
+    names = ", ".join(c.name for c in coverage)
+    return build_root_usage(account_id, window, events, coverage, assessed=False,
+                            notes=(reason, f"not assessed: organization-level evidence only "
+                                           f"({names}); no use seen there proves nothing"))
 
 
 __all__ = [
@@ -385,6 +435,7 @@ __all__ = [
     "DEFAULT_LOOKBACK_DAYS",
     "EVENT_HISTORY",
     "EVENT_SOURCES",
+    "ORG_LEVEL_FACTS",
     "ORG_TRAIL",
     "ConsoleSignIn",
     "RootKey",

@@ -77,7 +77,7 @@ def bar(pct: float | None) -> str:
 
 def pill(status: Status | str) -> str:
     value = status.value if isinstance(status, Status) else status
-    return f'<span class="pill st-{h(value)}">{h(value.replace("_", " "))}</span>'
+    return f'<span class="pill st-{h(value)}">{h(value)}</span>'
 
 
 def filter_link(kind: str, value: str, label: str = "findings") -> str:
@@ -138,8 +138,8 @@ def _cards(report: AuditReport) -> str:
         ("Root used", used, f"in {result.lookback_days} days · unknown for {unknown}", used > 0),
         ("Critical / high FAIL", f"{fails[Severity.CRITICAL]} / {fails[Severity.HIGH]}",
          f"{statuses[Status.FAIL]} FAIL in all", fails[Severity.CRITICAL] > 0),
-        ("Undecided", statuses[Status.ERROR] + statuses[Status.NOT_ASSESSED],
-         "ERROR + NOT ASSESSED (never passes)", False),
+        ("ERROR / NOT_ASSESSED", f"{statuses[Status.ERROR]} / {statuses[Status.NOT_ASSESSED]}",
+         "undecided: never passes", False),
         ("Compliance", "n/a" if pct is None else f"{pct:g}%", "PASS / (PASS + FAIL + ERROR)",
          False),
     ]
@@ -166,7 +166,7 @@ def _tree(report: AuditReport) -> str:
         elif used.get(r.account.id) is None:
             flags += '<span class="flag unk">root unknown</span>'
         if r.coverage is not Coverage.ASSESSED:
-            flags += f'<span class="flag unk">{h(r.coverage.value.replace("_", " "))}</span>'
+            flags += f'<span class="flag unk">{h(r.coverage.value)}</span>'
         return (f'<li><div class="leaf">{pct_badge(c["percent"])}<span class="name">'
                 f'{h(r.account.name)}</span><span class="meta mono">{h(r.account.id)}</span>'
                 f"{flags}</div></li>")
@@ -193,6 +193,9 @@ def _tree(report: AuditReport) -> str:
 def _used_tr(row: RootUseRow) -> str:
     r = row.record
     chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels") or [])
+    if r.get("use_basis") and not any(e.get("counted_as_use") for e in r.get("events") or []):
+        # No event shows the use (the credential report alone does): say so beside it.
+        chips += f'<div class="reason basis">{h(r["use_basis"])}</div>'
     keys = r.get("active_access_keys")
     return (
         f'<tr data-account="{h(row.account.id)}"><td>{h(when(r.get("last_used")))}</td>'
@@ -291,12 +294,8 @@ def _coverage(result: ScanResult) -> str:
                 f"<th>OU</th><th>Coverage</th><th>Reason</th></tr></thead><tbody>{rows}"
                 "</tbody></table></div>")
     return (f'<section class="panel" id="coverage"><h2>Accounts not assessed<span class="sub">'
-            f"{len(missing)} account(s) · every control there is NOT ASSESSED, never PASS"
+            f"{len(missing)} account(s) · every control there is NOT_ASSESSED, never PASS"
             f"</span></h2>{body}</section>")
-
-
-def _undecided(counts: Mapping[Status, int]) -> int:
-    return counts.get(Status.ERROR, 0) + counts.get(Status.NOT_ASSESSED, 0)
 
 
 def _frameworks(report: AuditReport) -> str:
@@ -306,7 +305,8 @@ def _frameworks(report: AuditReport) -> str:
             f'<tr><td class="mono">{h(s.control)}</td><td>{pill(s.status)}</td>'
             f'<td class="num">{s.counts.get(Status.PASS, 0)}</td>'
             f'<td class="num">{s.counts.get(Status.FAIL, 0)}</td>'
-            f'<td class="num">{_undecided(s.counts)}</td>'
+            f'<td class="num">{s.counts.get(Status.ERROR, 0)}</td>'
+            f'<td class="num">{s.counts.get(Status.NOT_ASSESSED, 0)}</td>'
             f'<td class="num">{s.counts.get(Status.NOT_APPLICABLE, 0)}</td>'
             f'<td class="mono">{h(", ".join(s.rule_ids))}</td>'
             f"<td>{filter_link('control', f'{fw}:{s.control}')}</td></tr>"
@@ -315,16 +315,17 @@ def _frameworks(report: AuditReport) -> str:
             f'<h3 class="fw">{h(fw)}</h3><div class="scroll"><table class="fw"><thead><tr>'
             "<th>Control</th>"
             '<th>Status</th><th class="num">PASS</th><th class="num">FAIL</th>'
-            '<th class="num">Undecided</th><th class="num">N/A</th><th>Rules</th><th></th>'
+            '<th class="num">ERROR</th><th class="num">NOT_ASSESSED</th>'
+            '<th class="num">NOT_APPLICABLE</th><th>Rules</th><th></th>'
             f"</tr></thead><tbody>{rows}</tbody></table></div>")
     return ('<section class="panel" id="frameworks"><h2>Frameworks<span class="sub">a '
-            "control's status is the worst of its findings: FAIL, then ERROR, NOT ASSESSED, "
-            f"MUTED, PASS, N/A</span></h2>{''.join(parts)}</section>")
+            "control's status is the worst of its findings: FAIL, then ERROR, NOT_ASSESSED, "
+            f"MUTED, PASS, NOT_APPLICABLE</span></h2>{''.join(parts)}</section>")
 
 
 def _findings_panel() -> str:
     sev = "".join(f'<option value="{s.value}">{s.value}</option>' for s in Severity)
-    st = "".join(f'<option value="{s.value}">{s.value.replace("_", " ")}</option>'
+    st = "".join(f'<option value="{s.value}">{s.value}</option>'
                  for s in STATUS_ORDER)
     return (
         '<section class="panel" id="findings"><h2>Findings<span class="sub">click a row for '

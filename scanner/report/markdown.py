@@ -141,6 +141,9 @@ def _root_usage(report: AuditReport) -> list[str]:
              "Failed sign-ins", "API calls", "AssumeRoot sessions", "Source IPs", "MFA",
              "Active keys"],
             (_used_row(r) for r in used))
+        lines += ["", "How each use is known:", ""]
+        lines += [f"- {md(account_label(r.account.name, r.account.id))}: "
+                  f"{md(r.record.get('use_basis') or 'not recorded', 500)}" for r in used]
     else:
         lines.append("No account used root in the window.")
     lines.append("")
@@ -203,11 +206,11 @@ def _frameworks(report: AuditReport) -> list[str]:
              "(FAIL > ERROR > NOT_ASSESSED > MUTED > PASS > NOT_APPLICABLE).", ""]
     for fw, summaries in report.frameworks.items():
         lines += [f"### {md(fw)}", ""]
-        lines += table(["Control", "Status", "PASS", "FAIL", "ERROR / not assessed", "N/A",
-                        "Rules"], (
+        lines += table(["Control", "Status", "PASS", "FAIL", "ERROR", "NOT_ASSESSED",
+                        "NOT_APPLICABLE", "Rules"], (
             [md(s.control), s.status.value, s.counts.get(Status.PASS, 0),
-             s.counts.get(Status.FAIL, 0),
-             s.counts.get(Status.ERROR, 0) + s.counts.get(Status.NOT_ASSESSED, 0),
+             s.counts.get(Status.FAIL, 0), s.counts.get(Status.ERROR, 0),
+             s.counts.get(Status.NOT_ASSESSED, 0),
              s.counts.get(Status.NOT_APPLICABLE, 0), md(", ".join(s.rule_ids))]
             for s in summaries))
         lines.append("")

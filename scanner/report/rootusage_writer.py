@@ -27,7 +27,7 @@ CSV_COLUMNS = (
     "assume_root_sessions", "password_recovery_requests", "root_access_keys_created",
     "source_ips", "user_agents", "active_access_keys", "root_key_last_used", "mfa_kind",
     "credentials_present", "credentials_centrally_removed", "window_start", "window_end",
-    "sources", "incomplete_sources", "events_listed", "notes",
+    "sources", "incomplete_sources", "events_listed", "notes", "use_basis",
 )
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.core.engine import evaluate_organization, not_assessed
+from scanner.core.engine import evaluate_organization
 from scanner.core.errors import ConfigError
 from scanner.core.models import JSON, FactError
 from scanner.core.results import (
@@ -33,6 +33,7 @@ from scanner.core.results import (
 )
 from scanner.core.rootusage import DEFAULT_LOOKBACK_DAYS
 from scanner.core.rules import Rule
+from scanner.core.unassessed import unassessed_account
 from scanner.run.journal import Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
 
@@ -111,6 +112,10 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
         for account_id in s.doc["targets"]:
             if account_id in s.results:
                 by_id[account_id] = s.results[account_id]
+    org_facts: dict[str, JSON | FactError] = {
+        k: fact_from_json(v) for k, v in first.doc["org_facts"].items()}
+    started = min(str(s.header["started"]) for s in shards)
+    lookback = int(first.doc.get("lookback_days", DEFAULT_LOOKBACK_DAYS))
     results: list[AccountResult] = []
     out_of_scope: list[str] = []
     for account in org.accounts:
@@ -123,17 +128,17 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
             continue
         reason = (f"shard {shard_of(account.id, n)}/{n} was not merged" if in_missing
                   else "not scanned: its shard's scan was interrupted (rerun it with --resume)")
-        results.append(AccountResult(account, Coverage.NOT_ASSESSED, reason, {},
-                                     tuple(not_assessed(rules, account, reason)), "", 0.0))
-    org_facts: dict[str, JSON | FactError] = {
-        k: fact_from_json(v) for k, v in first.doc["org_facts"].items()}
+        # As a scan reports an account it could not reach: organization-level evidence kept.
+        facts, findings = unassessed_account(rules, account, reason, org_facts,
+                                             datetime.fromisoformat(started), lookback, org)
+        results.append(AccountResult(account, Coverage.NOT_ASSESSED, reason, facts,
+                                     tuple(findings), "", 0.0))
     summary = org_facts.get("org.summary")
     if isinstance(summary, dict):
         root_mfa = {r.account.id: r.facts.get("root.mfa", FactError("NotCollected", r.reason))
                     for r in results}
         org_facts["org.summary"] = with_member_root_credentials(
             summary, (r.account for r in results), root_mfa)
-    started = min(str(s.header["started"]) for s in shards)
     org_calls: dict[str, int] = {}
     for s in shards:
         for op, count in s.doc.get("org_calls", {}).items():
@@ -149,7 +154,7 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
                                                  datetime.fromisoformat(started))),
         out_of_scope=tuple(out_of_scope),
         regions=tuple(regions) if regions is not None else None,
-        lookback_days=int(first.doc.get("lookback_days", DEFAULT_LOOKBACK_DAYS)),
+        lookback_days=lookback,
         rule_ids=tuple(r.id for r in rules), interrupted=interrupted,
         org_calls=org_calls,
     )

@@ -32,13 +32,21 @@ from scanner.aws.org import account_tags, in_scope, walk
 from scanner.aws.regions import enabled_regions
 from scanner.aws.session import ORG_LABEL, AccountScope, Aws, account_scope, utcnow
 from scanner.aws.tasks import task_group
-from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed, not_assessed
+from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.errors import AwsError
-from scanner.core.models import JSON, Account, AccountState, FactError, Organization, Status
+from scanner.core.models import (
+    JSON,
+    Account,
+    AccountState,
+    FactError,
+    Finding,
+    Organization,
+    Status,
+)
 from scanner.core.results import JOURNAL_NAME, AccountResult, Coverage, ScanResult
-from scanner.core.rootusage import Window, record_without_account_facts
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
+from scanner.core.unassessed import unassessed_account
 from scanner.run.journal import Journal
 from scanner.run.progress import Progress
 from scanner.run.shard import in_shard
@@ -240,8 +248,15 @@ NOT_SCANNED = "not scanned: the scan was interrupted (rerun with --resume)"
 
 
 def _not_scanned(s: _Scan, account: Account) -> AccountResult:
-    findings = tuple(not_assessed(s.rules, account, NOT_SCANNED))
-    return AccountResult(account, Coverage.NOT_ASSESSED, NOT_SCANNED, {}, findings, "", 0.0)
+    facts, findings = _without_account_facts(s, account, NOT_SCANNED)
+    return AccountResult(account, Coverage.NOT_ASSESSED, NOT_SCANNED, facts, tuple(findings),
+                         "", 0.0)
+
+
+def _without_account_facts(s: _Scan, account: Account, reason: str
+                           ) -> tuple[dict[str, JSON | FactError], list[Finding]]:
+    return unassessed_account(s.rules, account, reason, s.org_facts, s.now,
+                              s.config.lookback_days, s.org)
 
 
 def _targets(config: ScanConfig, org: Organization) -> tuple[Account, ...]:
@@ -327,12 +342,7 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
                     coverage = Coverage.PARTIAL
                 reason = f"{reason}; {problem}" if reason else problem
         if coverage is Coverage.NOT_ASSESSED:
-            findings = not_assessed(s.rules, account, reason)
-            if "root.usage" in s.needed:
-                # Root use is still reported from organization-level evidence (docs/semantics.md).
-                window = Window.ending(s.now, s.config.lookback_days)
-                facts = {"root.usage": record_without_account_facts(
-                    account.id, s.org_facts, window, reason).to_json()}
+            facts, findings = _without_account_facts(s, account, reason)
         else:
             findings = evaluate_account(s.rules, facts, account, s.now, s.org)
         # Organization facts are kept once, in the scan result, not in every account's record:

@@ -95,6 +95,10 @@ def ground_truth(scenario: Scenario, now: datetime) -> dict[str, Any]:
                 if k.last_used and k.last_used >= start:
                     found.append((k.last_used, "keys"))
         u = usage[aid]
+        if not assessable:
+            # Only organization-level evidence reaches it: use seen there is use, no use seen
+            # proves nothing (its credential report and event history were not read).
+            u["used_in_window"] = None
         if found:
             last_at = max(t for t, _ in found)
             # On a tie the most specific channel wins: keys, then console, then api.

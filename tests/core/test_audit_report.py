@@ -94,6 +94,13 @@ def test_counts_and_coverage_every_key_present() -> None:
     assert list(report.coverage_by_ou) == sorted(report.coverage_by_ou)
     assert report.coverage_by_ou["Root/Workloads/Prod"] == {
         "assessed": 1, "partial": 0, "not_assessed": 1}
+    # Every per-OU count has one scope, the unit's whole subtree: coverage.json's by_ou and
+    # ou-summary agree, the root counting every account in scope.
+    for unit in report.units:
+        if unit["accounts"]["total"]:
+            assert report.coverage_by_ou[unit["path"]] == {
+                c: unit["accounts"][c] for c in ("assessed", "partial", "not_assessed")}
+    assert sum(report.coverage_by_ou["Root"].values()) == len(report.result.accounts)
     assert report.account_compliance["2"]["percent"] == 0.0
     assert report.account_compliance["5"]["percent"] is None
     assert [s.control for s in report.frameworks["cis"]] == ["1.1"]

@@ -29,9 +29,16 @@ def test_summary_per_control() -> None:
     assert keys.status is Status.FAIL and keys.failing_accounts == ("222",)
     assert keys.counts == {Status.PASS: 1, Status.FAIL: 1}
     assert mfa.status is Status.PASS
-    assert used.status is Status.NOT_ASSESSED and used.error_accounts == ("111",)
+    assert used.status is Status.NOT_ASSESSED and used.not_assessed_accounts == ("111",)
+    assert used.error_accounts == ()  # ERROR and NOT_ASSESSED keep their own names
     assert keys.to_json()["counts"]["FAIL"] == 1
-    assert "222" in format_summary(out)
+    assert used.to_json()["not_assessed_accounts"] == ["111"]
+    table = format_summary(out)
+    assert "222" in table
+    header, *rows = table.splitlines()
+    assert header.split()[2:8] == ["PASS", "FAIL", "ERROR", "NOT_ASSESSED", "MUTED",
+                                   "NOT_APPLICABLE"]
+    assert rows[2].split()[:8] == ["1.6", "NOT_ASSESSED", "1", "0", "0", "1", "0", "0"]
     assert summarize(findings, "nope") == []
 
 

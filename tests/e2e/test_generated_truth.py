@@ -73,3 +73,21 @@ def test_root_verdicts_match_ground_truth(scanned: tuple[ScanResult, dict[str, A
             if got.get((account_id, rule)) != want:
                 mismatches.append(f"{t['name']} {rule}: {got.get((account_id, rule))} != {want}")
     assert not mismatches, "\n".join(mismatches[:40])
+
+
+def test_root_use_verdicts_match_ground_truth(scanned: tuple[ScanResult, dict[str, Any]]) -> None:
+    """Root use is decided for every account the organization trail proves it for, assessed or
+    not; an account not assessed with no use seen stays NOT_ASSESSED (docs/semantics.md)."""
+    result, truth = scanned
+    got = {(f.account_id, f.rule_id): f.status.value for f in result.findings}
+    mismatches = []
+    for account_id, t in truth["accounts"].items():
+        used = t["usage"]["used_in_window"]
+        want = ("FAIL" if used else "PASS") if t["assessable"] else (
+            "FAIL" if used else "NOT_ASSESSED")
+        if got.get((account_id, "root-account-used")) != want:
+            mismatches.append(f"{t['name']}: {got.get((account_id, 'root-account-used'))} "
+                              f"!= {want}")
+    assert not mismatches, "\n".join(mismatches[:40])
+    assert any(not t["assessable"] and t["usage"]["used_in_window"]
+               for t in truth["accounts"].values()), "no account not assessed used root"

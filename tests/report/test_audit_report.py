@@ -63,7 +63,9 @@ def _markdown_root_accounts(text: str) -> tuple[list[str], set[str]]:
     section = text[text.index("## Root usage"):text.index("## Per-OU summary")]
     used = [ACCOUNT_IN_LABEL.findall(line.split(" | ")[1])[0] for line in section.splitlines()
             if line.startswith("| ") and ACCOUNT_IN_LABEL.search(line)]
-    unknown = {ACCOUNT_IN_LABEL.findall(line)[0] for line in section.splitlines()
+    unknown_list = section[section.index("Root use **unknown**"):] \
+        if "Root use **unknown**" in section else ""
+    unknown = {ACCOUNT_IN_LABEL.findall(line)[0] for line in unknown_list.splitlines()
                if line.startswith("- ")}
     return used, unknown
 

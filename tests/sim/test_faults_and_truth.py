@@ -94,7 +94,9 @@ def test_generator_is_deterministic_and_consistent() -> None:
     for acct in truth_a["accounts"].values():
         u = acct["usage"]
         counted = u["console_logins"] + u["api_calls"]
-        assert u["used_in_window"] == (counted > 0 or bool(u["channels"]))
+        used = counted > 0 or bool(u["channels"])
+        # An account not assessed: use seen is use; none seen is unknown, never "not used".
+        assert u["used_in_window"] == (used if acct["assessable"] else (used or None))
         if not acct["assessable"]:
             assert set(acct["root"].values()) == {"NOT_ASSESSED"}
 

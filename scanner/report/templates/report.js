@@ -84,7 +84,7 @@
   function row(f) {
     var tr = el("tr", "finding");
     tr.dataset.status = f.status;
-    var st = el("td"); st.appendChild(el("span", "pill st-" + f.status, f.status.replace("_", " ")));
+    var st = el("td"); st.appendChild(el("span", "pill st-" + f.status, f.status));
     var sev = el("td"); sev.appendChild(el("span", "sev sev-" + f.sev, f.sev));
     var acct = el("td");
     acct.appendChild(el("div", "acct", f.name));
