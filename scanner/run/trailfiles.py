@@ -197,12 +197,17 @@ class FilesRead:
         # The folder's account, else every account the file's records name.
         targets = [f.account_id] if f.account_id else sorted(
             a for a in named if ACCOUNT_ID.fullmatch(a))
+        # A file handed over that holds no records is not a log either (the S3 source lists
+        # only CloudTrail's own files and passes over one without Records).
+        gap = result.error is not None
         for i, account in enumerate(targets):
             sl = self.slice(account)
             sl.files += 1
             sl.add(result if i == 0 else replace(result, events=[]))
+            if gap and not result.is_gap:
+                sl.add_gap(result.key, result.error or "", result.detail)
         if not targets:
-            if result.is_gap:
+            if gap:
                 self.add_gap(result.key, result.error or "", result.detail, None)
             for ev in result.events:  # no folder and no account: the events name theirs
                 if ev.account_id and ACCOUNT_ID.fullmatch(ev.account_id):
@@ -210,7 +215,7 @@ class FilesRead:
                 else:
                     self.unattributed_events += 1
             return
-        if result.is_gap:
+        if gap:
             self.add_gap(result.key, result.error or "", result.detail, ",".join(targets))
 
 

@@ -244,18 +244,18 @@ def test_gaps_are_named_and_nothing_read_is_lost(tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = trail_report(tmp_path / "AWSLogs", "--out", out)
     assert proc.returncode == 3
-    for name in ("2-truncated", "3-not-gzip", "4-not-json"):
+    for name in ("2-truncated", "3-not-gzip", "4-not-json", "5-no-records"):
         assert name in proc.stderr
     doc = load(out)
     errors = {Path(g["path"]).name: g["error"] for g in doc["log_files"]["gaps"]}
     assert errors == {"2-truncated.json.gz": "truncated", "3-not-gzip.json.gz": "corrupt",
-                      "4-not-json.json": "not_json"}
+                      "4-not-json.json": "not_json", "5-no-records.json": "no_records"}
     [rec] = doc["accounts"]
     assert doc["organization_id"] == "o-abc123"
     assert [e["eventID"] for e in rec["events"]] == ["early", "late"]
     assert rec["used_in_window"] is True  # use seen is use, gaps or not
     assert not rec["sources"][0]["complete"]
-    assert "3 unreadable files" in rec["sources"][0]["detail"]
+    assert "4 unreadable files" in rec["sources"][0]["detail"]
 
 
 def test_since_until_narrow_the_window(tmp_path: Path) -> None:
