@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time as time_module
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,10 @@ def _run(args: argparse.Namespace) -> int:
     if bounds.since and bounds.until and bounds.until < bounds.since:
         raise ArgError(f"--until {args.until} is before --since {args.since}")
 
-    read = read_files(args.paths, bounds, workers=args.workers)
+    progress = _Progress() if not args.quiet and sys.stderr.isatty() else None
+    read = read_files(args.paths, bounds, workers=args.workers, progress=progress)
+    if progress is not None:
+        progress.done()
     where = ", ".join(str(p) for p in args.paths)
     if read.files == 0 and read.gap_count == 0:
         outside = read.skipped.get("outside_window", 0)
@@ -144,6 +148,27 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _print_summary(records, log_files, paths)
     return EXIT_PARTIAL if read.gap_count else EXIT_OK
+
+
+class _Progress:
+    """A line on a terminal every few seconds while files are read."""
+
+    EVERY = 5.0
+
+    def __init__(self) -> None:
+        self.last = time_module.monotonic()
+        self.shown = False
+
+    def __call__(self, read: Any) -> None:
+        now = time_module.monotonic()
+        if now - self.last >= self.EVERY:
+            self.last, self.shown = now, True
+            print(f"\rread {read.files} file(s), {read.compressed_bytes / 1e6:.0f} MB, "
+                  f"{read.gap_count} gap(s)", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.shown:
+            print(file=sys.stderr)
 
 
 def _print_gaps(gaps: list[dict[str, str]], count: int) -> None:
