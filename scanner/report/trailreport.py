@@ -18,34 +18,11 @@ from scanner.core.audit_report import RootUseRow
 from scanner.core.models import JSON, Account, AccountState
 from scanner.core.results import Coverage
 from scanner.core.rootusage import ORG_TRAIL, RootUsage
-from scanner.report.html import _asset, _sha256, _used_tr, account_cell, h
+from scanner.report.html import ROOT_USAGE_HEAD, _asset, _sha256, _used_tr, account_cell, h
 from scanner.report.markdown import when
 from scanner.report.rootusage_writer import render_json, root_usage_document, write_root_usage_csv
 
 HTML_NAME = "root-usage.html"
-
-_PAGE = Template("""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="$csp">
-<meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="orgscan $version">
-<title>$title</title>
-<style>$css</style>
-</head>
-<body>
-$header
-<main>
-$body
-</main>
-<footer>orgscan $version · root use from CloudTrail log files · this file is self-contained and
-makes no network requests</footer>
-</body>
-</html>
-""")
-
 
 def _account(account_id: str) -> Account:
     """The logs name accounts, nothing more: no name, no OU."""
@@ -86,16 +63,11 @@ def _rows(records: Sequence[RootUsage]) -> tuple[list[str], list[str], list[str]
 def render_page(records: Sequence[RootUsage], log_files: Mapping[str, Any], *,
                 version: str) -> str:
     css = _asset("report.css")
-    csp = (f"default-src 'none'; style-src '{_sha256(css)}'; img-src data:; base-uri 'none'; "
-           "form-action 'none'")
+    # The HTML report's page, with no script to run (the empty one is allowed by its hash).
+    csp = (f"default-src 'none'; script-src '{_sha256('')}'; style-src '{_sha256(css)}'; "
+           "img-src data:; base-uri 'none'; form-action 'none'")
     window = log_files.get("window") or {}
     used, unknown, not_used = _rows(records)
-    head = ("<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
-            '<th class="num" title="successful root console sign-ins (without MFA)">'
-            'Console (no MFA)</th><th class="num">Failed sign-ins</th>'
-            '<th class="num">API calls</th><th class="num">AssumeRoot</th>'
-            '<th class="num">Password recovery</th><th>Source IPs</th><th>MFA</th>'
-            '<th class="num">Active keys</th></tr>')
     body = used + unknown or ['<tr><td colspan="12" class="empty">No account used root in '
                               "the window.</td></tr>"]
     gaps = log_files.get("gaps") or []
@@ -122,7 +94,7 @@ def render_page(records: Sequence[RootUsage], log_files: Mapping[str, Any], *,
         f'<section class="panel" id="root-usage"><h2>Root usage<span class="sub">'
         f"{len(used)} account(s) used root · {len(unknown)} unknown</span></h2>"
         f'<div class="pad"><p class="note">{h(_note(window))}</p></div>'
-        f'<div class="scroll"><table id="root-usage-table"><thead>{head}</thead><tbody>'
+        f'<div class="scroll"><table id="root-usage-table"><thead>{ROOT_USAGE_HEAD}</thead><tbody>'
         f'{"".join(body)}</tbody></table></div></section>',
         f'<section class="panel" id="gaps"><h2>Files not read<span class="sub">'
         f'{h(log_files.get("gap_count", 0))} gap(s)</span></h2><div class="scroll"><table>'
@@ -132,8 +104,9 @@ def render_page(records: Sequence[RootUsage], log_files: Mapping[str, Any], *,
         f"{len(not_used)} account(s)</span></h2>"
         f'<div class="pad"><ul>{"".join(not_used)}</ul></div></section>' if not_used else "",
     ]
-    return _PAGE.substitute(csp=csp, version=h(version), title=h("orgscan · trail report"),
-                            css=css, header=header, body="".join(sections))
+    return Template(_asset("report.html")).substitute(
+        csp=csp, version=h(version), scan_id="trail-report", title=h("orgscan · trail report"),
+        css=css, header=header, body="".join(sections), data="{}", js="")
 
 
 def _note(window: Mapping[str, Any]) -> str:
