@@ -71,8 +71,14 @@ class Walk:
 
 
 def walk(paths: Sequence[Path], seen: Walk) -> Iterator[Path]:
-    """Every log file under ``paths`` (a file named outright is read whatever its name)."""
-    for p in paths:
+    """Every log file under ``paths`` (a file named outright is read whatever its name), each
+    once: a path given twice, or inside a directory also given, is passed over."""
+    given = [p.resolve() for p in paths]
+    dirs = [r for r in given if r.is_dir()]
+    for i, (p, real) in enumerate(zip(paths, given, strict=True)):
+        if real in given[:i] or any(d != real and real.is_relative_to(d) for d in dirs):
+            seen.skipped["path_given_twice"] += 1
+            continue
         if p.is_dir():
             yield from _walk_dir(p, seen)
         else:
@@ -105,9 +111,15 @@ def file_chunks(path: Path) -> Iterator[bytes]:
 
 
 def is_gzip(path: Path) -> bool:
-    """By content, else by name: a damaged ``.gz`` is then reported as damaged gzip."""
+    """By content (gzip's magic, or JSON's first character), else by name: a damaged ``.gz``
+    is then reported as damaged gzip, and plain JSON named ``.gz`` is still read."""
     with path.open("rb") as f:
-        return f.read(2) == GZIP_MAGIC or path.name.lower().endswith(".gz")
+        head = f.read(64)
+    if head.startswith(GZIP_MAGIC):
+        return True
+    if head.lstrip(b" \t\r\n")[:1] in (b"{", b"["):
+        return False
+    return path.name.lower().endswith(".gz")
 
 
 def scan_file(path: Path, keep: Callable[[RootEvent], bool] | None = None) -> FileScan:

@@ -28,9 +28,23 @@ def test_walk_in_name_order_skips_digests_and_other_names(tmp_path: Path) -> Non
     named = tmp_path / "named.log"
     named.write_bytes(b"{}")
     seen = Walk()
-    got = [p.name for p in walk([tmp_path / "AWSLogs", named], seen)]
+    got = [p.name for p in walk([tmp_path / "AWSLogs", named, d / "a.json", named], seen)]
     assert got == ["a.json", "b.json.gz", "c.JSON.GZ", "named.log"]
-    assert seen.skipped == {"digest": 1, "not_a_log_name": 1}
+    assert seen.skipped == {"digest": 1, "not_a_log_name": 1, "path_given_twice": 2}
+
+
+def test_gzip_or_plain_by_content_first(tmp_path: Path) -> None:
+    plain_named_gz = tmp_path / "plain.json.gz"
+    plain_named_gz.write_text(json.dumps({"Records": [_call("p", "2026-01-10T00:00:00Z", A)]}))
+    gz_named_json = tmp_path / "gz.json"
+    gz_named_json.write_bytes(gzip.compress(json.dumps(
+        {"Records": [_call("g", "2026-01-10T00:00:00Z", A)]}).encode()))
+    damaged_gz = tmp_path / "damaged.json.gz"
+    damaged_gz.write_bytes(b"\x00\x01 not gzip")
+    read = read_files([tmp_path])
+    assert sorted(e.event_id for e in read.slices[A].events) == ["g", "p"]
+    assert [(Path(g["path"]).name, g["error"]) for g in read.gaps] == [
+        ("damaged.json.gz", "corrupt")]
 
 
 def test_layout_names_org_account_region_and_day() -> None:
