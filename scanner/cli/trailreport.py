@@ -22,6 +22,13 @@ EXITS = f"""exit codes:
   {EXIT_PARTIAL}    report written, but some files could not be read (gaps: named on the
        terminal and in root-usage.json's log_files.gaps)"""
 
+DESCRIPTION = """\
+Read CloudTrail log files (a copy of a trail's bucket, an export) with no AWS access at all,
+and write root-usage.json, root-usage.csv and root-usage.html as a scan does.
+
+PATHs are files or directories (walked recursively); files are .json or .json.gz, each a
+CloudTrail document ({"Records": [...]}), a JSON array of records, or JSON lines. The window
+is the span of the records read unless --since/--until narrow it."""
 TERMINAL_GAPS = 20  # gaps named on the terminal; root-usage.json lists more
 
 
@@ -32,12 +39,7 @@ class ArgError(Exception):
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "trail-report", help="root use from CloudTrail log files on disk (no AWS access)",
-        description="Read CloudTrail log files (a copy of a trail's bucket, an export) with no "
-                    "AWS access at all, and write root-usage.json, root-usage.csv and "
-                    "root-usage.html as a scan does. PATHs are files or directories (walked "
-                    "recursively); files are .json or .json.gz, each a CloudTrail document "
-                    '({"Records": [...]}), a JSON array of records or JSON lines. The window '
-                    "is the span of the records read unless --since/--until narrow it.",
+        description=DESCRIPTION,
         epilog=EXITS, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                    help="log file or directory")
