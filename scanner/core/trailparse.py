@@ -151,13 +151,14 @@ class Span:
         if isinstance(account, str) and account:
             self.accounts.add(account)
 
-    def add_text(self, text: bytes) -> None:
+    def add_text(self, text: bytes, *, accounts: bool = True) -> None:
         times = _TIME.findall(text)
         if times:
             # Fixed-width ISO times order as text: only the two ends are parsed.
             for t in (min(times), max(times)):
                 self.add_time(parse_time(t.decode("utf-8", "replace")))
-        self.accounts.update(a.decode() for a in _ACCOUNT.findall(text))
+        if accounts:
+            self.accounts.update(a.decode() for a in _ACCOUNT.findall(text))
 
     def merge(self, other: Span) -> None:
         self.add_time(other.first)
@@ -173,12 +174,13 @@ class Sniffed:
 
 
 def sniff(chunks: Iterable[bytes], token: bytes = TOKEN, *, shape: bool = False,
-          span: bool = False) -> Sniffed:
+          span: bool = False, span_accounts: bool = True) -> Sniffed:
     """The prefilter pass over a file's (inflated) content: stops at the first ``token``.
 
     Without the token the file is not parsed, so with ``shape`` its outline is checked here
     (a file that is not JSON, or ends early, is a gap even without root events) and with
-    ``span`` its records' times and accounts are found by pattern."""
+    ``span`` its records' times (and, with ``span_accounts``, accounts) are found by
+    pattern."""
     keep = max(len(token) - 1, _STRADDLE if (shape or span) else 0)
     tail = b""
     total = 0
@@ -191,14 +193,14 @@ def sniff(chunks: Iterable[bytes], token: bytes = TOKEN, *, shape: bool = False,
         if token in chunk or (joint and token in joint):
             return Sniffed(True, total)
         if seen is not None:
-            seen.add_text(chunk)
+            seen.add_text(chunk, accounts=span_accounts)
             if joint:
-                seen.add_text(joint)
+                seen.add_text(joint, accounts=span_accounts)
         if shape:
-            stripped = chunk.strip(_BLANKS)
-            if stripped:
-                first_char = first_char or stripped[:1]
-                last_char = stripped[-1:]
+            if not first_char:
+                first_char = chunk.lstrip(_BLANKS)[:1]  # a copy only while blanks lead
+            end = chunk[-64:].rstrip(_BLANKS) or chunk.rstrip(_BLANKS)
+            last_char = end[-1:] or last_char
             log_key = log_key or _RECORDS_KEY in chunk or b'"eventTime"' in chunk or bool(
                 joint and (_RECORDS_KEY in joint or b'"eventTime"' in joint))
         tail = chunk[-keep:]
@@ -368,7 +370,7 @@ class FileScan:
 
 def scan_log(content: Callable[[], Iterable[bytes]], key: str, compressed_bytes: int, *,
              source: str = "org_trail", keep: Callable[[RootEvent], bool] | None = None,
-             shape: bool = False, span: bool = False) -> FileScan:
+             shape: bool = False, span: bool = False, span_accounts: bool = True) -> FileScan:
     """Prefilter, then (if the token is present) parse and classify one log file.
 
     ``content()`` yields the file's (inflated) content afresh at each call: once for the
@@ -377,7 +379,7 @@ def scan_log(content: Callable[[], Iterable[bytes]], key: str, compressed_bytes:
     record (``sniff``)."""
     result = FileScan(key=key, compressed_bytes=compressed_bytes)
     try:
-        found = sniff(content(), shape=shape, span=span)
+        found = sniff(content(), shape=shape, span=span, span_accounts=span_accounts)
     except TrailFileError as exc:
         result.error, result.detail = exc.kind, exc.detail
         return result

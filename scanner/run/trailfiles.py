@@ -135,8 +135,9 @@ def scan_file(path: Path, keep: Callable[[RootEvent], bool] | None = None) -> Fi
         return inflate_stream(file_chunks(path)) if gz else file_chunks(path)
 
     try:
+        # A bucket folder names the account: the records' accounts need not be looked for.
         return scan_log(content, str(path), size, source=ORG_TRAIL, keep=keep, shape=True,
-                        span=True)
+                        span=True, span_accounts=LogFile.at(path).account_id is None)
     except OSError as exc:  # the file went away or became unreadable between the passes
         return FileScan(str(path), size, error="unreadable", detail=exc.strerror or str(exc))
 
