@@ -10,9 +10,9 @@ account's ``AccountSlice`` as it comes: memory holds the root events found and a
 per account, never the list of files or of records.
 
 A file that cannot be read (unreadable, not gzip, truncated, not JSON, no records) is a gap:
-named, counted, and charged to its account (by folder, else the accounts its records name); a
-gap no account can be charged with leaves every account's coverage incomplete. A later bad file
-never loses what was read before it.
+named, counted, and charged to its folder's account; outside a bucket folder the accounts whose
+records were lost are unknown, so such a gap leaves every account's coverage incomplete. A
+later bad file never loses what was read before it.
 """
 
 from __future__ import annotations
@@ -229,7 +229,9 @@ class FilesRead:
                     self.unattributed_events += 1
             return
         if gap:
-            self.add_gap(result.key, result.error or "", result.detail, ",".join(targets))
+            # Outside a folder, the accounts whose records were lost are not known: the gap is
+            # every account's (charged to the ones seen as well).
+            self.add_gap(result.key, result.error or "", result.detail, f.account_id)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.core.trailparse import FileScan
+from scanner.core.trailslices import slice_records, window_between
 from scanner.run.trailfiles import Bounds, LogFile, Walk, read_files, scan_paths, walk
 from tests.core.events import ev
 
@@ -91,3 +92,18 @@ def test_scan_paths_keeps_order_and_holds_few_paths() -> None:
     first = next(results)
     assert first.key == "f00" and len(taken) <= 4  # not the whole list up front
     assert [r.key for r in results] == [f"f{i:02d}" for i in range(1, 40)]
+
+
+def test_a_gap_outside_a_folder_is_every_accounts(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps([_call("a1", "2026-01-10T00:00:00Z", A)]))
+    text = json.dumps([_call("b1", "2026-01-10T00:00:00Z", B), _call("x", "2026-01-11", A)])
+    (tmp_path / "b.json").write_text(text[: len(text) - 40])  # cut inside its second record
+    read = read_files([tmp_path])
+    assert read.gap_count == 1 and read.unattributed_gaps == 1
+    assert read.slices[B].gaps and not read.slices[A].gaps  # B's records were seen in it
+    assert sorted(e.event_id for sl in read.slices.values() for e in sl.events) == ["a1", "b1"]
+    window = window_between(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
+    records = slice_records(read.slices, window, unattributed_gaps=read.unattributed_gaps)
+    for rec in records:  # A's use is seen; whether B's logs hid more of A's is not known
+        assert not rec.sources[0].complete
+        assert "1 unreadable files not attributable to an account" in rec.sources[0].detail
