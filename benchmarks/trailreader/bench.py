@@ -5,7 +5,8 @@
 Generates realistic gzipped CloudTrail files (background traffic of IAM users and assumed
 roles, a root event in about one file in 40) in a temporary directory, then times, in the
 same run and on the same files (page cache warm), the median of --runs runs of:
-  - scanner.aws.trailreader.scan_paths (prefilter + parse of matching files), 1 and N threads;
+  - scanner.run.trailfiles.scan_paths (the reader the organization-trail source and
+    `orgscan trail-report` share: prefilter, parse of matching files), 1 and N threads;
   - zcat FILES > /dev/null;
   - zcat FILES | jq -c '.Records[] | select(.userIdentity.type == "Root")' > /dev/null.
 Throughput is MB/s of compressed input (MB = 10^6 bytes).
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scanner.aws.trailreader import scan_paths
+from scanner.run.trailfiles import scan_paths
 
 SERVICES = [
     ("s3.amazonaws.com", ["GetObject", "PutObject", "ListBuckets", "HeadObject"]),

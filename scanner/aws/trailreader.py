@@ -14,15 +14,15 @@ import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from scanner.aws.errors import classify
 from scanner.aws.tasks import run_workers, task_group
 from scanner.core.rootevents import RootEvent
 from scanner.core.trailparse import FileScan, TrailFileError, scan_log_file
+from scanner.core.trailslices import AccountSlice
 
 
 def gap_reason(exc: BaseException) -> tuple[str, str] | None:
@@ -36,16 +36,6 @@ def gap_reason(exc: BaseException) -> tuple[str, str] | None:
         return "not_json", str(exc)
     err = classify(exc, service="s3")
     return None if err is None else (err.code, err.message)
-
-
-def scan_paths(paths: Sequence[Path], *, workers: int = 2) -> Iterator[FileScan]:
-    """Scan local log files with a thread pool (zlib releases the GIL while inflating)."""
-
-    def one(path: Path) -> FileScan:
-        return scan_log_file(path.read_bytes(), str(path))
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(one, paths)
 
 
 # -- the organization trail in S3 -----------------------------------------------------------
@@ -66,33 +56,6 @@ def days(start: datetime, end: datetime) -> list[date]:
     """Every UTC day the window touches (CloudTrail files are foldered by delivery day)."""
     first, last = start.date(), end.date()
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-@dataclass
-class AccountSlice:
-    account_id: str
-    regions: list[str] = field(default_factory=list)
-    files: int = 0
-    compressed_bytes: int = 0
-    matched_files: int = 0
-    gaps: list[dict[str, str]] = field(default_factory=list)
-    events: list[RootEvent] = field(default_factory=list)
-    listing_errors: list[str] = field(default_factory=list)
-
-    @property
-    def complete(self) -> bool:
-        return self.files > 0 and not self.gaps and not self.listing_errors
-
-    def detail(self) -> str:
-        parts = [f"{self.files} files ({self.compressed_bytes} bytes) in "
-                 f"{len(self.regions)} regions, {self.matched_files} with root records"]
-        if self.files == 0:
-            parts.append("no log files for this account in the window")
-        if self.gaps:
-            parts.append(f"{len(self.gaps)} unreadable files")
-        if self.listing_errors:
-            parts.append(f"listing failed: {self.listing_errors[0]}")
-        return "; ".join(parts)
 
 
 @dataclass
@@ -227,17 +190,12 @@ async def read_org_trail(
                 reason = gap_reason(exc)
                 if reason is None:
                     raise  # a bug, not a gap in the logs
-                sl.gaps.append({"key": key, "error": reason[0], "detail": reason[1]})
+                sl.add_gap(key, *reason)
                 continue
-            sl.compressed_bytes += result.compressed_bytes
+            sl.add(result)
             scan.compressed_bytes += result.compressed_bytes
             scan.inflated_bytes += result.inflated_bytes
-            if result.matched:
-                sl.matched_files += 1
-                scan.matched_files += 1
-            if result.is_gap:
-                sl.gaps.append({"key": key, "error": result.error or "", "detail": result.detail})
-            sl.events.extend(result.events)
+            scan.matched_files += result.matched
 
     try:
         async with task_group() as tg:
@@ -256,4 +214,4 @@ def _scan_for(data: bytes, key: str, keep: Callable[[RootEvent], bool]) -> FileS
 
 
 __all__ = ["AccountSlice", "OrgTrailScan", "TrailLocation", "days", "gap_reason",
-           "list_regions", "read_object", "read_org_trail", "scan_paths"]
+           "list_regions", "read_object", "read_org_trail"]

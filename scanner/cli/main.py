@@ -64,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_merge.add_parser(sub)
     from scanner.cli import sim as cli_sim
     cli_sim.add_parser(sub)
+    from scanner.cli import trailreport as cli_trailreport
+    cli_trailreport.add_parser(sub)
     return parser
 
 

@@ -8,6 +8,7 @@ decides what an event is, whichever way it was read.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +29,12 @@ from scanner.core.rootclassify import (
     parse_time,
 )
 from scanner.core.timefmt import iso
+
+
+def _shared(text: str | None) -> str | None:
+    """One copy of a value many events repeat (account, names, region, IP, user agent): a
+    log holds many root events of few such values, and each parsed record has its own."""
+    return None if text is None else sys.intern(text)
 
 
 @dataclass(frozen=True)
@@ -110,13 +117,13 @@ class RootEvent:
             event_id=event_id,
             event_time=when,
             kind=kind,
-            account_id=attributed_account(raw, kind),
-            event_name=name,
-            event_source=as_text(raw.get("eventSource")),
-            event_type=as_text(raw.get("eventType")),
-            aws_region=as_text(raw.get("awsRegion")),
-            source_ip=as_text(raw.get("sourceIPAddress")),
-            user_agent=as_text(raw.get("userAgent")),
+            account_id=_shared(attributed_account(raw, kind)),
+            event_name=_shared(name),
+            event_source=_shared(as_text(raw.get("eventSource"))),
+            event_type=_shared(as_text(raw.get("eventType"))),
+            aws_region=_shared(as_text(raw.get("awsRegion"))),
+            source_ip=_shared(as_text(raw.get("sourceIPAddress"))),
+            user_agent=_shared(as_text(raw.get("userAgent"))),
             error_code=as_text(raw.get("errorCode")),
             mfa_used=as_bool(field_at(raw, "additionalEventData", "MFAUsed")),
             console_login=as_text(field_at(raw, "responseElements", "ConsoleLogin")),

@@ -190,6 +190,16 @@ def _tree(report: AuditReport) -> str:
             f'<div class="pad tree" id="org-tree"><ul>{roots}</ul></div></section>')
 
 
+# The root-usage table's header row; its rows are ``_used_tr``'s.
+ROOT_USAGE_HEAD = (
+    "<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
+    '<th class="num" title="successful root console sign-ins (without MFA)">'
+    'Console (no MFA)</th><th class="num">Failed sign-ins</th>'
+    '<th class="num">API calls</th><th class="num">AssumeRoot</th>'
+    '<th class="num">Password recovery</th><th>Source IPs</th><th>MFA</th>'
+    '<th class="num">Active keys</th></tr>')
+
+
 def _used_tr(row: RootUseRow) -> str:
     r = row.record
     chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels") or [])
@@ -216,12 +226,7 @@ def _root_usage(report: AuditReport) -> tuple[str, str]:
     """The accounts that used root (newest first) and the per-OU counts, as two panels."""
     result = report.result
     used, unknown = report.root_use.used, report.root_use.unknown
-    head = ("<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
-            '<th class="num" title="successful root console sign-ins (without MFA)">'
-            'Console (no MFA)</th><th class="num">Failed sign-ins</th>'
-            '<th class="num">API calls</th><th class="num">AssumeRoot</th>'
-            '<th class="num">Password recovery</th><th>Source IPs</th><th>MFA</th>'
-            '<th class="num">Active keys</th></tr>')
+    head = ROOT_USAGE_HEAD
     body = [_used_tr(r) for r in used]
     for r in unknown:
         body.append(

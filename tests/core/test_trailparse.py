@@ -6,6 +6,7 @@ import gzip
 import json
 import tracemalloc
 import zlib
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,8 +16,11 @@ from scanner.core.trailparse import (
     TrailFileError,
     contains_token,
     inflate,
+    inflate_stream,
     iter_records,
+    scan_log,
     scan_log_file,
+    sniff,
 )
 from tests.core.events import ev, login
 
@@ -149,3 +153,74 @@ def test_50mb_file_memory_is_bounded() -> None:
     assert res.inflated_bytes > 0
     # Bounded by chunks and one record, not by the 50 MB of content.
     assert peak < 16 * 1024 * 1024, peak
+
+
+# -- the shapes of files on disk, and what the prefilter tells of files it does not parse ----
+
+
+def test_array_json_lines_and_concatenated_documents() -> None:
+    a, b = login("a", "2026-01-01T00:00:00Z"), login("b", "2026-01-02T00:00:00Z")
+    assert [r["eventID"] for r in iter_records([json.dumps([a, b]).encode()])] == ["a", "b"]
+    lines = f"{json.dumps(a)}\n\n{json.dumps(b)}\n".encode()
+    assert [r["eventID"] for r in iter_records([lines[:7], lines[7:]])] == ["a", "b"]
+    docs = (json.dumps({"Records": [a]}) + "\n" + json.dumps({"Records": [b]})).encode()
+    assert [r["eventID"] for r in iter_records([docs])] == ["a", "b"]
+    # An object without Records or eventTime is not a record; a file of only those is no log.
+    with pytest.raises(TrailFileError) as info:
+        list(iter_records([b'{"x": 1}\n{"y": 2}']))
+    assert info.value.kind == "no_records"
+    with pytest.raises(TrailFileError) as info:
+        list(iter_records([b'{"Records": []} trailing']))
+    assert info.value.kind == "not_json"
+    with pytest.raises(TrailFileError) as info:
+        list(iter_records([b'{["a"]: 1}']))
+    assert info.value.kind == "not_json"
+
+
+def test_inflate_stream_over_file_chunks_matches_inflate() -> None:
+    data = gz([background(i) for i in range(300)])
+    pieces = [data[i:i + 1000] for i in range(0, len(data), 1000)]
+    assert b"".join(inflate_stream(pieces)) == b"".join(inflate(data)) == gzip.decompress(data)
+    with pytest.raises(TrailFileError) as info:
+        list(inflate_stream(pieces[:-3]))
+    assert info.value.kind == "truncated"
+    with pytest.raises(TrailFileError) as info:
+        list(inflate_stream([]))
+    assert info.value.kind == "empty"
+
+
+@pytest.mark.parametrize(("content", "kind"), [
+    (b"<html>not a log</html>", "not_json"),
+    (b'{"Records": [{"eventTime": "2026-01-01T00:00:00Z"}, {"eventTi', "not_json"),
+    (b'{"digest": 1}', "no_records"),
+    (b"  \n ", "empty"),
+])
+def test_outline_of_files_not_parsed(content: bytes, kind: str) -> None:
+    with pytest.raises(TrailFileError) as info:
+        sniff([content], shape=True)
+    assert info.value.kind == kind
+    assert not sniff([content]).matched  # without the outline check: no error, not parsed
+
+
+def test_span_of_records_not_parsed_straddling_chunks() -> None:
+    recs = [dict(background(i), eventTime=f"2026-01-{1 + i % 28:02d}T00:00:00Z",
+                 recipientAccountId=f"{100000000000 + i % 3}") for i in range(200)]
+    text = json.dumps({"Records": recs}).encode()
+    found = sniff([text[i:i + 97] for i in range(0, len(text), 97)], span=True, shape=True)
+    assert not found.matched and found.span is not None
+    assert found.span.first == datetime(2026, 1, 1, tzinfo=UTC)
+    assert found.span.last == datetime(2026, 1, 28, tzinfo=UTC)
+    assert found.span.accounts == {"100000000000", "100000000001", "100000000002"}
+
+
+def test_scan_log_reads_plain_content_twice_at_most() -> None:
+    text = json.dumps([background(1), login("root-1", "2026-01-05T00:00:00Z")]).encode()
+    opened = []
+
+    def content() -> list[bytes]:
+        opened.append(1)
+        return [text]
+
+    res = scan_log(content, "plain.json", len(text), span=True, shape=True)
+    assert res.error is None and res.matched and [e.event_id for e in res.events] == ["root-1"]
+    assert len(opened) == 2 and res.span is not None and res.span.accounts

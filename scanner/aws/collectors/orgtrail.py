@@ -18,10 +18,10 @@ from scanner.aws.session import ORG_LABEL, AccountScope, account_scope, current_
 from scanner.aws.trailreader import OrgTrailScan, TrailLocation, read_org_trail
 from scanner.core.errors import AwsError, NotFound
 from scanner.core.models import JSON
-from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import ORG_TRAIL, Window
 from scanner.core.settings import OrgTrailOptions
 from scanner.core.timefmt import iso
+from scanner.core.trailslices import account_json, by_named_account
 
 _ACCOUNT_IN_NAME = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 
@@ -89,22 +89,6 @@ async def _read_as_first_able(ctx: CollectContext, opts: OrgTrailOptions, s3: An
     return last, await read_as(last)
 
 
-def _account_json(scan: OrgTrailScan, account_id: str, events: list[RootEvent]) -> JSON:
-    sl = scan.accounts[account_id]
-    return {
-        "events": [e.to_json() for e in sorted(events, key=lambda e: (e.event_time, e.event_id))],
-        "files": sl.files,
-        "matched_files": sl.matched_files,
-        "compressed_bytes": sl.compressed_bytes,
-        "regions": sl.regions,
-        "gap_count": len(sl.gaps),
-        "gaps": sl.gaps[:20],
-        "listing_errors": sl.listing_errors[:5],
-        "complete": sl.complete,
-        "detail": sl.detail(),
-    }
-
-
 async def fetch_org_trail(ctx: CollectContext) -> JSON:
     if ORG_TRAIL not in sources(ctx):
         return not_selected(ORG_TRAIL)
@@ -124,12 +108,7 @@ async def fetch_org_trail(ctx: CollectContext) -> JSON:
     s3 = await ctx.aws.client("s3", region)
     reader, scan = await _read_as_first_able(ctx, opts, s3, loc, accounts, win)
 
-    # An event is filed under the account it names, else under the folder it was found in.
-    by_account: dict[str, list[RootEvent]] = {a: [] for a in accounts}
-    for sl in scan.accounts.values():
-        for ev in sl.events:
-            target = ev.account_id if ev.account_id in by_account else sl.account_id
-            by_account[target].append(ev)
+    by_account = by_named_account(scan.accounts.values(), accounts)
     return {
         "selected": True,
         "source": ORG_TRAIL,
@@ -144,7 +123,7 @@ async def fetch_org_trail(ctx: CollectContext) -> JSON:
                   "inflated_bytes": scan.inflated_bytes, "list_calls": scan.list_calls,
                   "gaps": sum(len(sl.gaps) for sl in scan.accounts.values())},
         "detail": f"{scan.files} files read as {reader}",
-        "accounts": {a: _account_json(scan, a, by_account[a]) for a in accounts},
+        "accounts": {a: account_json(scan.accounts[a], by_account[a]) for a in accounts},
     }
 
 
