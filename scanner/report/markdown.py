@@ -109,7 +109,7 @@ def _coverage(result: ScanResult) -> list[str]:
         return [*lines, "Every account in scope was fully assessed.", ""]
     lines += table(["Account", "OU", "Coverage", "Reason"], (
         [md(account_label(r.account.name, r.account.id)), md(r.account.ou_path),
-         r.coverage.value, md(r.reason, 300)] for r in missing))
+         r.coverage.value, md(r.reason, 2000)] for r in missing))
     return [*lines, ""]
 
 
