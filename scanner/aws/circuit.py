@@ -91,21 +91,28 @@ class Circuits:
         if endpoint is None:
             return
         key = endpoint_of(str(endpoint.host))
-        streak = self._streaks.setdefault(key, _Streak())
-        if streak.down is None:
-            if response is not None:
-                streak.failures = 0
-            elif is_connect_failure(caught_exception):
-                now = self._clock()
-                if streak.failures == 0:
-                    streak.since = now
-                streak.failures += 1
-                spent = now - streak.since
-                if streak.failures >= self.failures and spent >= self.seconds:
-                    streak.down = (f"endpoint {key} refused every connection for {spent:.0f} s; "
-                                   "not scanned")
+        self.attempted(key, answered=response is not None, failure=caught_exception)
         if response is None:  # an answer that made it is kept
             self._refuse_if_open(key)
+
+    def attempted(self, endpoint: str, *, answered: bool,
+                  failure: BaseException | None = None) -> None:
+        """Record one attempt at ``endpoint``: answered (any answer), or failed with
+        ``failure``; a failure to connect may open the circuit."""
+        streak = self._streaks.setdefault(endpoint_of(endpoint), _Streak())
+        if streak.down is not None:
+            return
+        if answered:
+            streak.failures = 0
+        elif is_connect_failure(failure):
+            now = self._clock()
+            if streak.failures == 0:
+                streak.since = now
+            streak.failures += 1
+            spent = now - streak.since
+            if streak.failures >= self.failures and spent >= self.seconds:
+                streak.down = (f"endpoint {endpoint_of(endpoint)} refused every connection "
+                               f"for {spent:.0f} s")
 
     def _refuse_if_open(self, key: str) -> None:
         streak = self._streaks.get(key)

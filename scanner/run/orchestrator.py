@@ -348,7 +348,9 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
             if failed:
                 coverage = Coverage.PARTIAL
                 reason = f"{reason}; {describe(failed)}" if reason else describe(failed)
-            given_up = given_up or any(f.code == ENDPOINT_DOWN for f in failed)
+            if any(f.code == ENDPOINT_DOWN for f in failed):
+                given_up = True
+                reason += f"; {RESUME_HINT}"
         # Organization facts are kept once, in the scan result, not in every account's record:
         # copied into each, the organization's AssumeRoot calls alone made the journal and the
         # evidence bundle grow by ~48 KB per account (quadratic in the organization's size).
@@ -395,8 +397,11 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     return await done(Coverage.ASSESSED, "", facts)
 
 
+RESUME_HINT = "rerun with --resume once it answers"
+
+
 def _gave_up(exc: EndpointDown) -> str:
-    return f"{exc.message} (rerun with --resume once it answers)"
+    return f"{exc.message}; not scanned ({RESUME_HINT})"
 
 
 # The facts each collector builds on: a derived fact that failed is named by its cause.

@@ -136,7 +136,7 @@ def test_an_error_verdict_alone_never_exits_0(tmp_path: Path) -> None:
              "fields": ["IsLogging"]}]})):
         out = tmp_path / name
         with SimServer("minimal", faults=faults) as sim:
-            codes[name], stdout, _ = _scan(sim.env, out, _config(tmp_path, rules),
+            codes[name], _out, _ = _scan(sim.env, out, _config(tmp_path, rules),
                                            "--ou", "Root/Workloads/Prod")
         coverage = _coverage(out)
         assert _account(coverage, PROD)["coverage"] == "assessed"
