@@ -77,7 +77,9 @@ def test_a_dead_endpoint_ends_the_scan_promptly(tmp_path: Path) -> None:
         while _journaled(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert proc.poll() is None, "the scan ended before the simulator could be killed"
-        os.kill(served.proc.pid, signal.SIGKILL)  # the server follows it (test above)
+        # The server itself, then `sim serve`: the endpoint is gone, whatever else holds.
+        os.kill(served.server_pid(), signal.SIGKILL)
+        os.kill(served.proc.pid, signal.SIGKILL)
         killed = time.monotonic()
         try:
             stdout, stderr = proc.communicate(timeout=120)
