@@ -32,6 +32,7 @@ from botocore.exceptions import ProfileNotFound
 from botocore.httpsession import create_urllib3_context, get_cert_path
 
 from scanner import __version__
+from scanner.aws.circuit import Circuits
 from scanner.aws.errors import is_throttle, raise_classified
 from scanner.aws.ratelimit import CallStats, RateLimiter
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
@@ -180,6 +181,8 @@ class Aws:
     def __init__(self, settings: AwsSettings) -> None:
         self.settings = settings
         self.stats = CallStats()
+        # One circuit per endpoint: a scan gives up promptly on an endpoint that is gone.
+        self.circuits = Circuits()
         # aiobotocore's session (not aioboto3's, which only adds boto3 resources and costs
         # boto3's import at start-up).
         self._session: Any = AioSession()
@@ -236,6 +239,7 @@ class Aws:
         events.register_first("before-parameter-build.*.*", self._before_call)
         events.register("before-send.*.*", self._count_attempt)
         events.register("needs-retry.*.*", self._count_throttle)
+        self.circuits.watch(client)
 
     def _before_call(self, model: Any, context: dict[str, Any], **_: Any) -> None:
         service = model.service_model.endpoint_prefix

@@ -36,6 +36,9 @@ def print_summary(outcome: RunOutcome, out: Path) -> None:
               f"{c['expired']} expired, {c['stale']} stale (see exceptions-report.json)")
     if result.interrupted:
         print("INCOMPLETE: the scan was interrupted; rerun with --resume to finish it.")
+    elif not result.complete:
+        print("INCOMPLETE: " + ", ".join(result.incomplete_reasons())
+              + "; not every verdict was decided.")
     print(f"Reports in {out}/" + (f"; evidence bundle {outcome.bundle_dir}/ (+ .zip)"
                                   if outcome.bundle_dir else ""))
 

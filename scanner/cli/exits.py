@@ -8,7 +8,7 @@ from scanner.core.results import ScanResult
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # FAIL findings at or above --fail-on
 EXIT_USAGE = 2  # bad arguments, config, rules or other input files
-EXIT_PARTIAL = 3  # some accounts not (fully) assessed
+EXIT_PARTIAL = 3  # incomplete: an account partial or not assessed, or an ERROR verdict
 EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
 EXIT_BUNDLE = 5  # reports written, but the evidence bundle failed its secrets check
 EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
@@ -19,10 +19,10 @@ EXIT_TEST_FAILED = EXIT_FINDINGS
 
 
 EXIT_CODES = f"""exit codes:
-  {EXIT_OK}    scan complete; no FAIL at or above --fail-on
+  {EXIT_OK}    scan complete (every verdict decided); no FAIL at or above --fail-on
   {EXIT_FINDINGS}    FAIL findings at or above --fail-on
   {EXIT_USAGE}    usage, config or rule error (nothing was scanned)
-  {EXIT_PARTIAL}    partial coverage: some accounts could not be (fully) assessed
+  {EXIT_PARTIAL}    incomplete: some account partial or not assessed, or some verdict ERROR
   {EXIT_AWS}    AWS error before any account could be scanned
   {EXIT_BUNDLE}    reports written; the evidence bundle was withheld (it would hold a secret)
   {EXIT_INTERRUPTED}  interrupted; the reports written are marked incomplete"""
@@ -35,6 +35,8 @@ DEMO_EXIT_CODES = f"""exit codes:
 
 
 def exit_code(result: ScanResult, fail_on: str | None) -> int:
+    """0 only when every verdict was decided: ``complete`` is false (exit 3) when any account
+    is partial or not assessed or any selected rule's finding is ERROR (docs/semantics.md)."""
     if result.interrupted:
         return EXIT_INTERRUPTED
     if not result.complete:

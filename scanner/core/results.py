@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from scanner.core.factcoverage import FailedFact
 from scanner.core.models import (
     JSON,
     Account,
@@ -23,8 +24,8 @@ from scanner.core.models import (
 
 
 class Coverage(StrEnum):
-    ASSESSED = "assessed"  # every fact collected (some may be FactErrors: see findings)
-    PARTIAL = "partial"  # the deadline cut collection short; missing facts are ERROR
+    ASSESSED = "assessed"  # every fact its selected rules need was collected
+    PARTIAL = "partial"  # some needed fact failed (named in failed_facts); its rules are ERROR
     NOT_ASSESSED = "not_assessed"  # nothing could be collected (role, suspended, ...)
 
 
@@ -38,6 +39,8 @@ class AccountResult:
     started: str
     duration_s: float
     calls: Mapping[str, int] = field(default_factory=dict)  # HTTP attempts by svc:Op
+    # The facts its verdicts needed and did not get (why it is PARTIAL; docs/semantics.md).
+    failed_facts: tuple[FailedFact, ...] = ()
 
     def to_json(self) -> dict[str, JSON]:
         return {
@@ -49,6 +52,7 @@ class AccountResult:
             "started": self.started,
             "duration_s": round(self.duration_s, 3),
             "calls": dict(self.calls),
+            "failed_facts": [f.to_json() for f in self.failed_facts],
         }
 
     @classmethod
@@ -62,6 +66,7 @@ class AccountResult:
             started=d.get("started", ""),
             duration_s=float(d.get("duration_s", 0)),
             calls=dict(d.get("calls", {})),
+            failed_facts=tuple(FailedFact.from_json(f) for f in d.get("failed_facts", ())),
         )
 
 
@@ -94,9 +99,28 @@ class ScanResult:
             counts[r.coverage.value] += 1
         return counts
 
+    def undecided(self) -> int:
+        """ERROR verdicts of the selected rules, account and organization findings alike."""
+        return sum(f.status is Status.ERROR for f in self.findings)
+
+    def incomplete_reasons(self) -> list[str]:
+        """Why the scan is not complete (empty when it is): what exit 3 and the reports'
+        ``complete: false`` stand for."""
+        counts = self.coverage_counts()
+        reasons = ["the scan was interrupted"] if self.interrupted else []
+        if counts[Coverage.PARTIAL.value]:
+            reasons.append(f"{counts[Coverage.PARTIAL.value]} account(s) partial")
+        if counts[Coverage.NOT_ASSESSED.value]:
+            reasons.append(f"{counts[Coverage.NOT_ASSESSED.value]} account(s) not assessed")
+        if errors := self.undecided():
+            reasons.append(f"{errors} ERROR verdict(s)")
+        return reasons
+
     @property
     def complete(self) -> bool:
-        return not self.interrupted and all(r.coverage is Coverage.ASSESSED for r in self.accounts)
+        """Not interrupted, every account assessed, every verdict decided (no ERROR): the
+        only result that exits 0 (or 1 with --fail-on)."""
+        return not self.incomplete_reasons()
 
 
 def fact_to_json(value: JSON | FactError) -> JSON:

@@ -137,6 +137,7 @@ def account_evidence(r: AccountResult) -> dict[str, Any]:
         "account": account_to_json(r.account),
         "coverage": r.coverage.value,
         "reason": r.reason,
+        "failed_facts": [f.to_json() for f in r.failed_facts],
         "collected": {"started": r.started, "duration_s": round(r.duration_s, 3),
                       "api_calls": dict(r.calls)},
         "credential_report": credential_report,
@@ -200,8 +201,10 @@ def _coverage(result: ScanResult) -> dict[str, Any]:
         "out_of_scope": list(result.out_of_scope),
         "not_assessed": [
             {"account_id": r.account.id, "name": r.account.name, "ou_path": r.account.ou_path,
-             "coverage": r.coverage.value, "reason": r.reason}
+             "coverage": r.coverage.value, "reason": r.reason,
+             "failed_facts": [f.to_json() for f in r.failed_facts]}
             for r in result.accounts if r.coverage is not Coverage.ASSESSED],
+        "incomplete_reasons": result.incomplete_reasons(),
     }
 
 

@@ -14,6 +14,8 @@ def coverage_json(report: AuditReport) -> dict[str, Any]:
         "scan_id": result.scan_id,
         "organization_id": result.org.id,
         "complete": result.complete,
+        # Why not (empty when complete): partial or unassessed accounts, ERROR verdicts.
+        "incomplete_reasons": result.incomplete_reasons(),
         "interrupted": result.interrupted,
         "counts": result.coverage_counts(),
         "accounts_in_organization": len(result.org.accounts),
@@ -23,6 +25,7 @@ def coverage_json(report: AuditReport) -> dict[str, Any]:
         "accounts": [
             {"account_id": r.account.id, "name": r.account.name, "ou_path": r.account.ou_path,
              "status": r.account.status.value, "coverage": r.coverage.value, "reason": r.reason,
+             "failed_facts": [f.to_json() for f in r.failed_facts],
              "duration_s": round(r.duration_s, 3), "api_calls": sum(r.calls.values())}
             for r in result.accounts
         ],

@@ -120,6 +120,9 @@ def _banners(result: ScanResult) -> str:
         out.append(f'<div class="banner bad"><b>Partial coverage:</b> {len(missing)} '
                    "account(s) could not be fully assessed; their controls are not passes "
                    '(<a href="#coverage">see why</a>).</div>')
+    elif not result.complete and not result.interrupted:
+        out.append(f'<div class="banner bad"><b>Incomplete:</b> {result.undecided()} ERROR '
+                   "verdict(s): not every control was decided.</div>")
     if result.regions is not None:
         out.append('<div class="banner warn"><b>Narrowed regions:</b> '
                    f"{h(regions_statement(result))}.</div>")

@@ -84,9 +84,8 @@ def _summary(report: AuditReport) -> list[str]:
     if result.interrupted:
         lines += ["> **INCOMPLETE:** the scan was interrupted; these results are partial.", ""]
     elif not result.complete:
-        lines += [f"> **Partial coverage:** {cov['not_assessed'] + cov['partial']} account(s) "
-                  "could not be fully assessed (see Coverage). Their controls are not passes.",
-                  ""]
+        lines += ["> **Incomplete:** " + ", ".join(result.incomplete_reasons())
+                  + " (see Coverage). Undecided controls are not passes.", ""]
     lines += [
         f"- **Accounts in scope:** {len(result.accounts)} ({cov['assessed']} assessed, "
         f"{cov['partial']} partial, {cov['not_assessed']} not assessed); "
@@ -110,7 +109,7 @@ def _coverage(result: ScanResult) -> list[str]:
         return [*lines, "Every account in scope was fully assessed.", ""]
     lines += table(["Account", "OU", "Coverage", "Reason"], (
         [md(account_label(r.account.name, r.account.id)), md(r.account.ou_path),
-         r.coverage.value, md(r.reason, 300)] for r in missing))
+         r.coverage.value, md(r.reason, 2000)] for r in missing))
     return [*lines, ""]
 
 

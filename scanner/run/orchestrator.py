@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import __version__
+from scanner.aws.circuit import ENDPOINT_DOWN, EndpointDown
 from scanner.aws.collectors import COLLECTORS, CollectContext, Collector, FactStore, closure
 from scanner.aws.collectors.orgfacts import with_member_root_credentials
 from scanner.aws.org import account_tags, in_scope, walk
@@ -34,6 +35,7 @@ from scanner.aws.session import ORG_LABEL, AccountScope, Aws, account_scope, utc
 from scanner.aws.tasks import task_group
 from scanner.core.engine import evaluate_account, evaluate_organization, facts_needed
 from scanner.core.errors import AwsError
+from scanner.core.factcoverage import FailedFact, describe, failed_facts
 from scanner.core.models import (
     JSON,
     Account,
@@ -68,6 +70,8 @@ class _Scan:
     progress: Progress
     org_facts: dict[str, JSON | FactError] = field(default_factory=dict)
     tags: _Tags | None = None
+    # Accounts the scan gave up on (their endpoint stopped answering): reported, not journaled.
+    given_up: dict[str, AccountResult] = field(default_factory=dict)
 
 
 # Organization facts whose data lives in the management account itself (its event history,
@@ -223,8 +227,9 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
             targets = tuple(a for a in org.accounts if a.id in target_ids)
         # An interrupted scan still lists every target: the ones it did not finish are
         # NOT_ASSESSED with the reason (and not journaled, so --resume scans them).
-        results = tuple(journal.done[a.id] if a.id in journal.done else _not_scanned(state, a)
-                        for a in targets if a.id in journal.done or interrupted)
+        results = tuple(journal.done.get(a.id) or state.given_up.get(a.id)
+                        or _not_scanned(state, a) for a in targets
+                        if a.id in journal.done or a.id in state.given_up or interrupted)
         org_facts = _complete_org_facts(org_facts, results)
         org_findings = tuple(evaluate_organization(rules, org_facts, org, start))
     result = ScanResult(
@@ -294,7 +299,8 @@ async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
     async def one(account: Account) -> None:
         async with sem:
             result = await _scan_account(s, account)
-        s.journal.record(result)
+        if account.id not in s.given_up:
+            s.journal.record(result)
         errors = sum(f.status is Status.ERROR for f in result.findings)
         s.progress.account_done(
             f"{account.id} {account.name}", result.reason or "assessed",
@@ -328,8 +334,8 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     t0 = time.monotonic()
     started = utcnow().isoformat()
 
-    async def done(coverage: Coverage, reason: str,
-                   facts: Mapping[str, JSON | FactError]) -> AccountResult:
+    async def done(coverage: Coverage, reason: str, facts: Mapping[str, JSON | FactError],
+                   *, given_up: bool = False) -> AccountResult:
         nonlocal account
         if s.tags is not None:
             try:
@@ -340,17 +346,32 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
                 problem = f"cannot read the account's tags: {exc.code}: {exc.message}"
                 if coverage is Coverage.ASSESSED:
                     coverage = Coverage.PARTIAL
-                reason = f"{reason}; {problem}" if reason else problem
+                if not given_up:
+                    reason = f"{reason}; {problem}" if reason else problem
+        failed: tuple[FailedFact, ...] = ()
         if coverage is Coverage.NOT_ASSESSED:
             facts, findings = _without_account_facts(s, account, reason)
         else:
             findings = evaluate_account(s.rules, facts, account, s.now, s.org)
+            # Assessed only when every fact its verdicts need was collected (docs/semantics.md).
+            failed = failed_facts(s.rules, findings, facts, _USES)
+            if failed:
+                coverage = Coverage.PARTIAL
+                reason = f"{reason}; {describe(failed)}" if reason else describe(failed)
+            if any(f.code == ENDPOINT_DOWN for f in failed):
+                given_up = True
+                reason += f"; {RESUME_HINT}"
         # Organization facts are kept once, in the scan result, not in every account's record:
         # copied into each, the organization's AssumeRoot calls alone made the journal and the
         # evidence bundle grow by ~48 KB per account (quadratic in the organization's size).
         own = {k: v for k, v in facts.items() if _account_scoped(k)}
-        return AccountResult(account, coverage, reason, own, tuple(findings), started,
-                             time.monotonic() - t0, s.aws.stats.calls_for(account.id))
+        result = AccountResult(account, coverage, reason, own, tuple(findings), started,
+                               time.monotonic() - t0, s.aws.stats.calls_for(account.id), failed)
+        if given_up:
+            # The scan gave up on a dead endpoint: reported, not journaled, so that --resume
+            # scans the account again once the endpoint answers.
+            s.given_up[account.id] = result
+        return result
 
     if account.status is not AccountState.ACTIVE:
         return await done(Coverage.NOT_ASSESSED, f"account is {account.status.value}", {})
@@ -358,6 +379,8 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     try:
         async with asyncio.timeout(deadline):
             scope = await _scope_for(s, account)
+    except EndpointDown as exc:
+        return await done(Coverage.NOT_ASSESSED, _gave_up(exc), {}, given_up=True)
     except AwsError as exc:
         return await done(Coverage.NOT_ASSESSED,
                     f"cannot assume {s.config.aws.role_name}: {exc.code}: {exc.message}", {})
@@ -368,6 +391,8 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
     with account_scope(scope):
         try:
             regions = s.config.regions or await enabled_regions(s.aws)
+        except EndpointDown as exc:
+            return await done(Coverage.NOT_ASSESSED, _gave_up(exc), {}, given_up=True)
         except AwsError as exc:
             return await done(Coverage.NOT_ASSESSED, f"cannot list enabled regions: {exc}", {})
         store = FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
@@ -380,6 +405,17 @@ async def _scan_account(s: _Scan, account: Account) -> AccountResult:
         return await done(Coverage.PARTIAL,
                           f"deadline of {deadline:g}s exceeded collecting facts", facts)
     return await done(Coverage.ASSESSED, "", facts)
+
+
+RESUME_HINT = "rerun with --resume once it answers"
+
+
+def _gave_up(exc: EndpointDown) -> str:
+    return f"{exc.message}; not scanned ({RESUME_HINT})"
+
+
+# The facts each collector builds on: a derived fact that failed is named by its cause.
+_USES = {name: (*c.uses, *c.lazy) for name, c in COLLECTORS.items()}
 
 
 async def _collect(store: FactStore, names: Sequence[str],

@@ -102,6 +102,9 @@ class SimServer:
             cmd += ["--faults", json.dumps(self.faults)]
         if self.iam_auth:
             cmd.append("--iam-auth")
+        # The server stops when this process's end of its stdin closes: however this process
+        # dies (SIGKILL included), its server does not outlive it.
+        cmd.append("--exit-with-parent")
         if self.log_path is None:
             cmd.append("--quiet")
             self._stderr = open(Path(self._tmpdir.name) / "stderr.log", "w+b")  # noqa: SIM115
@@ -112,7 +115,8 @@ class SimServer:
         env["PYTHONUNBUFFERED"] = "1"
         began = time.monotonic()
         self._proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=self._stderr, env=env, cwd=_project_root()
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, env=env,
+            cwd=_project_root()
         )
         line = self._await_ready()
         self.startup_seconds = time.monotonic() - began
@@ -190,8 +194,9 @@ class SimServer:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            if proc.stdout is not None:
-                proc.stdout.close()
+            for pipe in (proc.stdin, proc.stdout):
+                if pipe is not None:
+                    pipe.close()
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

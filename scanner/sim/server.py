@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
     parser.add_argument("--iam-auth", action="store_true",
                         help="enforce IAM policies (the scenario's iam_policies)")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when stdin reaches end of file (the parent holds the pipe's "
+                             "other end, which closes however the parent dies)")
     args = parser.parse_args(argv)
 
     from werkzeug.serving import make_server
@@ -175,10 +178,24 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        threading.Thread(target=_exit_with_parent, args=(server,), daemon=True).start()
     sys.stdout.write(f"SIM READY {endpoint} {json.dumps(state.ready_info())}\n")
     sys.stdout.flush()
     server.serve_forever()
     return 0
+
+
+def _exit_with_parent(server: Any) -> None:
+    """Stop serving once stdin ends: the parent (SimServer) holds the write end of the pipe
+    and never writes, so end of file means the parent is gone, even SIGKILLed, when no
+    signal handler of its own could stop this process."""
+    try:
+        while sys.stdin.buffer.read(4096):
+            pass
+    except OSError:
+        pass
+    server.shutdown()
 
 
 if __name__ == "__main__":

@@ -123,8 +123,12 @@ def test_the_management_account_is_not_assessed_naming_the_refused_assume_role(
     assert f"arn:aws:iam::{MGMT}:role/OrganizationAccountAccessRole" in theirs[MGMT].reason
     assert {f.status for k, f in verdicts(delegated).items() if k[0] == MGMT} == {
         Status.NOT_ASSESSED}
-    # The delegated administrator's own account is read with its own credentials.
-    assert theirs[ADMIN].coverage is Coverage.ASSESSED
+    # The delegated administrator's own account is read with its own credentials: all it
+    # lacks is the organization's centralized-root-access features, which only the management
+    # account can read (so, like every member's, it is partial, naming that fact).
+    assert theirs[ADMIN].coverage is Coverage.PARTIAL
+    assert [f.fact for f in theirs[ADMIN].failed_facts] == ["iam.organizations_features"]
+    assert mine[ADMIN].coverage is Coverage.ASSESSED
 
 
 def test_centralized_root_access_is_an_error_naming_the_refused_call(
