@@ -9,9 +9,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from scanner.cli.console import print_summary
-from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK
+from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, signal_code
 from scanner.core.settings import ALL_FORMATS, AwsSettings
 from scanner.run.config import load_config
+from scanner.run.interrupts import Interrupted
 from scanner.run.runner import RunOptions, run
 
 
@@ -31,7 +32,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config = replace(config, aws=aws)
         print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "
               "scanning ...", file=sys.stderr)
-        outcome = run(config, RunOptions(quiet=args.quiet))
+        try:
+            outcome = run(config, RunOptions(quiet=args.quiet))
+        except Interrupted as exc:
+            print(f"orgscan demo: interrupted ({exc}) before any account was scanned",
+                  file=sys.stderr)
+            return signal_code(exc.signum)
     result = outcome.result
     print_summary(outcome, Path(args.out))
     print(f"orgscan demo: done in {time.monotonic() - t0:.1f}s", file=sys.stderr)

@@ -9,7 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner.cli.exits import EXIT_AWS, EXIT_BUNDLE, exit_code
+from scanner.cli.exits import (
+    EXIT_AWS,
+    EXIT_BUNDLE,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OUTPUT,
+    exit_code,
+    signal_code,
+)
 from scanner.core.errors import AwsError, ConfigError
 from scanner.core.models import Severity
 
@@ -63,7 +71,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary
     from scanner.report.bundle import BundleError
+    from scanner.report.files import OutputError
     from scanner.run.config import load_config
+    from scanner.run.interrupts import Interrupted
+    from scanner.run.outlock import OutputLocked
     from scanner.run.runner import RunOptions, run
 
     config = load_config(args.config, **_overrides(args))
@@ -81,11 +92,27 @@ def cmd_scan(args: argparse.Namespace) -> int:
     except BundleError as exc:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_BUNDLE
+    except OutputLocked as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except OutputError as exc:
+        print(f"orgscan: {exc}; the journal keeps every account scanned (fix it and rerun "
+              "with --resume)", file=sys.stderr)
+        return EXIT_OUTPUT
+    except Interrupted as exc:
+        where = ("during the organization walk" if exc.stage == "walk"
+                 else "before the scan began")
+        print(f"orgscan: interrupted ({exc}) {where}: no account was scanned by this run and "
+              "no reports were written", file=sys.stderr)
+        return signal_code(exc.signum)
     result = outcome.result
     print_summary(outcome, Path(config.output_dir))
     for framework in args.frameworks or ():
         _framework_summary(result, framework, Path(config.output_dir))
-    return exit_code(result, args.fail_on)
+    if outcome.notice:
+        print(f"orgscan: {outcome.notice}", file=sys.stderr)
+    code = exit_code(result, args.fail_on)
+    return signal_code(outcome.signum) if code == EXIT_INTERRUPTED else code
 
 
 def _check_frameworks(frameworks: Sequence[str]) -> None:
@@ -101,9 +128,10 @@ def _framework_summary(result: ScanResult, framework: str, out: Path) -> None:
     import json
 
     from scanner.core.frameworks import format_summary, summarize
+    from scanner.report.files import write_text
 
     summaries = summarize(result.findings, framework)
     print(f"\n{framework}:")
     print(format_summary(summaries))
-    (out / f"framework-{framework}.json").write_text(
-        json.dumps([s.to_json() for s in summaries], indent=2) + "\n", encoding="utf-8")
+    write_text(out / f"framework-{framework}.json",
+               json.dumps([s.to_json() for s in summaries], indent=2) + "\n")

@@ -1,14 +1,151 @@
-"""Writing one output file: JSON as every report writes it (sorted keys where it matters, UTF-8)."""
+"""Writing one output file, atomically: every report orgscan writes goes through here.
+
+A report is written to a temporary file beside it (same directory, so same file system),
+flushed and fsynced, then renamed over the real name: a reader, a crash or a full disk never
+sees half a report, and an old report stays whole until its replacement is. A failure to write
+(disk full, read-only file system, permissions, a directory that is a file) is an
+``OutputError`` naming the path, and the temporary file is removed.
+
+Test hook: ``ORGSCAN_TEST_WRITE_FAIL=<errno name>:<file name>`` (e.g. ``ENOSPC:findings.json``)
+makes the write of that report fail with that error after part of it was written; read only
+here, so the tests can prove the cleanup on a machine where no small file system can be mounted.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+TEST_HOOK = "ORGSCAN_TEST_WRITE_FAIL"
+TMP_SUFFIX = ".tmp"
+
+
+class OutputError(Exception):
+    """An output could not be written; ``path`` is the file or directory that failed."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+    @classmethod
+    def from_os(cls, path: Path | str, exc: OSError) -> OutputError:
+        return cls(path, exc.strerror or str(exc))
+
+
+def _injected_failure(path: Path) -> OSError | None:
+    spec = os.environ.get(TEST_HOOK)
+    if not spec or ":" not in spec:
+        return None
+    name, target = spec.split(":", 1)
+    code = getattr(errno, name, None)
+    if not isinstance(code, int) or path.name != target:
+        return None
+    return OSError(code, os.strerror(code), str(path))
+
+
+def atomic_open(path: Path, *, encoding: str = "utf-8",
+                newline: str | None = None) -> contextlib.AbstractContextManager[IO[str]]:
+    """A text file whose content becomes ``path`` only when the with-block ends cleanly."""
+    return _atomic(path, False, encoding, newline)
+
+
+def atomic_open_binary(path: Path) -> contextlib.AbstractContextManager[IO[bytes]]:
+    """The same, in binary (the evidence bundle's zip)."""
+    return _atomic(path, True, "utf-8", None)
+
+
+@contextlib.contextmanager
+def _atomic(path: Path, binary: bool, encoding: str, newline: str | None) -> Iterator[IO[Any]]:
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=TMP_SUFFIX)
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+    tmp = Path(tmp_name)
+    try:
+        try:
+            fh: IO[Any] = (os.fdopen(fd, "wb") if binary
+                           else os.fdopen(fd, "w", encoding=encoding, newline=newline))
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            yield fh
+            if (injected := _injected_failure(path)) is not None:
+                raise injected
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError.from_os(path, exc) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
+    with atomic_open(path, encoding=encoding) as fh:
+        fh.write(text)
+    return path
 
 
 def write_json(path: Path, data: Any) -> Path:
     # ensure_ascii=False keeps non-ASCII names intact; default=str covers datetimes.
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
-    return path
+    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def output_dir(out: Path) -> Path:
+    """``out`` created if missing; an OutputError when it cannot be (a regular file in the
+    way, no permission, a read-only file system)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(out, "it exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError.from_os(out, exc) from None
+    return out
+
+
+@contextlib.contextmanager
+def atomic_directory(path: Path) -> Iterator[Path]:
+    """A fresh directory to fill; it replaces ``path`` only when the with-block ends cleanly
+    (otherwise it is removed and ``path`` is left as it was)."""
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX))
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+    try:
+        yield tmp
+        if path.exists():
+            # Moved aside, then removed: the old directory never sits half-deleted at ``path``.
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",
+                                        suffix=".old" + TMP_SUFFIX))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError.from_os(path, exc) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def copy_file(src: Path, dest: Path) -> Path:
+    """``src`` copied to ``dest`` (inside a directory being built: not itself atomic)."""
+    try:
+        shutil.copyfile(src, dest)
+    except OSError as exc:
+        raise OutputError.from_os(dest, exc) from None
+    return dest

@@ -56,6 +56,15 @@ def run_until_journaled(sim: SimServer, out: Path, at_least: int,
     return proc, journaled(out)
 
 
+def wait_for_walk(sim: SimServer, proc: subprocess.Popen[str]) -> None:
+    """Until the scan has called Organizations (the walk has begun; each call is slowed)."""
+    deadline = time.monotonic() + 60
+    while not any(k.startswith("organizations:") for k in sim.counters()["by_action"]):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the scan never began the walk"
+        time.sleep(0.05)
+
+
 def comparable(out: Path) -> dict[str, Any]:
     """What must not differ between a resumed and an uninterrupted scan: everything but the
     scan's own id and times (its window bounds appear inside messages too)."""
@@ -151,12 +160,12 @@ def test_sigint_before_any_account_exits_130_without_traceback(tmp_path: Path) -
     slow_walk = {"rules": [{"kind": "latency", "service": "organizations", "latency_ms": 600}]}
     with SimServer("minimal", faults=slow_walk) as sim:
         proc = cli(["scan", "--out", str(tmp_path), "--quiet"], sim.env)
-        time.sleep(2.0)  # inside the organization walk
+        wait_for_walk(sim, proc)
         proc.send_signal(signal.SIGINT)
         _stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert "interrupted before any account was scanned" in stderr
+    assert "interrupted (SIGINT) during the organization walk: no account was scanned" in stderr
     assert not journaled(tmp_path)
 
 
