@@ -6,9 +6,11 @@ sees half a report, and an old report stays whole until its replacement is. A fa
 (disk full, read-only file system, permissions, a directory that is a file) is an
 ``OutputError`` naming the path, and the temporary file is removed.
 
-Test hook: ``ORGSCAN_TEST_WRITE_FAIL=<errno name>:<file name>`` (e.g. ``ENOSPC:findings.json``)
-makes the write of that report fail with that error after part of it was written; read only
-here, so the tests can prove the cleanup on a machine where no small file system can be mounted.
+Test hook, read only here: ``ORGSCAN_TEST_WRITE=<errno name>:<file name>`` (e.g.
+``ENOSPC:findings.json``) makes the write of that report fail with that error after its content
+was written to the temporary file, so the tests prove the cleanup on a machine where no small
+file system can be mounted; ``ORGSCAN_TEST_WRITE=<seconds>:<file name>`` pauses that long
+before the rename, so a test can signal the process while its reports are being written.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-TEST_HOOK = "ORGSCAN_TEST_WRITE_FAIL"
+TEST_HOOK = "ORGSCAN_TEST_WRITE"
 TMP_SUFFIX = ".tmp"
 
 
@@ -40,15 +43,17 @@ class OutputError(Exception):
         return cls(path, exc.strerror or str(exc))
 
 
-def _injected_failure(path: Path) -> OSError | None:
+def _test_hook(path: Path) -> None:
     spec = os.environ.get(TEST_HOOK)
     if not spec or ":" not in spec:
-        return None
-    name, target = spec.split(":", 1)
-    code = getattr(errno, name, None)
-    if not isinstance(code, int) or path.name != target:
-        return None
-    return OSError(code, os.strerror(code), str(path))
+        return
+    what, target = spec.split(":", 1)
+    if path.name != target:
+        return
+    code = getattr(errno, what, None)
+    if isinstance(code, int):
+        raise OSError(code, os.strerror(code), str(path))
+    time.sleep(float(what))
 
 
 def atomic_open(path: Path, *, encoding: str = "utf-8",
@@ -79,8 +84,7 @@ def _atomic(path: Path, binary: bool, encoding: str, newline: str | None) -> Ite
             raise
         with fh:
             yield fh
-            if (injected := _injected_failure(path)) is not None:
-                raise injected
+            _test_hook(path)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
