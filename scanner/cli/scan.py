@@ -70,6 +70,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary
+    from scanner.core.results import JOURNAL_NAME
     from scanner.report.bundle import BundleError
     from scanner.report.files import OutputError
     from scanner.run.config import load_config
@@ -96,8 +97,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     except OutputError as exc:
-        print(f"orgscan: {exc}; the journal keeps every account scanned (fix it and rerun "
-              "with --resume)", file=sys.stderr)
+        kept = (Path(config.output_dir) / JOURNAL_NAME).is_file()
+        print(f"orgscan: {exc}" + ("; the journal keeps every account scanned (fix it and "
+                                   "rerun with --resume)" if kept else ""), file=sys.stderr)
         return EXIT_OUTPUT
     except Interrupted as exc:
         where = ("during the organization walk" if exc.stage == "walk"
