@@ -10,8 +10,7 @@ from pathlib import Path
 from scanner import __version__
 from scanner.cli.exits import EXIT_CODES, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE
 from scanner.cli.scan import _scan_options, cmd_scan
-from scanner.core.errors import ConfigError
-from scanner.report.files import OutputError
+from scanner.core.errors import ConfigError, OutputError
 
 
 # The demo and permissions commands import the run layer: only when they run.

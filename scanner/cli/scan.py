@@ -18,7 +18,7 @@ from scanner.cli.exits import (
     exit_code,
     signal_code,
 )
-from scanner.core.errors import AwsError, ConfigError
+from scanner.core.errors import AwsError, ConfigError, OutputError
 from scanner.core.models import Severity
 
 if TYPE_CHECKING:
@@ -72,7 +72,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.cli.console import print_summary
     from scanner.core.results import JOURNAL_NAME
     from scanner.report.bundle import BundleError
-    from scanner.report.files import OutputError
     from scanner.run.config import load_config
     from scanner.run.interrupts import Interrupted
     from scanner.run.outlock import OutputLocked

@@ -26,21 +26,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from scanner.core.errors import OutputError
+
 TEST_HOOK = "ORGSCAN_TEST_WRITE"
 TMP_SUFFIX = ".tmp"
 
 
-class OutputError(Exception):
-    """An output could not be written; ``path`` is the file or directory that failed."""
-
-    def __init__(self, path: Path | str, reason: str) -> None:
-        super().__init__(f"cannot write {path}: {reason}")
-        self.path = Path(path)
-        self.reason = reason
-
-    @classmethod
-    def from_os(cls, path: Path | str, exc: OSError) -> OutputError:
-        return cls(path, exc.strerror or str(exc))
+def os_error(path: Path | str, exc: OSError) -> OutputError:
+    return OutputError(str(path), exc.strerror or str(exc))
 
 
 def _test_hook(path: Path) -> None:
@@ -73,7 +66,7 @@ def _atomic(path: Path, binary: bool, encoding: str, newline: str | None) -> Ite
         fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
                                         suffix=TMP_SUFFIX)
     except OSError as exc:
-        raise OutputError.from_os(path, exc) from None
+        raise os_error(path, exc) from None
     tmp = Path(tmp_name)
     try:
         try:
@@ -90,7 +83,7 @@ def _atomic(path: Path, binary: bool, encoding: str, newline: str | None) -> Ite
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise OutputError.from_os(path, exc) from None
+        raise os_error(path, exc) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -111,11 +104,11 @@ def output_dir(out: Path) -> Path:
     """``out`` created if missing; an OutputError when it cannot be (a regular file in the
     way, no permission, a read-only file system)."""
     if out.exists() and not out.is_dir():
-        raise OutputError(out, "it exists and is not a directory")
+        raise OutputError(str(out), "it exists and is not a directory")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError.from_os(out, exc) from None
+        raise os_error(out, exc) from None
     return out
 
 
@@ -126,7 +119,7 @@ def atomic_directory(path: Path) -> Iterator[Path]:
     try:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX))
     except OSError as exc:
-        raise OutputError.from_os(path, exc) from None
+        raise os_error(path, exc) from None
     try:
         yield tmp
         if path.exists():
@@ -140,7 +133,7 @@ def atomic_directory(path: Path) -> Iterator[Path]:
             os.replace(tmp, path)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError.from_os(path, exc) from None
+        raise os_error(path, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -151,5 +144,5 @@ def copy_file(src: Path, dest: Path) -> Path:
     try:
         shutil.copyfile(src, dest)
     except OSError as exc:
-        raise OutputError.from_os(dest, exc) from None
+        raise os_error(dest, exc) from None
     return dest

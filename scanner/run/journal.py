@@ -35,7 +35,7 @@ from scanner.core.errors import ConfigError
 from scanner.core.results import AccountResult
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
-from scanner.report.files import OutputError
+from scanner.report.files import os_error
 
 FSYNC_INTERVAL_S = 1.0  # the most a power loss can take back of an interrupted scan
 JOURNAL_FORMAT = 2  # 2: hash-chained lines, options in the header
@@ -144,7 +144,7 @@ class Journal:
                 self._write("header", self.header)
         except OSError as exc:
             self._abandon()
-            raise OutputError.from_os(self.path, exc) from None
+            raise os_error(self.path, exc) from None
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -157,7 +157,7 @@ class Journal:
         except OSError as err:
             self._abandon()
             if exc_type is None:
-                raise OutputError.from_os(self.path, err) from None
+                raise os_error(self.path, err) from None
         self._fh = None
 
     def record(self, result: AccountResult) -> None:
@@ -186,7 +186,7 @@ class Journal:
                 self._synced = now
         except OSError as exc:
             self._abandon()
-            raise OutputError.from_os(self.path, exc) from None
+            raise os_error(self.path, exc) from None
         self._prev = chain
 
     # --- reading (--resume, merge) ---------------------------------------------------------
@@ -198,14 +198,8 @@ class Journal:
     def _read(self) -> dict[str, AccountResult]:
         data = self.path.read_bytes()
         end = data.rfind(b"\n") + 1
-        if end < len(data):
-            # A line cut short by a kill or a full disk: that account is simply scanned again,
-            # and the next line must not be appended to the fragment.
-            os.truncate(self.path, end)
-            self.cut_bytes = len(data) - end
-            data = data[:end]
         done: dict[str, AccountResult] = {}
-        for n, raw in enumerate(data.splitlines(), start=1):
+        for n, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
             kind, payload = self._line(n, raw)
             if n == 1:
                 if kind != "header":
@@ -219,6 +213,12 @@ class Journal:
                 except (ValueError, KeyError, TypeError) as exc:
                     raise self._refuse(f"line {n} is not an account record ({exc})") from None
                 done[result.account.id] = result
+        if end < len(data):
+            # A line cut short by a kill or a full disk: that account is simply scanned again,
+            # and the next line must not be appended to the fragment. Cut only once the rest
+            # was accepted: a refused journal is left as it was.
+            os.truncate(self.path, end)
+            self.cut_bytes = len(data) - end
         return done
 
     def _line(self, n: int, raw: bytes) -> tuple[str, Any]:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scanner.report.files import OutputError, output_dir
+from scanner.report.files import os_error, output_dir
 
 LOCK_NAME = ".orgscan.lock"
 
@@ -52,7 +52,7 @@ def locked_output(out: Path, command: str = "") -> Iterator[Path]:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
-        raise OutputError.from_os(path, exc) from None
+        raise os_error(path, exc) from None
     held = False
     try:
         try:

@@ -184,3 +184,25 @@ def test_a_second_scan_into_the_same_out_is_refused_naming_the_holder(tmp_path: 
         again.communicate(timeout=60)
         code, _stdout, stderr = scan(sim, out, "--resume")
         assert code == 3, stderr
+
+
+def test_disk_full_while_journaling_then_resume(minimal: SimServer, small_disk: Path) -> None:
+    """Room for the journal's header and hardly more: the scan stops with exit 6 naming the
+    journal; with room again, --resume cuts back what reached the disk of the last line and
+    ends with every account journaled exactly once."""
+    out = small_disk / "out"
+    filler = _fill(small_disk, 12 * 1024)
+    code, _stdout, stderr = scan(minimal, out)
+    assert code == 6, stderr
+    assert stderr.startswith(f"orgscan: cannot write {out / 'journal.jsonl'}: No space left on "
+                             "device"), stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert not leftovers(out)
+    assert not (out / "findings.json").exists()
+
+    filler.unlink()
+    code, _stdout, stderr = scan(minimal, out, "--resume")
+    assert code == 3, stderr
+    ids = journaled(out)
+    assert sorted(ids) == accounts(minimal) and len(ids) == len(set(ids))
+    assert_whole(out)
