@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from types import FrameType
 
@@ -50,7 +51,11 @@ class Stop:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[Stop]:
-        """Handle SIGINT and SIGTERM for the with-block (main thread only), then restore."""
+        """Handle SIGINT and SIGTERM for the with-block, then restore (only the main thread
+        may: elsewhere, a run embedded in another program, signals stay the program's)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
         old = {s: signal.signal(s, self._handle) for s in SIGNALS}
         try:
             yield self
