@@ -206,3 +206,21 @@ def test_disk_full_while_journaling_then_resume(minimal: SimServer, small_disk: 
     ids = journaled(out)
     assert sorted(ids) == accounts(minimal) and len(ids) == len(set(ids))
     assert_whole(out)
+
+
+def test_read_only_file_system(minimal: SimServer, small_disk: Path) -> None:
+    """The output directory's file system turned read-only after a scan: --resume fails at
+    once with one line naming the path and EROFS, exit 6, and the reports stay as they were."""
+    out = small_disk / "out"
+    code, _stdout, stderr = scan(minimal, out)
+    assert code == 3, stderr
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    done = subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True,
+                          text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot remount read-only here: {done.stderr.strip()}")
+    code, _stdout, stderr = scan(minimal, out, "--resume")
+    assert code == 6, stderr
+    assert stderr.startswith(f"orgscan: cannot write {out}/"), stderr
+    assert "Read-only file system" in stderr and len(stderr.strip().splitlines()) == 1
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
