@@ -11,8 +11,8 @@ another organization, rule set or options, and says what differs, rather than mi
 Every line carries ``prev`` (the previous line's ``chain``) and ``chain``, the SHA-256 of
 ``prev`` and its own content: a line edited after it was written (a FAIL turned PASS) no longer
 matches its hash and is refused by line number. The chain has no secret key: it catches edits
-and damage, not a forger who recomputes every hash (the evidence bundle's manifest hashes, kept
-elsewhere, are the record for that).
+and damage, not a forger who recomputes every hash (against that, the record is the evidence
+bundle's checksum file, which an auditor keeps elsewhere).
 
 A last line cut short by a kill or a full disk (no newline) is cut back before anything is
 appended, so one torn write never damages the records after it; any other undecodable line
