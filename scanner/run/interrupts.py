@@ -105,7 +105,8 @@ class Stop:
         if self._loop is not None:
             if first:
                 # Wakes the loop (it may be waiting in select) and cancels from inside it.
-                self._loop.call_soon_threadsafe(self._cancel)
+                with contextlib.suppress(RuntimeError):  # a loop already closed
+                    self._loop.call_soon_threadsafe(self._cancel)
             return
         if not self._deferred and first:
             raise Interrupted(signum)

@@ -96,6 +96,8 @@ def run(config: ScanConfig, opts: RunOptions) -> RunOutcome:
             except asyncio.CancelledError:
                 # Cancelled before the fan-out: the walk or the organization facts.
                 raise Interrupted(stop.signum or signal.SIGINT, "walk") from None
+            finally:
+                stop.detach()  # the loop is gone, however the scan ended
             return finish(result, config, opts, rules, exceptions, stop=stop,
                           progress=progress)
 
