@@ -70,10 +70,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary
-    from scanner.core.results import JOURNAL_NAME
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
-    from scanner.run.interrupts import Interrupted
+    from scanner.run.interrupts import Interrupted, Stop
     from scanner.run.outlock import OutputLocked
     from scanner.run.runner import RunOptions, run
 
@@ -84,36 +83,54 @@ def cmd_scan(args: argparse.Namespace) -> int:
     _check_frameworks(args.frameworks or ())
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)
+    out = Path(config.output_dir)
     try:
         outcome = run(config, opts)
-    except AwsError as exc:
+    except (AwsError, BundleError, OutputLocked, OutputError, Interrupted) as exc:
+        return _failed(exc, out)
+    result = outcome.result
+    # The reports are written; a signal now cuts only the console summary short.
+    with Stop().installed():
+        try:
+            print_summary(outcome, out)
+            for framework in args.frameworks or ():
+                _framework_summary(result, framework, out)
+        except Interrupted as exc:
+            print(f"orgscan: interrupted ({exc}) after the reports were written to {out}/; "
+                  "the summary printed here (and any --framework file) may be incomplete",
+                  file=sys.stderr)
+            return signal_code(exc.signum)
+    if outcome.notice:
+        print(f"orgscan: {outcome.notice}", file=sys.stderr)
+    code = exit_code(result, args.fail_on)
+    return signal_code(outcome.signum) if code == EXIT_INTERRUPTED else code
+
+
+def _failed(exc: BaseException, out: Path) -> int:
+    """One line on stderr for a run that ended without reports, and its exit code."""
+    from scanner.core.results import JOURNAL_NAME
+    from scanner.run.interrupts import Interrupted
+    from scanner.run.outlock import OutputLocked
+
+    if isinstance(exc, AwsError):
         print(f"orgscan: cannot scan: {exc}", file=sys.stderr)
         return EXIT_AWS
-    except BundleError as exc:
-        print(f"orgscan: {exc}", file=sys.stderr)
-        return EXIT_BUNDLE
-    except OutputLocked as exc:
+    if isinstance(exc, OutputLocked):
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_LOCKED
-    except OutputError as exc:
-        kept = (Path(config.output_dir) / JOURNAL_NAME).is_file()
+    if isinstance(exc, OutputError):
+        kept = (out / JOURNAL_NAME).is_file()
         print(f"orgscan: {exc}" + ("; the journal keeps every account scanned (fix it and "
                                    "rerun with --resume)" if kept else ""), file=sys.stderr)
         return EXIT_OUTPUT
-    except Interrupted as exc:
+    if isinstance(exc, Interrupted):
         where = ("during the organization walk" if exc.stage == "walk"
                  else "before the scan began")
         print(f"orgscan: interrupted ({exc}) {where}: no account was scanned by this run and "
               "no reports were written", file=sys.stderr)
         return signal_code(exc.signum)
-    result = outcome.result
-    print_summary(outcome, Path(config.output_dir))
-    for framework in args.frameworks or ():
-        _framework_summary(result, framework, Path(config.output_dir))
-    if outcome.notice:
-        print(f"orgscan: {outcome.notice}", file=sys.stderr)
-    code = exit_code(result, args.fail_on)
-    return signal_code(outcome.signum) if code == EXIT_INTERRUPTED else code
+    print(f"orgscan: {exc}", file=sys.stderr)  # BundleError: the reports stand, no bundle
+    return EXIT_BUNDLE
 
 
 def _check_frameworks(frameworks: Sequence[str]) -> None:
