@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -34,6 +35,20 @@ TMP_SUFFIX = ".tmp"
 
 def os_error(path: Path | str, exc: OSError) -> OutputError:
     return OutputError(str(path), exc.strerror or str(exc))
+
+
+@functools.cache
+def _umask() -> int:
+    # Read once (reading it means setting it for an instant, which is not thread-safe).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_created(path: Path, mode: int) -> None:
+    """The permissions a plain create would have given (mkstemp and mkdtemp make files only
+    their owner can read; a report is read by others where the umask lets them)."""
+    os.chmod(path, mode & ~_umask())
 
 
 def _test_hook(path: Path) -> None:
@@ -80,6 +95,7 @@ def _atomic(path: Path, binary: bool, encoding: str, newline: str | None) -> Ite
             _test_hook(path)
             fh.flush()
             os.fsync(fh.fileno())
+        _as_created(tmp, 0o666)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -122,6 +138,7 @@ def atomic_directory(path: Path) -> Iterator[Path]:
         raise os_error(path, exc) from None
     try:
         yield tmp
+        _as_created(tmp, 0o777)
         if path.exists():
             # Moved aside, then removed: the old directory never sits half-deleted at ``path``.
             old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.",

@@ -3,6 +3,8 @@ previous file (or none) and no temporary file."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,13 @@ def test_a_directory_replaces_the_old_one_whole_or_not_at_all(tmp_path: Path) ->
         (d / "three").write_text("3")
     assert [p.name for p in bundle.iterdir()] == ["three"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_reports_get_the_permissions_a_plain_create_gives(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = write_text(tmp_path / "r.json", "{}\n")
+    with atomic_directory(tmp_path / "bundle") as d:
+        (d / "x").write_text("x")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    assert stat.S_IMODE((tmp_path / "bundle").stat().st_mode) == 0o777 & ~mask
