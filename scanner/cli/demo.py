@@ -11,9 +11,10 @@ from pathlib import Path
 import yaml
 
 from scanner.cli.console import print_summary
-from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, signal_code
 from scanner.core.settings import ALL_FORMATS, AwsSettings
 from scanner.run.config import load_config
+from scanner.run.interrupts import Interrupted
 from scanner.run.runner import RunOptions, run
 
 # The demo reads the organization trail too, so that root use is reported even for the
@@ -48,7 +49,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
         config = replace(config, aws=aws)
         status(f"simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; scanning ...")
-        outcome = run(config, RunOptions(quiet=args.quiet))
+        try:
+            outcome = run(config, RunOptions(quiet=args.quiet))
+        except Interrupted as exc:
+            print(f"orgscan demo: interrupted ({exc}) before any account was scanned",
+                  file=sys.stderr)
+            return signal_code(exc.signum)
     result = outcome.result
     print_summary(outcome, Path(args.out))
     status(f"done in {time.monotonic() - t0:.1f}s")

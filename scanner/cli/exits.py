@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from scanner.core.models import Severity, Status
 from scanner.core.results import ScanResult
 
@@ -11,7 +13,10 @@ EXIT_USAGE = 2  # bad arguments, config, rules or other input files
 EXIT_PARTIAL = 3  # incomplete: an account partial or not assessed, or an ERROR verdict
 EXIT_AWS = 4  # nothing could be scanned: no credentials, no organization, no endpoint
 EXIT_BUNDLE = 5  # reports written, but the evidence bundle failed its secrets check
-EXIT_INTERRUPTED = 130  # Ctrl-C; partial reports were written
+EXIT_OUTPUT = 6  # an output could not be written (disk full, read-only, permissions, not a dir)
+EXIT_LOCKED = 7  # another orgscan run holds the output directory
+EXIT_INTERRUPTED = 130  # SIGINT (Ctrl-C); the reports written are marked incomplete
+EXIT_TERMINATED = 143  # SIGTERM (schedulers, CI time-outs); as for SIGINT
 # `orgscan report verify`: the bundle does not match its manifest.
 EXIT_TAMPERED = EXIT_FINDINGS
 # `orgscan rules test`: a rule's own test case failed.
@@ -25,7 +30,16 @@ EXIT_CODES = f"""exit codes:
   {EXIT_PARTIAL}    incomplete: some account partial or not assessed, or some verdict ERROR
   {EXIT_AWS}    AWS error before any account could be scanned
   {EXIT_BUNDLE}    reports written; the evidence bundle was withheld (it would hold a secret)
-  {EXIT_INTERRUPTED}  interrupted; the reports written are marked incomplete"""
+  {EXIT_OUTPUT}    an output could not be written (disk full, read-only, permissions, --out not
+       a directory); the journal keeps every account scanned, no partial report is left
+  {EXIT_LOCKED}    another orgscan run is using the output directory (it is named)
+  {EXIT_INTERRUPTED}  interrupted by SIGINT (Ctrl-C); the reports written are marked incomplete
+  {EXIT_TERMINATED}  terminated by SIGTERM; as for SIGINT"""
+
+
+def signal_code(signum: int | None) -> int:
+    """The exit code of a run a signal interrupted."""
+    return EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED
 
 # `orgscan demo` takes no --fail-on, and its partial coverage is by design.
 DEMO_EXIT_CODES = f"""exit codes:

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner import __version__
-from scanner.cli.exits import DEMO_EXIT_CODES, EXIT_CODES, EXIT_INTERRUPTED, EXIT_USAGE
+from scanner.cli.exits import DEMO_EXIT_CODES, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE
 from scanner.cli.scan import _scan_options, cmd_scan
-from scanner.core.errors import ConfigError
+from scanner.core.errors import ConfigError, OutputError
 
 
 # The demo and permissions commands import the run layer: only when they run.
@@ -76,10 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputError as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
     except KeyboardInterrupt:
-        # Ctrl-C before the fan-out (walk, organization facts): no account was scanned.
-        # During the fan-out the scan itself stops and writes partial reports instead.
-        print("orgscan: interrupted before any account was scanned; no reports written",
+        # Ctrl-C outside a run's own handling (parsing, loading the config): nothing started.
+        # A scan handles its signals itself (run.interrupts; cli.scan prints what was left).
+        print("orgscan: interrupted before anything was scanned; no reports written",
               file=sys.stderr)
         return EXIT_INTERRUPTED
     return code

@@ -32,12 +32,13 @@ def add_parser(subparsers: Any) -> None:
 
 def cmd_merge(args: argparse.Namespace) -> int:
     from scanner.cli.console import print_summary
-    from scanner.cli.exits import EXIT_BUNDLE, exit_code
+    from scanner.cli.exits import EXIT_BUNDLE, EXIT_LOCKED, exit_code
     from scanner.core.rules import rules_digest
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
     from scanner.run.inputs import load_exceptions
     from scanner.run.merge import load_shard, merge, write_merged_journal
+    from scanner.run.outlock import OutputLocked, locked_output
     from scanner.run.runner import RunOptions, finish, load_selected_rules
 
     config = load_config(args.config, out=args.out, formats=args.formats,
@@ -48,11 +49,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
     shards = [load_shard(d) for d in args.dirs]
     result = merge(shards, rules)
     out = Path(config.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    write_merged_journal(result, out, rules_digest(rules))
     try:
-        outcome = finish(result, config, RunOptions(bundle=not args.no_bundle), rules,
-                         exceptions)
+        with locked_output(out):
+            write_merged_journal(result, out, rules_digest(rules))
+            outcome = finish(result, config, RunOptions(bundle=not args.no_bundle), rules,
+                             exceptions)
+    except OutputLocked as exc:
+        print(f"orgscan: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except BundleError as exc:
         print(f"orgscan: {exc}", file=sys.stderr)
         return EXIT_BUNDLE

@@ -73,7 +73,9 @@ def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
     if args.out is None:
         out.write(text)
     else:
-        args.out.write_text(text, encoding="utf-8")
+        from scanner.report.files import write_text
+
+        write_text(args.out, text)
         s = d["summary"]
         print(f"orgscan diff: {s['new']} new, {s['resolved']} resolved, {s['changed']} changed; "
               f"root started {s['root_started']}, stopped {s['root_stopped']} -> {args.out}",

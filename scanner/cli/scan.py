@@ -9,8 +9,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scanner.cli.exits import EXIT_AWS, EXIT_BUNDLE, exit_code
-from scanner.core.errors import AwsError, ConfigError
+from scanner.cli.exits import (
+    EXIT_AWS,
+    EXIT_BUNDLE,
+    EXIT_INTERRUPTED,
+    EXIT_LOCKED,
+    EXIT_OUTPUT,
+    exit_code,
+    signal_code,
+)
+from scanner.core.errors import AwsError, ConfigError, OutputError
 from scanner.core.models import Severity
 
 if TYPE_CHECKING:
@@ -64,6 +72,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.cli.console import print_summary
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
+    from scanner.run.interrupts import Interrupted, Stop
+    from scanner.run.outlock import OutputLocked
     from scanner.run.runner import RunOptions, run
 
     config = load_config(args.config, **_overrides(args))
@@ -73,21 +83,56 @@ def cmd_scan(args: argparse.Namespace) -> int:
     check_frameworks(args.frameworks or ())
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)
+    out = Path(config.output_dir)
     try:
         outcome = run(config, opts)
-    except AwsError as exc:
+    except (AwsError, BundleError, OutputLocked, OutputError, Interrupted) as exc:
+        return _failed(exc, out)
+    result = outcome.result
+    # The reports are written; a signal now cuts only the console summary short.
+    with Stop().installed():
+        try:
+            print_summary(outcome, out)
+            for framework in args.frameworks or ():
+                _framework_summary(result, framework, out)
+        except Interrupted as exc:
+            print(f"orgscan: interrupted ({exc}) after the reports were written to {out}/; "
+                  "the summary printed here (and any --framework file) may be incomplete",
+                  file=sys.stderr)
+            return signal_code(exc.signum)
+    if outcome.notice:
+        print(f"orgscan: {outcome.notice}", file=sys.stderr)
+    code = exit_code(result, args.fail_on)
+    return signal_code(outcome.signum) if code == EXIT_INTERRUPTED else code
+
+
+def _failed(exc: BaseException, out: Path) -> int:
+    """One line on stderr for a run that ended without reports, and its exit code."""
+    from scanner.core.results import JOURNAL_NAME
+    from scanner.run.interrupts import Interrupted
+    from scanner.run.outlock import OutputLocked
+
+    if isinstance(exc, AwsError):
         # A failed call names it; a failure before any call (credentials) is code and message.
         print(f"orgscan: cannot scan: {exc if exc.operation else f'{exc.code}: {exc.message}'}",
               file=sys.stderr)
         return EXIT_AWS
-    except BundleError as exc:
+    if isinstance(exc, OutputLocked):
         print(f"orgscan: {exc}", file=sys.stderr)
-        return EXIT_BUNDLE
-    result = outcome.result
-    print_summary(outcome, Path(config.output_dir))
-    for framework in args.frameworks or ():
-        _framework_summary(result, framework, Path(config.output_dir))
-    return exit_code(result, args.fail_on)
+        return EXIT_LOCKED
+    if isinstance(exc, OutputError):
+        kept = (out / JOURNAL_NAME).is_file()
+        print(f"orgscan: {exc}" + ("; the journal keeps every account scanned (fix it and "
+                                   "rerun with --resume)" if kept else ""), file=sys.stderr)
+        return EXIT_OUTPUT
+    if isinstance(exc, Interrupted):
+        where = ("during the organization walk" if exc.stage == "walk"
+                 else "before the scan began")
+        print(f"orgscan: interrupted ({exc}) {where}: no account was scanned by this run and "
+              "no reports were written", file=sys.stderr)
+        return signal_code(exc.signum)
+    print(f"orgscan: {exc}", file=sys.stderr)  # BundleError: the reports stand, no bundle
+    return EXIT_BUNDLE
 
 
 def check_frameworks(frameworks: Sequence[str]) -> None:
@@ -104,9 +149,10 @@ def _framework_summary(result: ScanResult, framework: str, out: Path) -> None:
     import json
 
     from scanner.core.frameworks import format_summary, summarize
+    from scanner.report.files import write_text
 
     summaries = summarize(result.findings, framework)
     print(f"\n{framework}:")
     print(format_summary(summaries))
-    (out / f"framework-{framework}.json").write_text(
-        json.dumps([s.to_json() for s in summaries], indent=2) + "\n", encoding="utf-8")
+    write_text(out / f"framework-{framework}.json",
+               json.dumps([s.to_json() for s in summaries], indent=2) + "\n")

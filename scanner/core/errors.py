@@ -9,6 +9,7 @@ NOT_ASSESSED) for one account. Which AWS failure is which kind is decided in one
     +-- ConfigError          a config, rule, scenario, exceptions or bundle file is wrong
     +-- ReadOnlyViolation    the scanner tried to send a write (never caught as data)
     +-- ScopeError           a shared client was used outside an account scope
+    +-- OutputError          an output could not be written (disk full, permissions, ...)
     +-- AwsError             a failed call, data for one account
         +-- AccessDenied, Throttled, NotFound, RegionDisabled, Unavailable, Unsupported
 """
@@ -35,6 +36,16 @@ class ConfigError(OrgscanError):
         if hint:
             text += f" ({hint})"
         super().__init__(text)
+
+
+class OutputError(OrgscanError):
+    """An output could not be written; ``path`` is the file or directory that failed (raised
+    by ``scanner.report.files``, the one place outputs are written)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class ReadOnlyViolation(OrgscanError):

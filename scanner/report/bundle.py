@@ -52,6 +52,7 @@ from scanner.core.rootcreds import ROOT_USER
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report.core import inventory_json
+from scanner.report.files import atomic_directory, atomic_open_binary, copy_file, write_text
 
 MANIFEST = "manifest.json"
 MANIFEST_SCHEMA_VERSION = "1.0"
@@ -216,8 +217,9 @@ def _report_name(path: Path, out: Path) -> str:
 
 
 def _default_reports(out: Path, skip: set[str]) -> list[Path]:
-    return sorted(p for p in out.iterdir()
-                  if p.is_file() and p.name != JOURNAL_NAME and p.name not in skip)
+    # Dot-files are orgscan's own bookkeeping (the lock, temporary files), never reports.
+    return sorted(p for p in out.iterdir() if p.is_file() and not p.name.startswith(".")
+                  and p.name != JOURNAL_NAME and p.name not in skip)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -232,17 +234,40 @@ def write_bundle(result: ScanResult, out: Path, *, rules: Sequence[Rule],
     (default: every file in ``out`` but the journal). ``secrets``: extra values that must not
     appear in any file (the configured credentials are always checked)."""
     now = now or datetime.now(UTC)
-    root = out / name
     zip_path = out / f"{name}.zip"
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
+    # Built beside its final place and renamed into it whole: an interrupted or failed write
+    # leaves the previous bundle (or none), never half of one.
+    try:
+        with atomic_directory(out / name) as root:
+            manifest_sha, count = _fill(root, result, out, name, rules=rules, reports=reports,
+                                        config=config, exceptions_report=exceptions_report,
+                                        secrets=secrets, now=now)
+    except BundleError:
+        # No bundle at all rather than an earlier scan's beside these reports.
+        shutil.rmtree(out / name, ignore_errors=True)
+        zip_path.unlink(missing_ok=True)
+        (out / f"{name}.zip.sha256").unlink(missing_ok=True)
+        raise
+    root = out / name
+    zipped: Path | None = None
+    if make_zip:
+        zipped = _zip(root, zip_path, name)
+        write_text(out / f"{name}.zip.sha256",
+                   f"{sha256_file(zipped)}  {zipped.name}\n{manifest_sha}  {name}/{MANIFEST}\n")
+    return Bundle(root, zipped, manifest_sha, count)
+
+
+def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequence[Rule],
+          reports: Iterable[Path] | None, config: ScanConfig | None,
+          exceptions_report: ExceptionReport | None, secrets: Iterable[str],
+          now: datetime) -> tuple[str, int]:
+    """Write the bundle's files into ``root``: (the manifest's SHA-256, the number of files)."""
     skip = {f"{name}.zip", f"{name}.zip.sha256"}
     for src in (_default_reports(out, skip) if reports is None else list(reports)):
         if src.is_file():
             dest = root / "reports" / _report_name(src, out)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+            copy_file(src, dest)
     if exceptions_report is not None:
         _dump(root / "reports" / "exceptions-report.json", exceptions_report.to_json())
     for r in result.accounts:
@@ -272,14 +297,7 @@ def write_bundle(result: ScanResult, out: Path, *, rules: Sequence[Rule],
     }
     _dump(root / MANIFEST, manifest)
     _refuse_secrets(root, [root / MANIFEST], _secret_values(config, secrets))
-    manifest_sha = sha256_file(root / MANIFEST)
-    zipped: Path | None = None
-    if make_zip:
-        zipped = _zip(root, zip_path, name)
-        (out / f"{name}.zip.sha256").write_text(
-            f"{sha256_file(zipped)}  {zipped.name}\n{manifest_sha}  {name}/{MANIFEST}\n",
-            encoding="utf-8")
-    return Bundle(root, zipped, manifest_sha, len(files) + 1)
+    return sha256_file(root / MANIFEST), len(files) + 1
 
 
 def _refuse_secrets(root: Path, files: Sequence[Path], secrets: Sequence[str]) -> None:
@@ -294,12 +312,11 @@ def _refuse_secrets(root: Path, files: Sequence[Path], secrets: Sequence[str]) -
 
 
 def _zip(root: Path, zip_path: Path, name: str) -> Path:
-    tmp = zip_path.with_suffix(".zip.tmp")
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    with atomic_open_binary(zip_path) as fh, \
+            zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as z:
         for p in sorted(root.rglob("*")):
             if p.is_file():
                 z.write(p, f"{name}/{p.relative_to(root).as_posix()}")
-    tmp.replace(zip_path)
     return zip_path
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scanner.core.audit_report import AuditReport
 from scanner.core.models import Finding
+from scanner.report.files import atomic_open
 
 # Cells starting with one of these are prefixed with "'" (OWASP's CSV-injection list, plus LF).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
@@ -64,7 +65,7 @@ def finding_row(scan_id: str, f: Finding) -> tuple[object, ...]:
 def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]]) -> Path:
     """Write a CSV the orgscan way (BOM, CRLF, every cell through ``safe_cell``, which is
     idempotent, so rows may hold cells that were already made safe)."""
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    with atomic_open(path, encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\r\n")
         w.writerow([safe_cell(h) for h in header])
         for row in rows:

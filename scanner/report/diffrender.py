@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.report.diff import CLASSES
-from scanner.report.files import write_json
+from scanner.report.files import write_json, write_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -90,7 +90,7 @@ def _status(r: Mapping[str, Any], side: str) -> str:
 def write_diff(d: Mapping[str, Any], out: Path) -> list[Path]:
     """``diff.json`` and ``diff.md`` in ``out``."""
     md = out / "diff.md"
-    md.write_text(diff_markdown(d), encoding="utf-8")
+    write_text(md, diff_markdown(d))
     return [write_json(out / "diff.json", d), md]
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import networkx as nx
 
 from scanner.core.audit_report import AuditReport
+from scanner.report.files import atomic_open_binary, write_text
 
 GRAPH_JSON_NAME = "org-graph.json"
 GRAPHML_NAME = "org-graph.graphml"
@@ -36,15 +37,15 @@ def export(g: nx.DiGraph, directory: Path,
         if node in h:
             h.nodes[node].update(attrs)
     json_path = directory / GRAPH_JSON_NAME
-    json_path.write_text(json.dumps(nx.node_link_data(h, edges="edges"), indent=2, default=str),
-                         encoding="utf-8")
+    write_text(json_path, json.dumps(nx.node_link_data(h, edges="edges"), indent=2, default=str))
     flat = nx.DiGraph()
     flat.graph.update({k: _scalar(v) for k, v in h.graph.items()})
     for node, data in h.nodes(data=True):
         flat.add_node(node, **{k: _scalar(v) for k, v in data.items()})
     flat.add_edges_from(h.edges())
     graphml_path = directory / GRAPHML_NAME
-    nx.write_graphml(flat, graphml_path)
+    with atomic_open_binary(graphml_path) as fh:
+        nx.write_graphml(flat, fh)
     return [json_path, graphml_path]
 
 

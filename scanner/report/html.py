@@ -25,6 +25,7 @@ from typing import Any
 from scanner.core.audit_report import AuditReport, RootUseRow
 from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import AccountResult, Coverage, ScanResult
+from scanner.report.files import write_text
 from scanner.report.markdown import regions_statement, when
 
 HTML_NAME = "report.html"
@@ -400,5 +401,5 @@ def render_html(report: AuditReport) -> str:
 
 def write_html(report: AuditReport, out: Path) -> list[Path]:
     path = out / HTML_NAME
-    path.write_text(render_html(report), encoding="utf-8")
+    write_text(path, render_html(report))
     return [path]

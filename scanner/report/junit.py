@@ -19,6 +19,7 @@ from pathlib import Path
 from scanner.core.audit_report import AuditReport
 from scanner.core.models import Finding, Status
 from scanner.core.results import AccountResult, ScanResult
+from scanner.report.files import atomic_open_binary
 
 JUNIT_NAME = "junit.xml"
 # Characters XML 1.0 forbids (ElementTree writes them as they are, making the file
@@ -129,5 +130,6 @@ def write_junit(report: AuditReport, out: Path) -> list[Path]:
     path = out / JUNIT_NAME
     tree = junit_tree(report.result)
     ET.indent(tree)
-    tree.write(path, encoding="utf-8", xml_declaration=True)
+    with atomic_open_binary(path) as fh:
+        tree.write(fh, encoding="utf-8", xml_declaration=True)
     return [path]

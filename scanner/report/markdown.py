@@ -19,6 +19,7 @@ from typing import Any
 from scanner.core.audit_report import AuditReport, RootUseRow
 from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import Coverage, ScanResult
+from scanner.report.files import write_text
 
 MARKDOWN_NAME = "report.md"
 MAX_CELL = 200  # ticket systems cap a description's size; findings.json has the full text
@@ -230,5 +231,5 @@ def render_markdown(report: AuditReport) -> str:
 
 def write_markdown(report: AuditReport, out: Path) -> list[Path]:
     path = out / MARKDOWN_NAME
-    path.write_text(render_markdown(report), encoding="utf-8")
+    write_text(path, render_markdown(report))
     return [path]

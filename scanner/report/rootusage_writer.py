@@ -16,6 +16,7 @@ from scanner.core.audit_report import AuditReport
 from scanner.core.models import JSON, Account
 from scanner.core.rootusage import RootUsage
 from scanner.report.csvout import write_csv
+from scanner.report.files import write_text
 
 SCHEMA_ID = "https://orgscan.dev/schemas/root-usage.schema.json"
 FORMAT_VERSION = 1
@@ -39,7 +40,7 @@ def write_root_usage(report: AuditReport, out: Path) -> list[Path]:
                               organization_id=result.org.id, lookback_days=result.lookback_days,
                               regions=result.regions, sources=report.root_use.sources)
     path = out / "root-usage.json"
-    path.write_text(render_json(doc), encoding="utf-8")
+    write_text(path, render_json(doc))
     return [path, write_root_usage_csv(out / "root-usage.csv", records, accounts)]
 
 

@@ -34,7 +34,7 @@ from scanner.core.results import (
 from scanner.core.rootusage import DEFAULT_LOOKBACK_DAYS
 from scanner.core.rules import Rule
 from scanner.core.unassessed import unassessed_account
-from scanner.run.journal import Journal
+from scanner.run.journal import JOURNAL_FORMAT, Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
 
 
@@ -162,7 +162,7 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
 
 def write_merged_journal(result: ScanResult, out_dir: Path, digest: str) -> Path:
     """The merged output directory gets a journal like a scan's (diff --baseline reads it)."""
-    header = {"scan_id": result.scan_id, "started": result.started,
+    header = {"format": JOURNAL_FORMAT, "scan_id": result.scan_id, "started": result.started,
               "organization_id": result.org.id, "rules_digest": digest,
               "tool_version": result.tool_version}
     path = out_dir / JOURNAL_NAME

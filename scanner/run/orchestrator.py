@@ -49,7 +49,8 @@ from scanner.core.results import JOURNAL_NAME, AccountResult, Coverage, ScanResu
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.core.unassessed import unassessed_account
-from scanner.run.journal import Journal
+from scanner.run.interrupts import Stop
+from scanner.run.journal import JOURNAL_FORMAT, Journal, options_digest, scan_options
 from scanner.run.progress import Progress
 from scanner.run.shard import in_shard
 
@@ -181,9 +182,14 @@ class _Tags:
 
 async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                resume: bool = False, now: datetime | None = None,
-               progress: Progress | None = None) -> ScanResult:
+               progress: Progress | None = None, stop: Stop | None = None) -> ScanResult:
     """Scan the organization. Raises AwsError only when nothing can be scanned at all
-    (no base credentials, no organization); everything per account becomes data."""
+    (no base credentials, no organization); everything per account becomes data.
+
+    ``stop``: the run's signal state; a signal before the fan-out cancels the scan (the
+    CancelledError propagates), one during it ends the fan-out with the result interrupted."""
+    if stop is not None:
+        stop.attach()
     start: datetime = now or utcnow()
     started = start.isoformat()
     async with Aws(config.aws) as aws:
@@ -207,12 +213,20 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
             aws=aws, org=org, account=None, account_id=base.account_id,
             regions=config.regions or (config.aws.region,), now=start,
             options=config.collector_options, facts=fs), scope=base)
-        header = {"scan_id": str(uuid.uuid4()), "started": started, "organization_id": org.id,
-                  "rules_digest": rules_digest(rules), "tool_version": __version__}
+        options = scan_options(config, rules)
+        header = {"format": JOURNAL_FORMAT, "scan_id": str(uuid.uuid4()), "started": started,
+                  "organization_id": org.id, "rules_digest": rules_digest(rules),
+                  "tool_version": __version__, "options": options,
+                  "options_digest": options_digest(options)}
         prog.total = len(targets)
         with Journal(out_dir / JOURNAL_NAME, header, resume=resume) as journal:
+            if journal.cut_bytes:
+                prog.note(f"{journal.path}: cut back a torn last line ({journal.cut_bytes} "
+                          "bytes); that account is scanned again")
             if journal.done:
-                prog.note(f"resuming: {len(journal.done)} account(s) already scanned")
+                # The counter goes on from what the journal holds, not from 1.
+                prog.done = sum(a.id in journal.done for a in targets)
+                prog.note(f"resuming: {prog.done} of {len(targets)} account(s) already scanned")
                 # The resumed scan keeps the original window, so both halves agree.
                 start = datetime.fromisoformat(str(journal.header["started"]))
             state = _Scan(config, aws, base, org, rules, needed, org_store, start, journal, prog)
@@ -220,6 +234,9 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                 state.tags = _Tags(org, targets)
             org_facts = state.org_facts = await _org_facts(state)
             interrupted = await _fan_out(state, targets)
+            # A signal from here on is recorded, not obeyed: the scan has ended.
+            if stop is not None and stop.detach():
+                interrupted = True
             prog.close()
         target_ids = {a.id for a in targets}
         if state.tags is not None and not interrupted:

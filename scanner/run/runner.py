@@ -2,24 +2,28 @@
 output and the evidence bundle.
 
 Every input file (rules, exceptions, baseline) is read and validated before the first AWS call,
-so a typo costs seconds, not a scan.
+so a typo costs seconds, not a scan. The output directory is locked for the whole run
+(``run.outlock``), and SIGINT/SIGTERM are handled at every stage (``run.interrupts``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import signal
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scanner.aws.session import utcnow
 from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.errors import ConfigError
 from scanner.core.mutelist import Exception_, ExceptionReport, apply
-from scanner.core.results import ScanResult
+from scanner.core.results import JOURNAL_NAME, ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report import write_reports
 from scanner.run.inputs import load_exceptions
+from scanner.run.interrupts import Interrupted, Stop
+from scanner.run.outlock import locked_output
 from scanner.run.progress import Progress
 
 
@@ -38,6 +42,8 @@ class RunOutcome:
     written: list[Path]
     bundle_dir: Path | None
     exceptions: ExceptionReport | None
+    signum: int | None = None  # the signal that interrupted the run
+    notice: str = ""  # what an interruption left behind, in one line
 
     @property
     def result(self) -> ScanResult:
@@ -70,19 +76,70 @@ def _inputs(config: ScanConfig, opts: RunOptions) -> tuple[list[Rule], list[Exce
 
 
 def run(config: ScanConfig, opts: RunOptions) -> RunOutcome:
+    """Raises Interrupted when a signal stops the run before any account was scanned,
+    OutputLocked when another run holds the output directory, OutputError when it cannot be
+    written."""
     from scanner.run.orchestrator import scan
 
-    rules, exceptions = _inputs(config, opts)
-    out = Path(config.output_dir)
-    progress = Progress(total=0, quiet=opts.quiet)
-    result = asyncio.run(scan(config, rules, out_dir=out, resume=opts.resume,
-                              progress=progress))
-    return finish(result, config, opts, rules, exceptions)
+    stop = Stop()
+    with stop.installed():
+        rules, exceptions = _inputs(config, opts)
+        out = Path(config.output_dir)
+        if opts.resume and not (out / JOURNAL_NAME).is_file():
+            raise ConfigError(str(out), f"no journal to resume ({JOURNAL_NAME} is missing)",
+                              hint="drop --resume to start a new scan")
+        with locked_output(out):
+            progress = Progress(total=0, quiet=opts.quiet)
+            try:
+                result = asyncio.run(scan(config, rules, out_dir=out, resume=opts.resume,
+                                          progress=progress, stop=stop))
+            except asyncio.CancelledError:
+                # Cancelled before the fan-out: the walk or the organization facts.
+                raise Interrupted(stop.signum or signal.SIGINT, "walk") from None
+            finally:
+                stop.detach()  # the loop is gone, however the scan ended
+            return finish(result, config, opts, rules, exceptions, stop=stop,
+                          progress=progress)
 
 
 def finish(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list[Rule],
+           exceptions: list[Exception_] | None, *, stop: Stop | None = None,
+           progress: Progress | None = None) -> RunOutcome:
+    """Everything after the scan: mute, restrict and model once, write, diff, bundle.
+
+    With ``stop``: a signal while a complete scan's reports are written stops the writing and
+    writes every report again, marked interrupted (run.interrupts)."""
+    stop = stop or Stop()
+    total = progress.total if progress is not None else len(result.accounts)
+    scanned = progress.done if progress is not None else total
+    if stop.signum is not None and not result.interrupted:
+        result = replace(result, interrupted=True)  # a signal after the fan-out
+    notice = ""
+    if result.interrupted:
+        with stop.deferring():
+            outcome = _write(result, config, opts, rules, exceptions)
+        if stop.signum is not None:
+            notice = (f"interrupted ({stop.name}): {scanned} of {total} account(s) scanned; "
+                      "reports marked incomplete (rerun with --resume to finish)")
+    else:
+        try:
+            with stop.obeying():
+                return _write(result, config, opts, rules, exceptions)
+        except Interrupted:
+            if progress is not None:
+                progress.note(f"interrupted ({stop.name}) while writing the reports: writing "
+                              "them again, marked incomplete")
+            result = replace(result, interrupted=True)
+            with stop.deferring():
+                outcome = _write(result, config, opts, rules, exceptions)
+            notice = (f"interrupted ({stop.name}) while writing the reports: all {total} "
+                      "account(s) were scanned; every report was written again, marked "
+                      "incomplete (rerun with --resume to write them unmarked)")
+    return replace(outcome, signum=stop.signum, notice=notice)
+
+
+def _write(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list[Rule],
            exceptions: list[Exception_] | None) -> RunOutcome:
-    """Everything after the scan: mute, restrict and model once, write, diff, bundle."""
     from scanner.report.bundle import write_bundle
     from scanner.report.diffload import diff_against
     from scanner.report.diffrender import write_diff

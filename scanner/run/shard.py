@@ -15,6 +15,7 @@ from typing import Any
 
 from scanner.core.errors import ConfigError
 from scanner.core.results import ScanResult, fact_to_json, organization_to_json
+from scanner.report.files import write_text
 
 Shard = tuple[int, int]  # (i, n), 1 <= i <= n
 
@@ -66,7 +67,7 @@ def write_shard_file(out_dir: Path, shard: Shard, result: ScanResult,
         "organization": organization_to_json(result.org),
     }
     path = out_dir / SHARD_FILE
-    path.write_text(json.dumps(doc, default=str, separators=(",", ":")) + "\n", "utf-8")
+    write_text(path, json.dumps(doc, default=str, separators=(",", ":")) + "\n")
     return path
 
 

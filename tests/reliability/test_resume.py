@@ -56,6 +56,15 @@ def run_until_journaled(sim: SimServer, out: Path, at_least: int,
     return proc, journaled(out)
 
 
+def wait_for_walk(sim: SimServer, proc: subprocess.Popen[str]) -> None:
+    """Until the scan has called Organizations (the walk has begun; each call is slowed)."""
+    deadline = time.monotonic() + 60
+    while not any(k.startswith("organizations:") for k in sim.counters()["by_action"]):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the scan never began the walk"
+        time.sleep(0.05)
+
+
 def comparable(out: Path) -> dict[str, Any]:
     """What must not differ between a resumed and an uninterrupted scan: everything but the
     scan's own id and times (its window bounds appear inside messages too)."""
@@ -147,17 +156,23 @@ def test_sigint_writes_partial_reports_marked_incomplete(slow_demo: SimServer,
     assert len(journaled(out)) == total
 
 
-def test_sigint_before_any_account_exits_130_without_traceback(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["SIGINT", "SIGTERM"])
+def test_signal_before_any_account_writes_nothing(tmp_path: Path, sig: signal.Signals,
+                                                  code: int) -> None:
+    """A signal during the organization walk: its exit code, one line saying nothing was
+    scanned, no traceback, no journal entry, no report."""
     slow_walk = {"rules": [{"kind": "latency", "service": "organizations", "latency_ms": 600}]}
     with SimServer("minimal", faults=slow_walk) as sim:
         proc = cli(["scan", "--out", str(tmp_path), "--quiet"], sim.env)
-        time.sleep(2.0)  # inside the organization walk
-        proc.send_signal(signal.SIGINT)
+        wait_for_walk(sim, proc)
+        proc.send_signal(sig)
         _stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert "interrupted before any account was scanned" in stderr
+    assert proc.returncode == code, stderr
+    assert stderr == (f"orgscan: interrupted ({sig.name}) during the organization walk: no "
+                      "account was scanned by this run and no reports were written\n")
     assert not journaled(tmp_path)
+    assert not list(tmp_path.glob("*.json"))
 
 
 def _journal_copy(src: Path, dst: Path, mangle: Any) -> Path:
