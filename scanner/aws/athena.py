@@ -148,7 +148,8 @@ def root_events_query(*, database: str, table: str, start: datetime, end: dateti
     return (
         f"SELECT\n  {cols}\n"
         f"FROM {_ident(database, 'database')}.{_ident(table, 'table')}\n"
-        f"WHERE `timestamp` BETWEEN '{start:%Y/%m/%d}' AND '{end:%Y/%m/%d}'\n"
+        # DML quotes identifiers with double quotes (backquotes are DDL-only in Athena).
+        f"WHERE \"timestamp\" BETWEEN '{start:%Y/%m/%d}' AND '{end:%Y/%m/%d}'\n"
         f"  AND eventtime >= '{ct_time(start)}' AND eventtime <= '{ct_time(end)}'\n"
         "  AND (useridentity.type = 'Root'\n"
         "       OR eventname = 'AssumeRoot'\n"

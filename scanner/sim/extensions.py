@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate, trails
+from scanner.sim import (
+    athena,
+    delegation,
+    features,
+    lookup,
+    monitoring,
+    orgtrail,
+    rootstate,
+    trails,
+)
 from scanner.sim.state import SimState
 
 
@@ -12,6 +21,7 @@ def install(state: SimState) -> None:
     features.install(state)
     lookup.install(state)
     orgtrail.install(state)
+    athena.install(state)  # after orgtrail: it reads the trail's bucket
     trails.install(state)  # after orgtrail: its ListTrails shows the organization trail
     monitoring.install(state)
     delegation.install(state)

@@ -204,6 +204,8 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         trail.setdefault("kms_key_id", None)
         trail.setdefault("cloudwatch_logs_log_group", None)
         trail.setdefault("home_region", "us-east-1")
+        # The Athena table an operator created over the bucket (database.table).
+        trail.setdefault("athena_table", "default.cloudtrail_org")
 
     features = dict(org_raw.get("features") or {})
     delegated = _delegated_administrator(org_raw.get("delegated_administrator"), accounts,
