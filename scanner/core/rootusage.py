@@ -37,7 +37,11 @@ CREDENTIAL_REPORT = "credential_report"
 EVENT_HISTORY = "event_history"
 ORG_TRAIL = "org_trail"
 ATHENA = "athena"
-EVENT_SOURCES = (EVENT_HISTORY, ORG_TRAIL, ATHENA)
+CLOUDTRAIL_LAKE = "cloudtrail_lake"
+EVENT_SOURCES = (EVENT_HISTORY, ORG_TRAIL, ATHENA, CLOUDTRAIL_LAKE)
+# The sources read once for the whole organization, and the facts that hold their events.
+ORG_SOURCES = ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events"),
+               (CLOUDTRAIL_LAKE, "lake.root_events"))
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,7 @@ def events_from_json(items: Iterable[Mapping[str, Any]]) -> list[RootEvent]:
 def org_slice(org_fact: Any, account_id: str, source: str = ORG_TRAIL,
               window: Window | None = None) -> tuple[list[RootEvent], SourceCoverage]:
     """This account's events and coverage from an organization-scope events fact
-    (``orgtrail.root_events`` or ``athena.root_events``; shape in docs/facts.md)."""
+    (one of ``ORG_SOURCES``' facts; shape in docs/facts.md)."""
     if not isinstance(org_fact, Mapping):
         raise TypeError("organization events fact must be an object")
     acct = (org_fact.get("accounts") or {}).get(account_id)
@@ -369,7 +373,7 @@ def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], 
     """The record for an account whose own facts could not be read (not assessed): from the
     organization trail's (or Athena's) evidence when that source was selected, otherwise
     unknown with the reason. Never "not used" for want of evidence."""
-    for source, fact_name in ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events")):
+    for source, fact_name in ORG_SOURCES:
         fact = org_facts.get(fact_name)
         if isinstance(fact, Mapping) and fact.get("selected") is not False:
             return record_from_org_trail(account_id, fact, window, source=source,
@@ -381,10 +385,12 @@ def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], 
 
 __all__ = [
     "ATHENA",
+    "CLOUDTRAIL_LAKE",
     "CREDENTIAL_REPORT",
     "DEFAULT_LOOKBACK_DAYS",
     "EVENT_HISTORY",
     "EVENT_SOURCES",
+    "ORG_SOURCES",
     "ORG_TRAIL",
     "ConsoleSignIn",
     "RootKey",

@@ -6,6 +6,7 @@ from scanner.sim import (
     athena,
     delegation,
     features,
+    lake,
     lookup,
     monitoring,
     orgtrail,
@@ -20,6 +21,7 @@ def install(state: SimState) -> None:
     rootstate.install(state)
     features.install(state)
     lookup.install(state)
+    lake.install(state)
     orgtrail.install(state)
     athena.install(state)  # after orgtrail: it reads the trail's bucket
     trails.install(state)  # after orgtrail: its ListTrails shows the organization trail

@@ -16,7 +16,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from scanner.sim.sqlengine import SqlEngine, Table
@@ -148,7 +148,7 @@ def load_athena(engine: SqlEngine, name: str, bucket: Any, organization_id: str)
     return Table(name, ATHENA_PARTITIONS)
 
 
-def load_lake(engine: SqlEngine, name: str, records: list[Mapping[str, Any]]) -> Table:
+def load_lake(engine: SqlEngine, name: str, records: Sequence[Mapping[str, Any]]) -> Table:
     rows = [row(r, LAKE_COLUMNS) for r in records]
     sizes = [(f"{i}", len(json.dumps(r, separators=(",", ":")))) for i, r in enumerate(records)]
     engine.load(name, {k: duck_type(v) for k, v in LAKE_COLUMNS.items()}, rows, sizes)

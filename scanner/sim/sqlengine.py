@@ -29,7 +29,9 @@ class QueryError(Exception):
     def __init__(self, message: str, *, kind: str = "USER") -> None:
         super().__init__(message)
         self.message = message
-        self.kind = kind  # USER: the statement's fault; TABLE: a table it names is unknown
+        # PARSE: not one SELECT in Trino's grammar; TABLE: a table it names is not there;
+        # USER: it failed while running.
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -76,21 +78,22 @@ def parse_select(sql: str) -> exp.Query:
         line = sql[:offset].count("\n") + 1
         col = offset - sql[:offset].rfind("\n")
         raise QueryError(f"line {line}:{col}: backquoted identifiers are not supported; use "
-                         "double quotes to quote identifiers")
+                         "double quotes to quote identifiers", kind="PARSE")
     try:
         statements = [s for s in sqlglot.parse(sql, read="trino") if s is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         raise QueryError(f"line {first.get('line', 1)}:{first.get('col', 1)}: "
-                         f"{first.get('description') or exc}") from None
+                         f"{first.get('description') or exc}", kind="PARSE") from None
     except SqlglotError as exc:
-        raise QueryError(f"line 1:1: {exc}") from None
+        raise QueryError(f"line 1:1: {exc}", kind="PARSE") from None
     if len(statements) != 1:
-        raise QueryError(f"Only one sql statement is allowed. Got: {len(statements)}")
+        raise QueryError(f"Only one sql statement is allowed. Got: {len(statements)}",
+                         kind="PARSE")
     statement = statements[0]
     if not isinstance(statement, exp.Query):
         raise QueryError(f"line 1:1: only SELECT queries are supported here, not "
-                         f"{statement.key.upper()}")
+                         f"{statement.key.upper()}", kind="PARSE")
     return statement
 
 

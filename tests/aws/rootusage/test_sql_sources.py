@@ -4,16 +4,20 @@ streaming reader's, account by account, on a generated organization."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scanner.aws import athena
+from scanner.aws import athena, lake, sqlquery
 from scanner.aws.session import account_scope
-from scanner.core.errors import AwsError
+from scanner.aws.sqlquery import QueryApi
+from scanner.core.errors import AwsError, ConfigError
 from scanner.core.models import FactError
 from scanner.core.rootusage import Window, record_from_org_trail
+from scanner.run.config import load_config
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
 from tests.conftest import use_simulator
@@ -23,9 +27,21 @@ from .conftest import org_scan
 ACCOUNTS = 120
 
 
+# Event data stores in the management account: only the first is the organization's store of
+# management events; the others must not be chosen.
+STORES = [
+    {"name": "security-lake-copy", "organization_enabled": False},
+    {"name": "org-data-events", "management_events": False},
+    {"name": "org-stopped", "status": "STOPPED_INGESTION", "retention_days": 3000},
+    {"name": "org-events", "retention_days": 2557},
+    {"name": "org-events-eu", "multi_region": False, "region": "us-east-1"},
+]
+
+
 @pytest.fixture(scope="module")
 def generated() -> Iterator[SimServer]:
     scenario, _ = generate(ACCOUNTS, seed=23)
+    scenario["organization"]["event_data_stores"] = STORES
     with SimServer(scenario) as sim:
         yield sim
 
@@ -92,32 +108,33 @@ async def test_athena_records_equal_the_streaming_readers(gen_env: SimServer) ->
     assert calls["athena:GetQueryResults"] == (rows + 1 + 999) // 1000
 
 
+async def small_pages(scan: Any, service: str, api: QueryApi, start_args: dict[str, Any],
+                      size: int) -> tuple[list[Any], list[str], Mapping[str, Any]]:
+    """Run a query through the scanner's runner with ``size``-row pages, recording every
+    state the service reported: (pages, states, last describe answer)."""
+    client = await scan.aws.client(service, "us-east-1")
+    states: list[str] = []
+
+    async def call(method: str, **kwargs: Any) -> Any:
+        with account_scope(scan.base):
+            answer = await getattr(client, method)(**kwargs)
+        if method == api.describe:
+            states.append(api.status(answer)[0])
+        return answer
+
+    small = replace(api, page_size=(api.page_size[0], size))
+    pages, described = await sqlquery.run(call, small, start_args, first_poll=0.01)
+    return list(pages), states, described
+
+
 async def test_athena_pages_its_results(gen_env: SimServer) -> None:
     """Small pages: every row arrives once, the header only at the top of the first page."""
     sim = gen_env
+    sql = athena.root_events_query(database="default", table="cloudtrail_org",
+                                   start=sim.now.replace(year=sim.now.year - 1), end=sim.now)
     async with org_scan(sim, {"root_usage": {"sources": ["athena"]}}) as scan:
-        client = await scan.aws.client("athena", "us-east-1")
-        with account_scope(scan.base):
-            sql = athena.root_events_query(database="default", table="cloudtrail_org",
-                                           start=sim.now.replace(year=sim.now.year - 1),
-                                           end=sim.now)
-            started = await client.start_query_execution(QueryString=sql)
-            qid = started["QueryExecutionId"]
-            states = []
-            while not states or states[-1] not in ("SUCCEEDED", "FAILED"):
-                ex = await client.get_query_execution(QueryExecutionId=qid)
-                states.append(ex["QueryExecution"]["Status"]["State"])
-            pages = []
-            token: str | None = None
-            while True:
-                kw: dict[str, Any] = {"QueryExecutionId": qid, "MaxResults": 7}
-                if token:
-                    kw["NextToken"] = token
-                page = await client.get_query_results(**kw)
-                pages.append(page)
-                token = page.get("NextToken")
-                if not token:
-                    break
+        pages, states, ex = await small_pages(scan, "athena", athena.API,
+                                              {"QueryString": sql}, 7)
     assert states[0] == "RUNNING" and states[-1] == "SUCCEEDED"
     assert ex["QueryExecution"]["Statistics"]["DataScannedInBytes"] > 0
     header = [d["VarCharValue"] for d in pages[0]["ResultSet"]["Rows"][0]["Data"]]
@@ -164,3 +181,119 @@ async def test_a_failed_query_is_a_failed_source_never_no_use(gen_env: SimServer
     assert record["used_in_window"] is None
     [coverage] = [s for s in record["sources"] if s["name"] == "athena"]
     assert coverage["complete"] is False and "TABLE_NOT_FOUND" in coverage["detail"]
+
+
+async def store_arn(scan: Any, name: str) -> str:
+    client = await scan.aws.client("cloudtrail", "us-east-1")
+    with account_scope(scan.base):
+        listed = await client.list_event_data_stores()
+    return str(next(s["EventDataStoreArn"] for s in listed["EventDataStores"]
+                    if s["Name"] == name))
+
+
+async def test_lake_records_equal_the_streaming_readers(gen_env: SimServer) -> None:
+    sim = gen_env
+    facts, accounts, calls = await org_facts(
+        sim, ["org_trail", "cloudtrail_lake"], ["orgtrail.root_events", "lake.root_events"])
+    assert_same_records(facts, "lake.root_events", "cloudtrail_lake", accounts,
+                        Window.ending(sim.now, 90))
+    fact = facts["lake.root_events"]
+    assert fact["event_data_store"]["name"] == "org-events"
+    assert "chosen among 5" in fact["event_data_store"]["chosen"]
+    assert fact["complete"] and fact["stats"]["bytes_scanned"] > 0
+    assert calls["cloudtrail:ListEventDataStores"] == 1
+    assert calls["cloudtrail:GetEventDataStore"] == len(STORES)
+    assert calls["cloudtrail:StartQuery"] == 1
+    assert calls["cloudtrail:DescribeQuery"] >= 2  # RUNNING first, then FINISHED
+    assert calls["cloudtrail:GetQueryResults"] == max(1, (fact["stats"]["rows"] + 999) // 1000)
+
+
+async def test_lake_with_a_configured_store_and_small_pages(gen_env: SimServer) -> None:
+    """A configured ARN skips the listing; the rows arrive once each across many pages."""
+    sim = gen_env
+    async with org_scan(sim, {"root_usage": {"sources": ["cloudtrail_lake"]}}) as scan:
+        arn = await store_arn(scan, "org-events")
+        sql = lake.root_events_query(store_id=arn.rsplit("/", 1)[1],
+                                     start=sim.now.replace(year=sim.now.year - 1), end=sim.now)
+        pages, states, got = await small_pages(scan, "cloudtrail", lake.API,
+                                               {"QueryStatement": sql}, 5)
+    assert states[0] == "RUNNING" and states[-1] == "FINISHED"
+    rows = lake.rows_from_results(pages)
+    assert len(pages) > 3 and all(len(p["QueryResultRows"]) == 5 for p in pages[:-1])
+    assert len({r["eventid"] for r in rows}) == len(rows) == got["QueryStatistics"][
+        "EventsMatched"]
+    facts, _, calls = await org_facts(sim, ["cloudtrail_lake"], ["lake.root_events"],
+                                      {"cloudtrail_lake": {"event_data_store": arn}})
+    fact = facts["lake.root_events"]
+    assert not isinstance(fact, FactError), fact
+    assert fact["event_data_store"]["arn"] == arn and "configured" in fact[
+        "event_data_store"]["chosen"]
+    assert "cloudtrail:ListEventDataStores" not in calls
+
+
+async def test_lake_a_store_that_is_not_the_organizations_is_incomplete(
+        gen_env: SimServer) -> None:
+    """A configured store that holds only its own account's events: that account's slice
+    is read, every other account is unknown, never 'no use'."""
+    sim = gen_env
+    async with org_scan(sim, {"root_usage": {"sources": ["cloudtrail_lake"]}}) as scan:
+        arn = await store_arn(scan, "security-lake-copy")
+    facts, accounts, _ = await org_facts(sim, ["cloudtrail_lake"], ["lake.root_events"],
+                                         {"cloudtrail_lake": {"event_data_store": arn}})
+    fact = facts["lake.root_events"]
+    assert not isinstance(fact, FactError), fact
+    assert not fact["complete"] and "not an organization store" in fact["detail"]
+    assert list(fact["accounts"]) == [sim.management_account_id]
+    win = Window.ending(sim.now, 90)
+    member = next(a for a in accounts if a != sim.management_account_id)
+    record = record_from_org_trail(member, fact, win, source="cloudtrail_lake")
+    assert record.used_in_window is None
+
+
+@pytest.mark.parametrize(("sql", "code", "reason"), [
+    ("SELEC eventID FROM {id}", "InvalidQueryStatementException", "line 1:1"),
+    ("SELECT eventID FROM 0000-not-a-store", "EventDataStoreNotFoundException", "0000-not"),
+    ("SELECT no_such_column FROM {id}", "QueryFailed", "no_such_column"),
+])
+async def test_a_bad_lake_query_fails_as_lake_fails(gen_env: SimServer, sql: str, code: str,
+                                                    reason: str) -> None:
+    async with org_scan(gen_env, {"root_usage": {"sources": ["cloudtrail_lake"]}}) as scan:
+        client = await scan.aws.client("cloudtrail", "us-east-1")
+
+        async def call(method: str, **kwargs: Any) -> Any:
+            with account_scope(scan.base):
+                try:
+                    return await getattr(client, method)(**kwargs)
+                except client.exceptions.ClientError as exc:
+                    err = exc.response["Error"]
+                    raise AwsError(err["Code"], err["Message"]) from None
+
+        store = (await store_arn(scan, "org-events")).rsplit("/", 1)[1]
+        with pytest.raises(AwsError) as caught:
+            await lake.run_query(call, sql.format(id=store), first_poll=0.01)
+    assert caught.value.code == code
+    assert reason in str(caught.value)
+
+
+async def test_lake_source_fails_clearly_for_a_store_that_does_not_exist(
+        gen_env: SimServer) -> None:
+    arn = "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/0000-not-there"
+    facts, _, _ = await org_facts(gen_env, ["cloudtrail_lake"], ["lake.root_events"],
+                                  {"cloudtrail_lake": {"event_data_store": arn}})
+    fact = facts["lake.root_events"]
+    assert isinstance(fact, FactError)
+    assert fact.code == "EventDataStoreNotFoundException" and "0000-not-there" in fact.message
+
+
+@pytest.mark.parametrize("bad", ["arn:aws:cloudtrail:us-east-1:111111111111:trail/org",
+                                 "0000-not-an-arn",
+                                 "arn:aws:cloudtrail:us-east-1:1111:eventdatastore/x"])
+def test_a_bad_store_arn_is_a_config_error(tmp_path: Path, bad: str) -> None:
+    config = tmp_path / "orgscan.yaml"
+    config.write_text("root_usage:\n  sources: [cloudtrail_lake]\n  cloudtrail_lake:\n"
+                      f"    event_data_store: '{bad}'\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    message = str(caught.value)
+    assert "orgscan.yaml" in message and "event_data_store" in message
+    assert "not an event data store ARN" in message and "\n" not in message.strip()
