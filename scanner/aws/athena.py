@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from scanner.aws.sqlquery import Call, QueryApi, run
+from scanner.aws.sqlquery import Call, QueryApi, QueryRun, run
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -207,19 +207,20 @@ API = QueryApi("athena", "start_query_execution", "QueryExecutionId", "get_query
 
 async def run_query(call: Call, sql: str, *, database: str, workgroup: str | None,
                     output_location: str | None, deadline_seconds: float = 900.0,
-                    first_poll: float = 0.5, max_poll: float = 5.0) -> list[dict[str, str | None]]:
-    """Run ``sql`` and return its rows. ``call(method, **kwargs)`` sends one Athena request
-    (the caller translates errors and signs as the right account)."""
+                    first_poll: float = 0.5, max_poll: float = 5.0) -> QueryRun:
+    """Run ``sql`` and return its rows and statistics. ``call(method, **kwargs)`` sends one
+    Athena request (the caller translates errors and signs as the right account)."""
     kwargs: dict[str, Any] = {"QueryString": sql,
                               "QueryExecutionContext": {"Database": database}}
     if workgroup:
         kwargs["WorkGroup"] = workgroup
     if output_location:
         kwargs["ResultConfiguration"] = {"OutputLocation": output_location}
-    pages, _ = await run(call, API, kwargs, deadline_seconds=deadline_seconds,
-                         first_poll=first_poll, max_poll=max_poll)
-    return rows_from_results(pages)
+    pages, described = await run(call, API, kwargs, deadline_seconds=deadline_seconds,
+                                 first_poll=first_poll, max_poll=max_poll)
+    statistics = (described.get("QueryExecution") or {}).get("Statistics") or {}
+    return QueryRun(rows_from_results(pages), dict(statistics))
 
 
-__all__ = ["QUERY_COLUMNS", "ddl", "record_from_row", "root_events_query", "rows_from_results",
-           "run_query"]
+__all__ = ["API", "QUERY_COLUMNS", "ddl", "record_from_row", "root_events_query",
+           "rows_from_results", "run_query"]

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scanner.aws.athena import record_from_row
-from scanner.aws.sqlquery import Call, QueryApi, run
+from scanner.aws.sqlquery import Call, QueryApi, QueryRun, run
 
 _STORE_ID = re.compile(r"^[A-Za-z0-9-]{1,128}$")
 _LAKE_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?$")
@@ -159,12 +158,6 @@ API = QueryApi("cloudtrail", "start_query", "QueryId", "describe_query", "Descri
                "get_query_results", ("MaxQueryResults", 1000))
 
 
-@dataclass(frozen=True)
-class QueryRun:
-    rows: list[dict[str, str | None]]
-    statistics: Mapping[str, Any]
-
-
 async def run_query(call: Call, sql: str, *, deadline_seconds: float = 900.0,
                     first_poll: float = 0.5, max_poll: float = 5.0) -> QueryRun:
     """Run ``sql`` in CloudTrail Lake and return its rows and statistics. No
@@ -175,6 +168,6 @@ async def run_query(call: Call, sql: str, *, deadline_seconds: float = 900.0,
     return QueryRun(rows_from_results(pages), dict(described.get("QueryStatistics") or {}))
 
 
-__all__ = ["QUERY_COLUMNS", "QueryRun", "choose", "coverage_gaps", "has_management_events",
+__all__ = ["API", "QUERY_COLUMNS", "choose", "coverage_gaps", "has_management_events",
            "lake_time", "record_from_lake_row", "root_events_query", "rows_from_results",
            "run_query", "usable"]

@@ -16,6 +16,14 @@ Call = Callable[..., Awaitable[Any]]
 
 
 @dataclass(frozen=True)
+class QueryRun:
+    """A finished query's rows and the service's statistics (bytes scanned: what it bills)."""
+
+    rows: list[dict[str, str | None]]
+    statistics: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class QueryApi:
     service: str
     start: str  # the method that starts a query
@@ -65,4 +73,4 @@ async def run(call: Call, api: QueryApi, start_args: Mapping[str, Any], *,
             return pages, described
 
 
-__all__ = ["Call", "QueryApi", "run"]
+__all__ = ["Call", "QueryApi", "QueryRun", "run"]

@@ -101,6 +101,7 @@ async def test_athena_records_equal_the_streaming_readers(gen_env: SimServer) ->
         sim, ["org_trail", "athena"], ["orgtrail.root_events", "athena.root_events"])
     assert_same_records(facts, "athena.root_events", "athena", accounts,
                         Window.ending(sim.now, 90))
+    assert facts["athena.root_events"]["stats"]["bytes_scanned"] > 0
     assert calls["athena:StartQueryExecution"] == 1
     assert calls["athena:GetQueryExecution"] >= 2  # RUNNING first, then SUCCEEDED
     rows = int(facts["athena.root_events"]["detail"].split()[0])
