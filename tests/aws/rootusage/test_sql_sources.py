@@ -279,11 +279,20 @@ async def test_a_bad_lake_query_fails_as_lake_fails(gen_env: SimServer, sql: str
 async def test_lake_source_fails_clearly_for_a_store_that_does_not_exist(
         gen_env: SimServer) -> None:
     arn = "arn:aws:cloudtrail:us-east-1:111111111111:eventdatastore/0000-not-there"
-    facts, _, _ = await org_facts(gen_env, ["cloudtrail_lake"], ["lake.root_events"],
-                                  {"cloudtrail_lake": {"event_data_store": arn}})
-    fact = facts["lake.root_events"]
+    opts = {"root_usage": {"sources": ["cloudtrail_lake"],
+                           "cloudtrail_lake": {"event_data_store": arn}}}
+    async with org_scan(gen_env, opts) as scan:
+        fact = await scan.org_store.get("lake.root_events")
+        quiet = next(a.id for a in scan.org.accounts
+                     if a.id != scan.base.account_id and a.status.value == "ACTIVE")
+        record = await scan.fact(quiet, "root.usage")
     assert isinstance(fact, FactError)
     assert fact.code == "EventDataStoreNotFoundException" and "0000-not-there" in fact.message
+    # A failed source is unknown use, never "not used".
+    assert not isinstance(record, FactError), record
+    assert record["used_in_window"] is None
+    [coverage] = [s for s in record["sources"] if s["name"] == "cloudtrail_lake"]
+    assert coverage["complete"] is False and "0000-not-there" in coverage["detail"]
 
 
 @pytest.mark.parametrize("bad", ["arn:aws:cloudtrail:us-east-1:111111111111:trail/org",
