@@ -4,6 +4,9 @@ streaming reader's, account by account, on a generated organization."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +23,7 @@ from scanner.core.rootusage import Window, record_from_org_trail
 from scanner.run.config import load_config
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
+from scanner.sim.scenario import read_raw
 from tests.conftest import use_simulator
 
 from .conftest import org_scan
@@ -307,3 +311,38 @@ def test_a_bad_store_arn_is_a_config_error(tmp_path: Path, bad: str) -> None:
     message = str(caught.value)
     assert "orgscan.yaml" in message and "event_data_store" in message
     assert "not an event data store ARN" in message and "\n" not in message.strip()
+
+
+def management_policy(config: Path) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "permissions", "--config",
+                           str(config), "--management"], capture_output=True, text=True,
+                          timeout=120, check=True)
+    policy: dict[str, Any] = json.loads(proc.stdout)
+    return policy
+
+
+@pytest.mark.parametrize("dropped", [None, "cloudtrail:StartQuery"])
+async def test_lake_under_iam_with_the_printed_policy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dropped: str | None) -> None:
+    """With IAM enforced and the operator holding exactly what `orgscan permissions
+    --management` prints for the Lake source, the query runs; without StartQuery it is
+    refused, and the source fails rather than passing for 'no use'."""
+    config = tmp_path / "orgscan.yaml"
+    config.write_text("root_usage:\n  sources: [cloudtrail_lake]\n", encoding="utf-8")
+    policy = management_policy(config)
+    if dropped:
+        policy["Statement"][0]["Action"].remove(dropped)
+    raw = read_raw("minimal")
+    raw["organization"]["event_data_stores"] = [{"name": "org-events"}]
+    raw["iam_policies"] = {"operator": policy, "audit_role": policy}
+    with SimServer(raw, iam_auth=True) as sim:
+        use_simulator(sim, monkeypatch)
+        async with org_scan(sim, {"root_usage": {"sources": ["cloudtrail_lake"]}}) as scan:
+            fact = await scan.org_store.get("lake.root_events")
+        denied = {k: n for k, n in sim.counters()["errors"].items() if k.endswith(" 403")}
+    if dropped is None:
+        assert not isinstance(fact, FactError), fact
+        assert fact["complete"] and not denied, denied
+    else:
+        assert isinstance(fact, FactError) and "AccessDenied" in fact.code + fact.message
+        assert denied == {"cloudtrail:StartQuery 403": 1}, denied
