@@ -55,14 +55,10 @@ class Result:
 Resolver = Callable[[str | None, str], Table | None]
 
 
-def _position(node: exp.Expression, sql: str) -> str:
-    """Trino's 'line L:C' of a node (sqlglot keeps the offsets of identifiers)."""
-    meta = node.meta if hasattr(node, "meta") else {}
-    start = meta.get("start")
-    if not isinstance(start, int):
-        ident = node.this if isinstance(node, exp.Table) else None
-        meta = ident.meta if isinstance(ident, exp.Identifier) else {}
-        start = meta.get("start")
+def _position(node: exp.Table, sql: str) -> str:
+    """Trino's 'line L:C' of a table name (sqlglot keeps the offsets of identifiers)."""
+    ident = node.this
+    start = ident.meta.get("start") if isinstance(ident, exp.Identifier) else None
     if not isinstance(start, int):
         return "line 1:1"
     before = sql[:start]
