@@ -38,3 +38,7 @@ fi
   | tee "$OUT/scale-full-pack.log"
 "$PY" "$HERE/peers.py" --accounts 200 --prowler-sample 5 --out "$OUT/peers-200.json" \
   | tee "$OUT/peers-200.log"
+"$PY" "$HERE/sources.py" --accounts 50 200 500 --out "$OUT/sources-accounts.json" \
+  | tee "$OUT/sources-accounts.log"
+"$PY" "$HERE/sources.py" --accounts 100 --events-per-day 2 8 32 \
+  --out "$OUT/sources-volume.json" | tee "$OUT/sources-volume.log"

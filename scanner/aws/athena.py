@@ -9,14 +9,12 @@ source's.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from scanner.core.errors import AwsError
+from scanner.aws.sqlquery import Call, QueryApi, QueryRun, run
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
@@ -148,7 +146,8 @@ def root_events_query(*, database: str, table: str, start: datetime, end: dateti
     return (
         f"SELECT\n  {cols}\n"
         f"FROM {_ident(database, 'database')}.{_ident(table, 'table')}\n"
-        f"WHERE `timestamp` BETWEEN '{start:%Y/%m/%d}' AND '{end:%Y/%m/%d}'\n"
+        # DML quotes identifiers with double quotes (backquotes are DDL-only in Athena).
+        f"WHERE \"timestamp\" BETWEEN '{start:%Y/%m/%d}' AND '{end:%Y/%m/%d}'\n"
         f"  AND eventtime >= '{ct_time(start)}' AND eventtime <= '{ct_time(end)}'\n"
         "  AND (useridentity.type = 'Root'\n"
         "       OR eventname = 'AssumeRoot'\n"
@@ -157,10 +156,12 @@ def root_events_query(*, database: str, table: str, start: datetime, end: dateti
     )
 
 
-def record_from_row(row: Mapping[str, str | None]) -> dict[str, Any]:
-    """A result row back into the CloudTrail record shape ``RootEvent.from_cloudtrail`` reads."""
+def record_from_row(row: Mapping[str, str | None],
+                    columns: Sequence[tuple[str, str, str]] = QUERY_COLUMNS) -> dict[str, Any]:
+    """A result row back into the CloudTrail record shape ``RootEvent.from_cloudtrail`` reads
+    (``columns``: the query's (alias, expression, record path) triples)."""
     rec: dict[str, Any] = {}
-    for alias, _, path in QUERY_COLUMNS:
+    for alias, _, path in columns:
         value = row.get(alias)
         if value is None or value == "":
             continue
@@ -194,52 +195,32 @@ def rows_from_results(pages: Sequence[Mapping[str, Any]]) -> list[dict[str, str 
     return out
 
 
-Call = Callable[..., Awaitable[Any]]
+def _status(answer: Mapping[str, Any]) -> tuple[str, str]:
+    status = (answer.get("QueryExecution") or {}).get("Status") or {}
+    return str(status.get("State")), str(status.get("StateChangeReason") or "")
+
+
+API = QueryApi("athena", "start_query_execution", "QueryExecutionId", "get_query_execution",
+               "GetQueryExecution", _status, "SUCCEEDED", frozenset({"FAILED", "CANCELLED"}),
+               "get_query_results", ("MaxResults", 1000))
 
 
 async def run_query(call: Call, sql: str, *, database: str, workgroup: str | None,
                     output_location: str | None, deadline_seconds: float = 900.0,
-                    first_poll: float = 0.5, max_poll: float = 5.0) -> list[dict[str, str | None]]:
-    """Run ``sql`` and return its rows. ``call(method, **kwargs)`` sends one Athena request
-    (the caller translates errors and signs as the right account)."""
+                    first_poll: float = 0.5, max_poll: float = 5.0) -> QueryRun:
+    """Run ``sql`` and return its rows and statistics. ``call(method, **kwargs)`` sends one
+    Athena request (the caller translates errors and signs as the right account)."""
     kwargs: dict[str, Any] = {"QueryString": sql,
                               "QueryExecutionContext": {"Database": database}}
     if workgroup:
         kwargs["WorkGroup"] = workgroup
     if output_location:
         kwargs["ResultConfiguration"] = {"OutputLocation": output_location}
-    started = await call("start_query_execution", **kwargs)
-    qid = started["QueryExecutionId"]
-    deadline = time.monotonic() + deadline_seconds
-    delay = first_poll
-    while True:
-        execution = (await call("get_query_execution", QueryExecutionId=qid))["QueryExecution"]
-        status = execution.get("Status") or {}
-        state = status.get("State")
-        if state == "SUCCEEDED":
-            break
-        if state in ("FAILED", "CANCELLED"):
-            raise AwsError(f"Query{str(state).title()}",
-                           str(status.get("StateChangeReason") or state),
-                           service="athena", operation="GetQueryExecution")
-        if time.monotonic() > deadline:
-            raise AwsError("QueryTimeout", f"query {qid} still {state} after {deadline_seconds:g}s",
-                           service="athena", operation="GetQueryExecution")
-        await asyncio.sleep(delay)
-        delay = min(max_poll, delay * 2)
-    pages = []
-    token: str | None = None
-    while True:
-        args: dict[str, Any] = {"QueryExecutionId": qid, "MaxResults": 1000}
-        if token:
-            args["NextToken"] = token
-        page = await call("get_query_results", **args)
-        pages.append(page)
-        token = page.get("NextToken")
-        if not token:
-            break
-    return rows_from_results(pages)
+    pages, described = await run(call, API, kwargs, deadline_seconds=deadline_seconds,
+                                 first_poll=first_poll, max_poll=max_poll)
+    statistics = (described.get("QueryExecution") or {}).get("Statistics") or {}
+    return QueryRun(rows_from_results(pages), dict(statistics))
 
 
-__all__ = ["QUERY_COLUMNS", "ddl", "record_from_row", "root_events_query", "rows_from_results",
-           "run_query"]
+__all__ = ["API", "QUERY_COLUMNS", "ddl", "record_from_row", "root_events_query",
+           "rows_from_results", "run_query"]

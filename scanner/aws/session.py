@@ -49,6 +49,9 @@ READ_ALLOWLIST = frozenset({
     # Athena root-usage queries: the query only reads the trail table; results land in the
     # configured output location, which the user chose for orgscan.
     "athena:StartQueryExecution",
+    # CloudTrail Lake root-usage queries: a SELECT over the event data store; it changes
+    # nothing, and without DeliveryS3Uri (orgscan never sets one) writes no results anywhere.
+    "cloudtrail:StartQuery",
 })
 
 # Named like reads, but they mint credentials or hand out secrets: never sent by a scanner.

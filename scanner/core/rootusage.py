@@ -38,7 +38,11 @@ CREDENTIAL_REPORT = "credential_report"
 EVENT_HISTORY = "event_history"
 ORG_TRAIL = "org_trail"
 ATHENA = "athena"
-EVENT_SOURCES = (EVENT_HISTORY, ORG_TRAIL, ATHENA)
+CLOUDTRAIL_LAKE = "cloudtrail_lake"
+EVENT_SOURCES = (EVENT_HISTORY, ORG_TRAIL, ATHENA, CLOUDTRAIL_LAKE)
+# The sources read once for the whole organization, and the facts that hold their events.
+ORG_SOURCES = ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events"),
+               (CLOUDTRAIL_LAKE, "lake.root_events"))
 
 
 @dataclass(frozen=True)
@@ -358,7 +362,7 @@ def events_from_json(items: Iterable[Mapping[str, Any]]) -> list[RootEvent]:
 def org_slice(org_fact: Any, account_id: str, source: str = ORG_TRAIL,
               window: Window | None = None) -> tuple[list[RootEvent], SourceCoverage]:
     """This account's events and coverage from an organization-scope events fact
-    (``orgtrail.root_events`` or ``athena.root_events``; shape in docs/facts.md)."""
+    (one of ``ORG_SOURCES``' facts; shape in docs/facts.md)."""
     if not isinstance(org_fact, Mapping):
         raise TypeError("organization events fact must be an object")
     acct = (org_fact.get("accounts") or {}).get(account_id)
@@ -400,18 +404,15 @@ def record_from_org_trail(account_id: str, org_fact: Any, window: Window, *,
                             notes=(*notes, "not assessed: organization-trail evidence only"))
 
 
-ORG_LEVEL_FACTS = ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events"))
-
-
 def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], window: Window,
                                  reason: str) -> RootUsage:
     """The record for an account whose own facts could not be read (not assessed): from every
-    selected organization-level source (the organization trail's logs, Athena), merged, each
-    failed one recorded as incomplete; unknown with the reason when none was selected. Use they
+    selected organization-level source (the organization trail's logs, Athena, CloudTrail
+    Lake), merged, each failed one recorded as incomplete; unknown with the reason when none was selected. Use they
     prove is use; no use seen is unknown, never "not used" (docs/semantics.md)."""
     events: list[RootEvent] = []
     coverage: list[SourceCoverage] = []
-    for source, fact_name in ORG_LEVEL_FACTS:
+    for source, fact_name in ORG_SOURCES:
         fact = org_facts.get(fact_name)
         if isinstance(fact, Mapping) and fact.get("selected") is not False:
             evs, cov = org_slice(fact, account_id, source, window)
@@ -431,11 +432,12 @@ def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], 
 
 __all__ = [
     "ATHENA",
+    "CLOUDTRAIL_LAKE",
     "CREDENTIAL_REPORT",
     "DEFAULT_LOOKBACK_DAYS",
     "EVENT_HISTORY",
     "EVENT_SOURCES",
-    "ORG_LEVEL_FACTS",
+    "ORG_SOURCES",
     "ORG_TRAIL",
     "ConsoleSignIn",
     "RootKey",

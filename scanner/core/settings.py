@@ -6,11 +6,13 @@ Built by ``scanner.run.config`` from the config file and the command line (valid
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from scanner.core.rootusage import (
     ATHENA,
+    CLOUDTRAIL_LAKE,
     CREDENTIAL_REPORT,
     DEFAULT_LOOKBACK_DAYS,
     EVENT_HISTORY,
@@ -90,7 +92,31 @@ class AthenaOptions:
     output_location: str | None = None  # None: the workgroup's own result location
 
 
-ROOT_USAGE_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY, ORG_TRAIL, ATHENA)
+EVENT_DATA_STORE_ARN = re.compile(
+    r"^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:\d{12}:eventdatastore/[A-Za-z0-9-]{1,128}$")
+
+
+@dataclass(frozen=True)
+class LakeOptions:
+    # None: the organization's own store, found with ListEventDataStores.
+    event_data_store: str | None = None
+
+    def __post_init__(self) -> None:
+        arn = self.event_data_store
+        if arn is not None and not EVENT_DATA_STORE_ARN.match(arn):
+            raise OptionError("event_data_store", f"not an event data store ARN "
+                              f"(arn:aws:cloudtrail:REGION:ACCOUNT:eventdatastore/ID): {arn!r}")
+
+    @property
+    def store_id(self) -> str | None:
+        return self.event_data_store.rsplit("/", 1)[1] if self.event_data_store else None
+
+    @property
+    def region(self) -> str | None:
+        return self.event_data_store.split(":")[3] if self.event_data_store else None
+
+
+ROOT_USAGE_SOURCES = (CREDENTIAL_REPORT, EVENT_HISTORY, ORG_TRAIL, ATHENA, CLOUDTRAIL_LAKE)
 
 
 @dataclass(frozen=True)
@@ -101,6 +127,7 @@ class RootUsageOptions:
     event_history_regions: tuple[str, ...] = ()  # empty: the scanned regions
     org_trail: OrgTrailOptions = field(default_factory=OrgTrailOptions)
     athena: AthenaOptions = field(default_factory=AthenaOptions)
+    cloudtrail_lake: LakeOptions = field(default_factory=LakeOptions)
 
     def __post_init__(self) -> None:
         if self.lookback_days < 1:

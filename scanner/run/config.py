@@ -18,6 +18,7 @@ from scanner.core.settings import (
     CollectorOptions,
     ContactOptions,
     CredentialReportOptions,
+    LakeOptions,
     OptionError,
     OrgTrailOptions,
     RootUsageOptions,
@@ -265,11 +266,13 @@ def collector_options(data: Mapping[str, Any], doc: YamlDoc | None = None) -> Co
     doc = doc or YamlDoc("<collector options>", data, {})
     root = dict(data.get("root_usage") or {})
     trail, athena = root.pop("org_trail", None), root.pop("athena", None)
+    lake = root.pop("cloudtrail_lake", None)
     return CollectorOptions(
         root_usage=_build(
             doc, ("root_usage",), RootUsageOptions, root,
             org_trail=_build(doc, ("root_usage", "org_trail"), OrgTrailOptions, trail),
-            athena=_build(doc, ("root_usage", "athena"), AthenaOptions, athena)),
+            athena=_build(doc, ("root_usage", "athena"), AthenaOptions, athena),
+            cloudtrail_lake=_build(doc, ("root_usage", "cloudtrail_lake"), LakeOptions, lake)),
         credential_report=_build(doc, ("credential_report",), CredentialReportOptions,
                                  data.get("credential_report")),
         alternate_contacts=_build(doc, ("alternate_contacts",), ContactOptions,

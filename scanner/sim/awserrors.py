@@ -19,6 +19,7 @@ PROTOCOL = {
     "organizations": "json",
     "logs": "json",
     "account": "rest-json",
+    "athena": "json",
 }
 _QUERY_NS = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -40,6 +41,7 @@ THROTTLE = {
     "monitoring": (400, "Throttling", "Rate exceeded"),
     "sns": (400, "Throttling", "Rate exceeded"),
     "account": (429, "TooManyRequestsException", "Rate exceeded"),
+    "athena": (400, "TooManyRequestsException", "Rate exceeded"),
 }
 
 

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate, trails
+from scanner.sim import (
+    athena,
+    delegation,
+    features,
+    lake,
+    lookup,
+    monitoring,
+    orgtrail,
+    rootstate,
+    trails,
+)
 from scanner.sim.state import SimState
 
 
@@ -11,7 +21,9 @@ def install(state: SimState) -> None:
     rootstate.install(state)
     features.install(state)
     lookup.install(state)
+    lake.install(state)
     orgtrail.install(state)
+    athena.install(state)  # after orgtrail: it reads the trail's bucket
     trails.install(state)  # after orgtrail: its ListTrails shows the organization trail
     monitoring.install(state)
     delegation.install(state)

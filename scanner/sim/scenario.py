@@ -206,6 +206,11 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         trail.setdefault("kms_key_id", None)
         trail.setdefault("cloudwatch_logs_log_group", None)
         trail.setdefault("home_region", "us-east-1")
+        # The Athena table an operator created over the bucket (database.table).
+        trail.setdefault("athena_table", "default.cloudtrail_org")
+
+    stores = [_event_data_store(e, mgmt["id"], resolve_account)
+              for e in org_raw.get("event_data_stores") or []]
 
     features = dict(org_raw.get("features") or {})
     delegated = _delegated_administrator(org_raw.get("delegated_administrator"), accounts,
@@ -225,6 +230,7 @@ def normalise(raw: dict[str, Any]) -> Scenario:
                 "root_sessions": bool(features.get("root_sessions", False)),
             },
             "trail": trail,
+            "event_data_stores": stores,
             "delegated_administrator": delegated,
         },
         "ous": ous,
@@ -234,6 +240,23 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         # {policy}}; the audit role's goes inline on every member's audit role.
         "iam_policies": dict(raw.get("iam_policies") or {}),
     }
+
+
+def _event_data_store(raw: Any, management: str, resolve: Any) -> dict[str, Any]:
+    """A CloudTrail Lake event data store (scanner.sim.lake)."""
+    if not isinstance(raw, dict) or not raw.get("name"):
+        raise ScenarioError("organization.event_data_stores: each needs a name")
+    store = dict(raw)
+    store["owner"] = resolve(store.get("owner", management), "organization.event_data_stores")
+    store.setdefault("id", None)  # None: derived from the seed and the name
+    store.setdefault("region", "us-east-1")
+    store.setdefault("organization_enabled", True)
+    store.setdefault("status", "ENABLED")
+    store.setdefault("management_events", True)
+    store.setdefault("multi_region", True)
+    store.setdefault("retention_days", 2557)
+    store.setdefault("created_days_ago", 400)
+    return store
 
 
 def _delegated_administrator(raw: Any, accounts: list[dict[str, Any]],

@@ -61,3 +61,37 @@ def test_template_never_targets_the_organizations_admin_role(tmp_path: Path) -> 
     template = json.loads((tmp_path / "audit-role-stackset.json").read_text())
     assert template["Parameters"]["RoleName"]["Default"] == "OrgscanAudit"
     assert "--role-name OrgscanAudit" in proc.stderr
+
+
+LAKE_ACTIONS = {"cloudtrail:ListEventDataStores", "cloudtrail:GetEventDataStore",
+                "cloudtrail:StartQuery", "cloudtrail:DescribeQuery",
+                "cloudtrail:GetQueryResults"}
+
+
+def test_cloudtrail_lake_needs_exactly_its_calls_in_the_management_policy(
+        tmp_path: Path) -> None:
+    """Selecting cloudtrail_lake adds its five calls to the management credentials' policy
+    (the query runs once for the organization), none to the audit role; StartQuery, the only
+    one not named like a read, passes the read-only guard and CloudTrail's other Start calls
+    do not."""
+    config = tmp_path / "orgscan.yaml"
+    config.write_text("root_usage:\n  sources: [credential_report, cloudtrail_lake]\n",
+                      encoding="utf-8")
+    printed = {}
+    for who in ("--management", None):
+        args = [sys.executable, "-m", "scanner.cli.main", "permissions", "--config", str(config)]
+        proc = subprocess.run([*args, who] if who else args, capture_output=True, text=True,
+                              timeout=120, check=True)
+        printed[who] = set(json.loads(proc.stdout)["Statement"][0]["Action"])
+    assert printed["--management"] >= LAKE_ACTIONS
+    assert not LAKE_ACTIONS & printed[None]
+    without = tmp_path / "without.yaml"
+    without.write_text("root_usage:\n  sources: [credential_report]\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "permissions", "--config",
+                           str(without), "--management"], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert not LAKE_ACTIONS & set(json.loads(proc.stdout)["Statement"][0]["Action"])
+    assert is_read_operation("cloudtrail", "StartQuery")
+    for other in ("StartLogging", "StartImport", "StartEventDataStoreIngestion",
+                  "StopLogging", "CancelQuery", "CreateEventDataStore"):
+        assert not is_read_operation("cloudtrail", other), other

@@ -16,6 +16,7 @@ RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
 FACTS: dict[str, str] = {
     "account.alternate_contacts": "account",
     "athena.root_events": "organization",
+    "lake.root_events": "organization",
     "cloudtrail.assume_root_calls": "organization",
     "cloudtrail.organization_trails": "organization",
     "cloudtrail.root_events": "account",

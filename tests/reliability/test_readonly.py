@@ -48,7 +48,7 @@ WRITE_VERBS = {
 SENSITIVE_READS = {"sts:GetSessionToken", "sts:GetFederationToken", "ec2:GetPasswordData"}
 # Not reads by name, allowed on purpose (see scanner/aws.py for why each is harmless).
 JUSTIFIED = {"iam:GenerateCredentialReport", "sts:AssumeRole", "sts:GetCallerIdentity",
-             "athena:StartQueryExecution"}
+             "athena:StartQueryExecution", "cloudtrail:StartQuery"}
 
 
 def used_services() -> list[str]:

@@ -12,7 +12,8 @@ from types import MappingProxyType
 from scanner.aws.collectors.base import CollectContext, Collector, FactStore, Scope, closure
 
 _MODULES: tuple[str, ...] = ("iam", "cloudtrail", "monitoring", "account", "orgfacts",
-                             "eventhistory", "orgtrail", "athenasource", "rootusage")
+                             "eventhistory", "orgtrail", "athenasource", "lakesource",
+                             "rootusage")
 
 
 def _load() -> Mapping[str, Collector]:

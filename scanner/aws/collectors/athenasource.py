@@ -27,8 +27,9 @@ async def fetch_athena(ctx: CollectContext) -> JSON:
         return await aws_call(ctx, client, method, **kwargs)
 
     sql = athena.root_events_query(database=database, table=table, start=win.start, end=win.end)
-    rows = await athena.run_query(call, sql, database=database, workgroup=opts.workgroup,
-                                  output_location=opts.output_location)
+    run = await athena.run_query(call, sql, database=database, workgroup=opts.workgroup,
+                                 output_location=opts.output_location)
+    rows = run.rows
     accounts: dict[str, list[RootEvent]] = {a.id: [] for a in ctx.org.accounts}
     for row in rows:
         ev = RootEvent.from_cloudtrail(athena.record_from_row(row), ATHENA)
@@ -44,6 +45,8 @@ async def fetch_athena(ctx: CollectContext) -> JSON:
         "complete": True,
         "complete_without_events": True,
         "detail": f"{len(rows)} rows from {database}.{table}",
+        "stats": {"rows": len(rows),
+                  "bytes_scanned": run.statistics.get("DataScannedInBytes")},
         "accounts": {a: {"events": [e.to_json() for e in evs], "complete": True,
                          "detail": f"{len(evs)} root events from {database}.{table}"}
                      for a, evs in accounts.items()},

@@ -2,9 +2,10 @@
 
 Sources (``root_usage.sources`` in the config): the credential report's root row, CloudTrail
 event history (``eventhistory``: LookupEvents, per account and region), the organization trail's
-logs in S3 (``orgtrail``: read once for the whole organization) and Athena over those logs
-(``athenasource``). Each source reports what it covered; ``root.usage`` merges them (one event
-per eventID) with ``scanner.core.rootusage``.
+logs in S3 (``orgtrail``: read once for the whole organization), Athena over those logs
+(``athenasource``) and CloudTrail Lake's organization event data store (``lakesource``).
+Each source reports what it covered; ``root.usage`` merges them (one event per eventID) with
+``scanner.core.rootusage``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,9 @@ from scanner.aws.collectors.rootsources import sources, window
 from scanner.core.models import JSON, FactError
 from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import (
-    ATHENA,
     CREDENTIAL_REPORT,
     EVENT_HISTORY,
-    ORG_TRAIL,
+    ORG_SOURCES,
     SourceCoverage,
     build_root_usage,
     org_slice,
@@ -67,7 +67,7 @@ async def fetch_root_usage(ctx: CollectContext) -> JSON:
             if narrowed:
                 notes.append("event history not searched in: " + ", ".join(sorted(narrowed)))
 
-    for name, fact_name in ((ORG_TRAIL, "orgtrail.root_events"), (ATHENA, "athena.root_events")):
+    for name, fact_name in ORG_SOURCES:
         if name not in chosen:
             continue
         org_fact = await ctx.facts.get(fact_name)
@@ -91,7 +91,8 @@ COLLECTORS: tuple[Collector, ...] = (
     Collector("root.usage", "account", (), fetch_root_usage,
               "The root-usage record: every selected source merged",
               uses=("iam.credential_report", "cloudtrail.root_events", "orgtrail.root_events",
-                    "athena.root_events", "root.mfa", "iam.organizations_features")),
+                    "athena.root_events", "lake.root_events", "root.mfa",
+                    "iam.organizations_features")),
 )
 
 __all__ = ["COLLECTORS"]
