@@ -7,10 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from scanner.core.engine import assess_without_account_facts
 from scanner.core.models import FactError, Status
 from scanner.core.rootevents import RootEvent
 from scanner.core.rootusage import (
+    ORG_SOURCES,
     SourceCoverage,
     Window,
     build_root_usage,
@@ -133,3 +136,15 @@ def test_unassessed_account_builds_the_record_only_when_a_rule_reads_it(
     others = [r for r in rule_pack if "root.usage" not in r.facts]
     facts, findings = unassessed_account(others, ACCOUNT, REASON, trail, NOW, 90, ORG)
     assert facts == {} and all(f.status is Status.NOT_ASSESSED for f in findings)
+
+
+@pytest.mark.parametrize(("source", "fact_name"), ORG_SOURCES)
+def test_each_organization_level_source_proves_use(rule_pack: list[Rule], source: str,
+                                                   fact_name: str) -> None:
+    got = assess(rule_pack, {fact_name: org_fact(
+        login("signin-9", "2026-02-01T00:00:00Z", mfa=False), source=source)})
+    assert [s["name"] for s in got["record"]["sources"]] == [source]
+    for rule_id in ROOT_RULES:
+        assert got[rule_id].status is Status.FAIL, (source, rule_id)
+        assert [e["eventID"] for e in got[rule_id].evidence["root.usage"]["events"]] == [
+            "signin-9"]
