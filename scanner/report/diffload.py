@@ -12,7 +12,13 @@ from typing import Any
 
 from scanner.core.errors import ConfigError
 from scanner.core.results import JOURNAL_NAME, ScanResult
-from scanner.report.bundleverify import bundle_names, is_bundle, read_bundle_file
+from scanner.report.bundleverify import (
+    MAX_DOCUMENT_BYTES,
+    MIB,
+    bundle_names,
+    is_bundle,
+    read_bundle_file,
+)
 from scanner.report.diff import Snapshot, diff, restrict_snapshot, snapshot_of
 
 
@@ -80,7 +86,14 @@ def load_snapshot(path: Path) -> Snapshot:
 
 
 def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
+    if not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        data = fh.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ConfigError(str(path), f"larger than the limit of {MAX_DOCUMENT_BYTES // MIB} MiB "
+                                     f"for one report: refused")
+    return data
 
 
 def diff_against(old_dir: Path, result: ScanResult, ou_path: str | None = None
