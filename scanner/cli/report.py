@@ -42,14 +42,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
+    from dataclasses import replace
+
     from scanner.core.errors import ConfigError
     from scanner.report.bundleverify import verify
+    from scanner.run.reevaluate import reevaluate
 
     try:
         result = verify(args.bundle)
+        again = reevaluate(args.bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
+    result = replace(result, findings_checked=again.checked, not_following=again.mismatches,
+                     problems=(*result.problems, *again.problems))
     if args.json:
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
