@@ -46,7 +46,11 @@ MAX_MANIFEST_BYTES = 64 * MIB
 MAX_MANIFEST_FILES = 200_000
 _MAX_MANIFEST_OBJECTS = 3 * MAX_MANIFEST_FILES  # entries, config, not-assessed accounts, rules
 MAX_MEMBERS = 250_000  # zip members, or directory entries, looked at
-MAX_DOCUMENT_BYTES = 256 * MIB  # one JSON document read whole (evidence file, report)
+# One JSON document verify reads whole (an account's evidence, organization.json, the
+# exceptions report): the demo's largest is 96 KiB; findings.json is streamed instead.
+MAX_DOCUMENT_BYTES = 32 * MIB
+# One report `orgscan diff` reads whole (findings.json of a 5,000-account scan: ~180 MB).
+MAX_REPORT_BYTES = 512 * MIB
 _CHUNK = 1 << 20
 # What reading a zip member raises when its bytes are damaged or unreadable.
 _READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError,
@@ -290,6 +294,11 @@ class BundleReader:
 
     def read(self, name: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes:
         """The whole file, or MemberError when it is larger than ``limit`` bytes."""
+        declared = (self._members[name].file_size if self._zip is not None and name in
+                    self._members else None)
+        if declared is not None and declared > limit:  # refused without inflating a byte
+            raise MemberError(name, f"larger than the limit of {limit:,} bytes (not read)",
+                              too_large=True)
         with self._stream(name) as fh:
             try:
                 data = fh.read(limit + 1)
@@ -446,7 +455,7 @@ def is_bundle(path: Path) -> bool:
         return False
 
 
-def read_bundle_file(path: Path, name: str, limit: int = MAX_DOCUMENT_BYTES) -> bytes | None:
+def read_bundle_file(path: Path, name: str, limit: int = MAX_REPORT_BYTES) -> bytes | None:
     """One file of a bundle (directory or zip) by its path inside it; None if absent.
     ConfigError when it is damaged or larger than ``limit``."""
     with open_bundle(path) as reader:
@@ -464,6 +473,7 @@ def bundle_names(path: Path) -> list[str]:
 
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_MANIFEST_BYTES", "MAX_MANIFEST_FILES", "MAX_MEMBERS",
+           "MAX_REPORT_BYTES", "MIB",
            "BundleReader", "ManifestInvalid", "MemberError", "Mismatch", "Verification",
            "bundle_names", "is_bundle", "load_manifest", "open_bundle", "read_bundle_file",
            "verify"]

@@ -13,7 +13,7 @@ from typing import Any
 from scanner.core.errors import ConfigError
 from scanner.core.results import JOURNAL_NAME, ScanResult
 from scanner.report.bundleverify import (
-    MAX_DOCUMENT_BYTES,
+    MAX_REPORT_BYTES,
     MIB,
     bundle_names,
     is_bundle,
@@ -89,9 +89,9 @@ def _read(path: Path) -> bytes | None:
     if not path.is_file():
         return None
     with path.open("rb") as fh:
-        data = fh.read(MAX_DOCUMENT_BYTES + 1)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ConfigError(str(path), f"larger than the limit of {MAX_DOCUMENT_BYTES // MIB} MiB "
+        data = fh.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        raise ConfigError(str(path), f"larger than the limit of {MAX_REPORT_BYTES // MIB} MiB "
                                      f"for one report: refused")
     return data
 
