@@ -147,6 +147,7 @@ def set_status(root: Path, account: str, rule: str, status: str, evidence: str =
 def test_the_real_bundle_verifies(bundle: Path, scanned: Path) -> None:
     for path in (bundle, scanned / "evidence-bundle.zip"):
         run = verify(path, "--json")
+        print(f"\nverify {path.name}: {run.seconds:.1f} s, peak RSS {run.peak_rss >> 20} MiB")
         assert run.returncode == 0, run.text
         result = json.loads(run.stdout)
         assert result["ok"] and not result["not_following"]
@@ -256,6 +257,8 @@ def test_a_gigabyte_of_zeros_is_read_in_bounded_memory(bundle: Path, tmp_path: P
     path = _zip_with_zeros(bundle, tmp_path / "bomb.zip", name, GIB)
     assert path.stat().st_size < 8 << 20
     run = verify(path)
+    print(f"\nverify, a GiB of zeros ({listed}): {run.seconds:.1f} s, peak RSS "
+          f"{run.peak_rss >> 20} MiB")
     assert run.returncode == 1, run.text
     assert run.peak_rss < 200 << 20, run.peak_rss
     assert run.seconds < 60, run.seconds
@@ -281,6 +284,8 @@ def _manifest_zip(bundle: Path, dest: Path, entries: int) -> Path:
 
 def test_a_million_entry_manifest_is_refused_quickly(bundle: Path, tmp_path: Path) -> None:
     run = verify(_manifest_zip(bundle, tmp_path / "million.zip", 1_000_000))
+    print(f"\nverify, a 10^6-entry manifest: {run.seconds:.1f} s, peak RSS "
+          f"{run.peak_rss >> 20} MiB")
     assert run.returncode == 2, run.text
     assert "manifest.json: larger than the limit of 64 MiB: refusing to check" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1
