@@ -17,6 +17,12 @@ account not assessed has NOT_ASSESSED findings, or the verdict the rules give ov
 collected for it from organization-level sources. Every finding in ``evidence/*.json`` and in
 ``reports/findings.json`` (read as a stream) is checked, and every finding the rules give must
 be there. What does not follow is reported by account, rule, bundled and re-evaluated status.
+Coverage too: ``reports/coverage.json`` and the manifest's counts must say of each account what
+its evidence file says.
+
+Known limit: a merged scan (``orgscan merge``) evaluated each shard's accounts at that shard's
+start; the bundle records the earliest, so a time-dependent verdict (a key's age) within
+minutes of its boundary could read as not following.
 
 The bundle's files are read through ``scanner.report.bundleverify``'s bounded reader: nothing
 outside the bundle is opened, and no file is read whole past ``MAX_DOCUMENT_BYTES``.
@@ -57,6 +63,7 @@ from scanner.run.rulepack import parse_rule_bytes
 
 ORGANIZATION = "evidence/organization.json"
 FINDINGS = "reports/findings.json"
+COVERAGE = "reports/coverage.json"
 EXCEPTIONS = "reports/exceptions-report.json"
 _ACCOUNT_FILE = re.compile(r"evidence/([^/]+)\.json")
 ABSENT = "absent"
@@ -93,6 +100,7 @@ class _Check:
         # (account, rule) -> the statuses a bundled finding may have, from the rules.
         self.expected: dict[Key, frozenset[str]] = {}
         self.muted: dict[str, set[Key]] = {}
+        self.coverage: dict[str, str] = {}  # account id -> coverage, from its evidence
 
     def run(self) -> Reevaluation:
         rules = self._rules()
@@ -116,6 +124,7 @@ class _Check:
                       {(f.account_id, f.rule_id): frozenset({f.status.value})
                        for f in evaluate_organization(rules, org_facts, org, now)})
         self._findings_report()
+        self._coverage_reports()
         return self._result()
 
     def _result(self) -> Reevaluation:
@@ -206,6 +215,11 @@ class _Check:
             self.problems.append(f"{name}: not an orgscan evidence file ({exc!r}); its "
                                  f"findings not re-evaluated")
             return
+        self.coverage[account.id] = coverage.value
+        if coverage is Coverage.NOT_ASSESSED and set(facts) - {"root.usage"}:
+            # The scan keeps no account facts for an account it could not assess.
+            self.problems.append(f"{name}: the account is not assessed, yet its evidence holds "
+                                 f"facts collected from it ({', '.join(sorted(facts))})")
         # The scan evaluated each account with the organization facts beside its own.
         view = {**org_facts, **facts}
         evaluated = evaluate_account(rules, view, account, now, org)
@@ -269,6 +283,34 @@ class _Check:
         for key in sorted(set(self.expected) - seen):
             self.mismatches.append(Mismatch(FINDINGS, key[0], key[1], ABSENT,
                                             _show(self.expected[key])))
+
+    def _coverage_reports(self) -> None:
+        """coverage.json and the manifest say of each account what its evidence says."""
+        counts = {c.value: 0 for c in Coverage}
+        for value in self.coverage.values():
+            counts[value] += 1
+        told = self.manifest["coverage"]["counts"]
+        if told != counts:
+            self.problems.append(f"manifest.json: coverage counts {told} do not follow from the "
+                                 f"evidence files ({counts})")
+        if COVERAGE not in self.listed:
+            return
+        doc = self._json(COVERAGE)
+        try:
+            listed = {a["account_id"]: a["coverage"] for a in doc["accounts"]} if doc else {}
+            complete = doc["complete"] if doc else None
+        except (KeyError, TypeError) as exc:
+            self.problems.append(f"{COVERAGE}: not a coverage report ({exc!r})")
+            return
+        for account in sorted(set(listed) | set(self.coverage)):
+            mine, theirs = self.coverage.get(account, ABSENT), listed.get(account, ABSENT)
+            if mine != theirs:
+                self.problems.append(f"{COVERAGE}: account {account} is {theirs}, its "
+                                     f"evidence says {mine}")
+        if doc is not None and complete and counts[Coverage.ASSESSED.value] != len(
+                self.coverage):
+            self.problems.append(f"{COVERAGE}: says complete, yet some accounts' evidence "
+                                 f"says they were not (fully) assessed")
 
 
 def _account_facts(ev: Mapping[str, Any]) -> dict[str, JSON | FactError]:

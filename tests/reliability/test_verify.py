@@ -208,6 +208,31 @@ def test_rules_missing_from_the_bundle_fail_verification(bundle: Path) -> None:
     assert "findings not re-evaluated: the rules cannot all be loaded" in run.stdout
 
 
+def test_coverage_claimed_complete_is_caught(bundle: Path) -> None:
+    """The scan's exit 3 (partial coverage) turned into a complete scan in every summary."""
+    def assessed(doc: dict[str, Any]) -> None:
+        doc.update(complete=True, counts={"assessed": len(doc["accounts"]), "partial": 0,
+                                          "not_assessed": 0})
+        for a in doc["accounts"]:
+            a.update(coverage="assessed", reason="")
+
+    cov = json.loads((bundle / "reports" / "coverage.json").read_text())
+    hidden = [a["account_id"] for a in cov["accounts"] if a["coverage"] != "assessed"]
+    assert hidden
+    edit_json(bundle / "reports" / "coverage.json", assessed)
+    edit_json(bundle / "manifest.json", lambda m: m["coverage"].update(
+        counts={"assessed": len(cov["accounts"]), "partial": 0, "not_assessed": 0},
+        complete=True, not_assessed=[]))
+    rehash(bundle)
+    run = verify(bundle)
+    assert run.returncode == 1, run.text
+    assert "manifest.json: coverage counts" in run.stdout
+    for account in hidden:
+        assert (f"reports/coverage.json: account {account} is assessed, its evidence says "
+                f"not_assessed") in run.stdout
+    assert "reports/coverage.json: says complete" in run.stdout
+
+
 # --- safe on anything ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["../../x", "/abs/x", "other/thing.sh",
