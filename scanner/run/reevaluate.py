@@ -67,6 +67,8 @@ COVERAGE = "reports/coverage.json"
 EXCEPTIONS = "reports/exceptions-report.json"
 _ACCOUNT_FILE = re.compile(r"evidence/([^/]+)\.json")
 ABSENT = "absent"
+# What reading or evaluating evidence of the wrong shape raises (hostile files are data).
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError)
 
 Key = tuple[str, str]  # (account id, rule id)
 
@@ -112,7 +114,9 @@ class _Check:
             org = _organization(org_doc["organization"])
             org_facts = {k: fact_from_json(v) for k, v in org_doc["facts"].items()}
             org_bundled = list(org_doc["findings"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            org_expected = {(f.account_id, f.rule_id): frozenset({f.status.value})
+                            for f in evaluate_organization(rules, org_facts, org, now)}
+        except _SHAPE_ERRORS as exc:
             self.problems.append(f"{ORGANIZATION}: not an orgscan evidence file ({exc!r}); "
                                  f"findings not re-evaluated")
             return self._result()
@@ -120,9 +124,7 @@ class _Check:
         for name in sorted(n for n in self.listed if _ACCOUNT_FILE.fullmatch(n)
                            and n != ORGANIZATION):
             self._account(name, rules, org_facts, org, now)
-        self._compare(ORGANIZATION, org_bundled,
-                      {(f.account_id, f.rule_id): frozenset({f.status.value})
-                       for f in evaluate_organization(rules, org_facts, org, now)})
+        self._compare(ORGANIZATION, org_bundled, org_expected)
         self._findings_report()
         self._coverage_reports()
         return self._result()
@@ -195,7 +197,7 @@ class _Check:
             for e in doc["exceptions"] if doc is not None else ():
                 self.muted[e["id"]] = {(m["account_id"], m["rule_id"])
                                        for m in e["muted_findings"]}
-        except (KeyError, TypeError) as exc:
+        except _SHAPE_ERRORS as exc:
             self.problems.append(f"{EXCEPTIONS}: not an exceptions report ({exc!r})")
 
     # --- checking -----------------------------------------------------------------------
@@ -207,25 +209,28 @@ class _Check:
             return
         try:
             account = account_from_json(ev["account"])
+            if not isinstance(account.id, str):
+                raise TypeError(f"account id {account.id!r} is not a string")
             coverage = Coverage(ev["coverage"])
             facts = _account_facts(ev)
             bundled = list(ev["findings"])
             reason = str(ev["reason"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # The scan evaluated each account with the organization facts beside its own.
+            evaluated = evaluate_account(rules, {**org_facts, **facts}, account, now, org)
+            told = {f.rule_id: f.status.value for f in not_assessed(rules, account, reason)}
+        except _SHAPE_ERRORS as exc:
             self.problems.append(f"{name}: not an orgscan evidence file ({exc!r}); its "
                                  f"findings not re-evaluated")
             return
+        if name != f"evidence/{account.id}.json":
+            self.problems.append(f"{name}: holds the evidence of account {account.id}")
         self.coverage[account.id] = coverage.value
         if coverage is Coverage.NOT_ASSESSED and set(facts) - {"root.usage"}:
             # The scan keeps no account facts for an account it could not assess.
             self.problems.append(f"{name}: the account is not assessed, yet its evidence holds "
                                  f"facts collected from it ({', '.join(sorted(facts))})")
-        # The scan evaluated each account with the organization facts beside its own.
-        view = {**org_facts, **facts}
-        evaluated = evaluate_account(rules, view, account, now, org)
         if coverage is Coverage.NOT_ASSESSED:
             # NOT_ASSESSED, or what organization-level evidence decides for the account.
-            told = {f.rule_id: f.status.value for f in not_assessed(rules, account, reason)}
             expected = {(f.account_id, f.rule_id): frozenset({told[f.rule_id],
                                                                f.status.value})
                         for f in evaluated}
@@ -299,7 +304,7 @@ class _Check:
         try:
             listed = {a["account_id"]: a["coverage"] for a in doc["accounts"]} if doc else {}
             complete = doc["complete"] if doc else None
-        except (KeyError, TypeError) as exc:
+        except _SHAPE_ERRORS as exc:
             self.problems.append(f"{COVERAGE}: not a coverage report ({exc!r})")
             return
         for account in sorted(set(listed) | set(self.coverage)):

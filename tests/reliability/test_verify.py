@@ -233,6 +233,20 @@ def test_coverage_claimed_complete_is_caught(bundle: Path) -> None:
     assert "reports/coverage.json: says complete" in run.stdout
 
 
+@pytest.mark.parametrize("content", [
+    "[]", '{"account": 5}', '{"account": {"id": ["x"]}, "coverage": "assessed"}',
+    "[" * 100_000 + "]" * 100_000, '{"account": null, "facts": [], "findings": {}}'])
+def test_evidence_of_the_wrong_shape_is_a_problem_not_a_crash(bundle: Path,
+                                                             content: str) -> None:
+    victim = next(p for p in sorted((bundle / "evidence").glob("*.json"))
+                  if p.name != "organization.json")
+    victim.write_text(content)
+    rehash(bundle)
+    run = verify(bundle)  # asserts no traceback
+    assert run.returncode == 1, run.text
+    assert f"evidence/{victim.name}: " in run.stdout
+
+
 # --- safe on anything ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["../../x", "/abs/x", "other/thing.sh",
