@@ -455,25 +455,19 @@ def is_bundle(path: Path) -> bool:
         return False
 
 
-def read_bundle_file(path: Path, name: str, limit: int = MAX_REPORT_BYTES) -> bytes | None:
-    """One file of a bundle (directory or zip) by its path inside it; None if absent.
-    ConfigError when it is damaged or larger than ``limit``."""
-    with open_bundle(path) as reader:
-        if name not in reader.names():
-            return None
-        try:
-            return reader.read(name, limit)
-        except MemberError as exc:
-            raise ConfigError(str(path), str(exc)) from None
+def read_member(reader: BundleReader, name: str, limit: int = MAX_REPORT_BYTES) -> bytes | None:
+    """One file of an open bundle by its path inside it; None if absent. ConfigError when it
+    is damaged or larger than ``limit``."""
+    if name not in reader.names():
+        return None
+    try:
+        return reader.read(name, limit)
+    except MemberError as exc:
+        raise ConfigError(str(reader.path), str(exc)) from None
 
-
-def bundle_names(path: Path) -> list[str]:
-    with open_bundle(path) as reader:
-        return sorted(reader.names())
 
 
 __all__ = ["MAX_DOCUMENT_BYTES", "MAX_MANIFEST_BYTES", "MAX_MANIFEST_FILES", "MAX_MEMBERS",
-           "MAX_REPORT_BYTES", "MIB",
-           "BundleReader", "ManifestInvalid", "MemberError", "Mismatch", "Verification",
-           "bundle_names", "is_bundle", "load_manifest", "open_bundle", "read_bundle_file",
-           "verify"]
+           "MAX_REPORT_BYTES", "MIB", "BundleReader", "ManifestInvalid", "MemberError",
+           "Mismatch", "Verification", "is_bundle", "load_manifest", "open_bundle",
+           "read_member", "verify"]
