@@ -25,16 +25,8 @@ import pytest
 
 from scanner.sim import SimServer
 
-EXCEPTIONS = """\
-version: 1
-exceptions:
-  - id: RISK-1
-    rule: root-hardware-mfa
-    ous: [Root/Sandbox]
-    justification: Sandbox roots use a virtual MFA device by policy.
-    owner: security@example.com
-    expires: 2099-12-31
-"""
+from ..report._demo import SANDBOX_MFA_EXCEPTION
+
 GIB = 1 << 30
 
 
@@ -43,7 +35,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The output directory of one real `orgscan scan` of the demo organization."""
     out = tmp_path_factory.mktemp("verify-scan")
     exc = out / "exceptions.yaml"
-    exc.write_text(EXCEPTIONS, encoding="utf-8")
+    exc.write_text(SANDBOX_MFA_EXCEPTION, encoding="utf-8")
     with SimServer("demo") as sim:
         proc = subprocess.run(
             [sys.executable, "-m", "scanner.cli.main", "scan", "--out", str(out / "scan"),
