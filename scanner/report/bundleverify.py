@@ -46,6 +46,7 @@ MAX_MANIFEST_BYTES = 64 * MIB
 MAX_MANIFEST_FILES = 200_000
 _MAX_MANIFEST_OBJECTS = 3 * MAX_MANIFEST_FILES  # entries, config, not-assessed accounts, rules
 MAX_MEMBERS = 250_000  # zip members, or directory entries, looked at
+MAX_ZIP_DIRECTORY_BYTES = 32 * MIB  # the zip's central directory (~100 bytes a member)
 # One JSON document verify reads whole (an account's evidence, organization.json, the
 # exceptions report): the demo's largest is 96 KiB; findings.json is streamed instead.
 MAX_DOCUMENT_BYTES = 32 * MIB
@@ -140,9 +141,9 @@ def _safe_name(name: str) -> bool:
             and ":" not in p.parts[0] and "\0" not in name)
 
 
-def _zip_entries(path: Path) -> int | None:
-    """The member count a zip's end-of-central-directory record declares (zip64 too); None when
-    there is no such record (not a zip, or cut short)."""
+def _zip_directory(path: Path) -> tuple[int, int] | None:
+    """The member count and central-directory size a zip's end record declares (zip64 too);
+    None when there is no such record (not a zip, or cut short)."""
     with path.open("rb") as fh:
         size = fh.seek(0, os.SEEK_END)
         tail_len = min(size, (1 << 16) + 22)
@@ -151,13 +152,14 @@ def _zip_entries(path: Path) -> int | None:
         i = tail.rfind(b"PK\x05\x06")
         if i < 0 or len(tail) - i < 22:
             return None
-        entries: int = struct.unpack("<H", tail[i + 10:i + 12])[0]
-        if entries == 0xFFFF and i >= 20 and tail[i - 20:i - 16] == b"PK\x06\x07":
+        entries, cd_size = struct.unpack("<HI", tail[i + 10:i + 16])
+        if (entries == 0xFFFF or cd_size == 0xFFFFFFFF) and i >= 20 \
+                and tail[i - 20:i - 16] == b"PK\x06\x07":
             fh.seek(struct.unpack("<Q", tail[i - 12:i - 4])[0])
             record = fh.read(56)
             if record[:4] == b"PK\x06\x06" and len(record) == 56:
-                entries = struct.unpack("<Q", record[32:40])[0]
-        return entries
+                entries, cd_size = struct.unpack("<QQ", record[32:48])
+        return int(entries), int(cd_size)
 
 
 class BundleReader:
@@ -211,21 +213,29 @@ class BundleReader:
 
     def _open_zip(self) -> None:
         try:
-            entries = _zip_entries(self.path)
+            directory = _zip_directory(self.path)
         except OSError as exc:
             raise ConfigError(str(self.path), f"cannot read: {exc}") from None
-        if entries is None:
+        if directory is None:
             raise ConfigError(str(self.path), "not an evidence bundle: neither a directory nor "
                               "a zip file (a zip cut short has lost its end record)")
-        if entries > MAX_MEMBERS:
-            raise ConfigError(str(self.path), f"the zip declares {entries:,} members, more than "
-                              f"the limit of {MAX_MEMBERS:,}: refusing to check")
+        entries, cd_size = directory
+        # Python's zipfile reads the whole central directory, whatever the count declared.
+        if entries > MAX_MEMBERS or cd_size > MAX_ZIP_DIRECTORY_BYTES:
+            raise ConfigError(str(self.path), f"the zip declares {entries:,} members in a "
+                              f"{cd_size:,}-byte directory; the limits are {MAX_MEMBERS:,} "
+                              f"members and {MAX_ZIP_DIRECTORY_BYTES // MIB} MiB: refusing to "
+                              f"check")
         try:
             self._zip = zipfile.ZipFile(self.path)
         except (*_READ_ERRORS, struct.error) as exc:
             raise ConfigError(str(self.path), f"damaged or truncated zip, cannot be read: "
                               f"{exc}") from None
         infos = self._zip.infolist()
+        if len(infos) > MAX_MEMBERS:
+            self.close()
+            raise ConfigError(str(self.path), f"the zip holds {len(infos):,} members, more "
+                              f"than the limit of {MAX_MEMBERS:,}: refusing to check")
         manifests = sorted((i.filename for i in infos
                             if PurePosixPath(i.filename).name == MANIFEST
                             and _safe_name(i.filename)), key=lambda n: n.count("/"))
@@ -450,7 +460,7 @@ def is_bundle(path: Path) -> bool:
     if path.is_dir():
         return (path / MANIFEST).is_file()
     try:
-        return path.is_file() and _zip_entries(path) is not None
+        return path.is_file() and _zip_directory(path) is not None
     except OSError:
         return False
 

@@ -326,6 +326,19 @@ def test_a_million_entry_manifest_is_refused_quickly(bundle: Path, tmp_path: Pat
     assert "lists 200,001 files, more than the limit of 200,000" in run.stderr
 
 
+def test_a_zip_declaring_a_huge_directory_is_refused(scanned: Path, tmp_path: Path) -> None:
+    """zipfile reads the whole central directory into memory: its declared size is checked
+    first (here 40 MiB, the limit 32)."""
+    data = bytearray((scanned / "evidence-bundle.zip").read_bytes())
+    eocd = data.rfind(b"PK\x05\x06")
+    data[eocd + 12:eocd + 16] = struct.pack("<I", 40 << 20)
+    path = tmp_path / "directory.zip"
+    path.write_bytes(data)
+    run = verify(path)
+    assert run.returncode == 2, run.text
+    assert "-byte directory; the limits are 250,000 members and 32 MiB" in run.stderr
+
+
 def test_symlinks_in_a_directory_bundle_are_reported_never_followed(bundle: Path,
                                                                     tmp_path: Path) -> None:
     # A file replaced by a link to an identical copy outside the bundle: the hashes would match.
