@@ -31,18 +31,27 @@ GIB = 1 << 30
 
 
 @pytest.fixture(scope="module")
-def scanned(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The output directory of one real `orgscan scan` of the demo organization."""
-    out = tmp_path_factory.mktemp("verify-scan")
-    exc = out / "exceptions.yaml"
+def sim() -> Iterator[SimServer]:
+    with SimServer("demo") as s:
+        yield s
+
+
+def scan(sim: SimServer, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    exc = out.parent / "exceptions.yaml"
     exc.write_text(SANDBOX_MFA_EXCEPTION, encoding="utf-8")
-    with SimServer("demo") as sim:
-        proc = subprocess.run(
-            [sys.executable, "-m", "scanner.cli.main", "scan", "--out", str(out / "scan"),
-             "--quiet", "--exceptions", str(exc), "--region", "us-east-1"],
-            capture_output=True, text=True, env={**os.environ, **sim.env}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "scanner.cli.main", "scan", "--out", str(out), "--quiet",
+         "--exceptions", str(exc), "--region", "us-east-1", *extra],
+        capture_output=True, text=True, env={**os.environ, **sim.env}, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def scanned(sim: SimServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The output directory of one real `orgscan scan` of the demo organization."""
+    out = tmp_path_factory.mktemp("verify-scan") / "scan"
+    proc = scan(sim, out)
     assert proc.returncode == 3, proc.stderr  # two demo accounts cannot be assessed
-    yield out / "scan"
+    return out
 
 
 @pytest.fixture
@@ -237,6 +246,33 @@ def test_evidence_of_the_wrong_shape_is_a_problem_not_a_crash(bundle: Path,
     run = verify(bundle)  # asserts no traceback
     assert run.returncode == 1, run.text
     assert f"evidence/{victim.name}: " in run.stdout
+
+
+def test_a_journal_line_edited_never_reaches_a_bundle_that_verifies(
+        sim: SimServer, scanned: Path, tmp_path: Path) -> None:
+    """A FAIL turned PASS in journal.jsonl (still valid JSON), then `--resume`: either the
+    resume refuses the journal, or the bundle it seals fails verify, naming the finding."""
+    out = tmp_path / "scan"
+    shutil.copytree(scanned, out)
+    fail = first_fail(out / "evidence-bundle")
+    lines = (out / "journal.jsonl").read_text().splitlines()
+    for i, line in enumerate(lines):
+        record = json.loads(line).get("account")
+        if record and record["account"]["id"] == fail["account_id"]:
+            for f in record["findings"]:
+                if f["rule_id"] == "root-account-used":
+                    f["status"] = "PASS"
+            lines[i] = json.dumps({"account": record}, separators=(",", ":"))
+    (out / "journal.jsonl").write_text("\n".join(lines) + "\n")
+    resumed = scan(sim, out, "--resume")
+    if resumed.returncode == 2:  # the journal itself was refused
+        assert "journal.jsonl" in resumed.stderr, resumed.stderr
+        return
+    assert resumed.returncode == 3, resumed.stderr
+    run = verify(out / "evidence-bundle.zip")
+    assert run.returncode == 1, run.text
+    assert (f"DOES NOT FOLLOW reports/findings.json: account {fail['account_id']} rule "
+            f"root-account-used: bundled PASS, re-evaluated FAIL") in run.stdout
 
 
 # --- safe on anything ------------------------------------------------------------------------
