@@ -132,7 +132,13 @@ class Verification:
                 f"{len(self.outside)} outside the bundle, {len(self.unsafe)} unsafe, "
                 f"{len(self.not_following)} finding(s) not following from the evidence, "
                 f"{len(self.problems)} other problem(s)")
-        return "\n".join(lines)
+        # Names come from the bundle: a control character must not drive the terminal.
+        return "\n".join(_printable(line) for line in lines)
+
+
+def _printable(text: str) -> str:
+    return text if text.isprintable() else "".join(
+        c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _safe_name(name: str) -> bool:

@@ -278,7 +278,7 @@ def test_a_journal_line_edited_never_reaches_a_bundle_that_verifies(
 # --- safe on anything ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["../../x", "/abs/x", "other/thing.sh",
-                                  "evidence-bundle/../../y"])
+                                  "evidence-bundle/../../y", "\x1b[2J\x1b]0;owned\x07.sh"])
 def test_zip_members_outside_the_bundle_are_reported(scanned: Path, tmp_path: Path,
                                                      name: str) -> None:
     path = tmp_path / "b.zip"
@@ -287,7 +287,9 @@ def test_zip_members_outside_the_bundle_are_reported(scanned: Path, tmp_path: Pa
         z.writestr(name, "#!/bin/sh\necho owned\n")
     run = verify(path)
     assert run.returncode == 1, run.text
-    assert f"OUTSIDE  {name} (a zip member outside the bundle; not read)" in run.stdout
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+    assert f"OUTSIDE  {shown} (a zip member outside the bundle; not read)" in run.stdout
+    assert "\x1b" not in run.stdout  # a name never drives the terminal
     assert not (tmp_path / "x").exists() and not Path("/abs/x").exists()
 
 
