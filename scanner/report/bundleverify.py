@@ -273,23 +273,27 @@ class BundleReader:
     def names(self) -> set[str]:
         return set(self._members) if self._zip is not None else set(self._files)
 
-    @contextmanager
-    def _stream(self, name: str) -> Iterator[IO[bytes]]:
+    def _open(self, name: str) -> IO[bytes]:
         if name not in self.names():
             raise MemberError(name, "not in the bundle (or not a regular file)")
         try:
             if self._zip is not None:
-                with self._zip.open(self._members[name]) as fh:
-                    yield fh
-            else:
-                # The walk saw a regular file behind no link; O_NOFOLLOW keeps it so.
-                fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-                with os.fdopen(fd, "rb") as fh:
-                    if not stat.S_ISREG(os.fstat(fd).st_mode):
-                        raise MemberError(name, "not a regular file (not read)")
-                    yield fh
+                return self._zip.open(self._members[name])
+            # The walk saw a regular file behind no link; O_NOFOLLOW keeps it so, and
+            # O_NONBLOCK keeps a FIFO swapped in since from blocking the open.
+            fd = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise MemberError(name, "not a regular file (not read)")
+            return os.fdopen(fd, "rb")
         except _READ_ERRORS as exc:
             raise MemberError(name, f"damaged, cannot be read: {exc}") from None
+
+    @contextmanager
+    def _stream(self, name: str) -> Iterator[IO[bytes]]:
+        """The file open for reading; errors of the caller's body pass through untouched."""
+        with self._open(name) as fh:
+            yield fh
 
     def digest(self, name: str, limit: int) -> tuple[str, int]:
         """SHA-256 and length of the file's first ``limit + 1`` bytes, read as a stream: a
@@ -333,10 +337,25 @@ class BundleReader:
             raise MemberError(name, f"not valid JSON: {exc}") from None
 
     @contextmanager
-    def stream(self, name: str) -> Iterator[IO[bytes]]:
-        """The file as a binary stream; the caller bounds what it reads."""
+    def stream(self, name: str) -> Iterator[_Checked]:
+        """The file as a binary stream whose read errors are MemberErrors; the caller bounds
+        what it reads."""
         with self._stream(name) as fh:
-            yield fh
+            yield _Checked(name, fh)
+
+
+class _Checked:
+    """A member's stream whose damage (CRC, deflate, I/O) surfaces as MemberError."""
+
+    def __init__(self, name: str, fh: IO[bytes]) -> None:
+        self.name = name
+        self._fh = fh
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._fh.read(n)
+        except _READ_ERRORS as exc:
+            raise MemberError(self.name, f"damaged, cannot be read: {exc}") from None
 
 
 @contextmanager

@@ -11,10 +11,14 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
 _CHUNK = 1 << 20
 _WS = " \t\n\r"
+
+
+class Readable(Protocol):
+    def read(self, n: int = -1, /) -> bytes: ...
 
 
 class JsonStreamError(ValueError):
@@ -22,7 +26,7 @@ class JsonStreamError(ValueError):
 
 
 class _Buffer:
-    def __init__(self, stream: IO[bytes], max_value: int) -> None:
+    def __init__(self, stream: Readable, max_value: int) -> None:
         self.stream = stream
         self.text = ""
         self.pos = 0
@@ -80,7 +84,7 @@ class _Buffer:
             return value
 
 
-def iter_array(stream: IO[bytes], key: str, max_value: int = 16 << 20) -> Iterator[Any]:
+def iter_array(stream: Readable, key: str, max_value: int = 16 << 20) -> Iterator[Any]:
     """Each item of the array under ``key`` of the top-level object. JsonStreamError when the
     document is malformed, ``key`` is absent or not an array, or one value (an item, or a
     value before ``key``) is longer than ``max_value`` characters."""
