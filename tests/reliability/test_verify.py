@@ -293,6 +293,18 @@ def test_zip_members_outside_the_bundle_are_reported(scanned: Path, tmp_path: Pa
     assert not (tmp_path / "x").exists() and not Path("/abs/x").exists()
 
 
+def test_a_second_member_of_the_same_name_is_reported(scanned: Path, tmp_path: Path) -> None:
+    """Two members named reports/findings.json: a reader might show either; verify hashes the
+    first and names the second."""
+    path = tmp_path / "twice.zip"
+    shutil.copyfile(scanned / "evidence-bundle.zip", path)
+    with pytest.warns(UserWarning), zipfile.ZipFile(path, "a") as z:
+        z.writestr("evidence-bundle/reports/findings.json", '{"findings": []}')
+    run = verify(path)
+    assert run.returncode == 1, run.text
+    assert "PROBLEM  reports/findings.json: more than one zip member of this name" in run.stdout
+
+
 def _zip_with_zeros(bundle: Path, dest: Path, victim: str, size: int) -> Path:
     """The bundle zipped with ``victim`` replaced by ``size`` zero bytes (deflated: ~1 MB a
     GiB)."""
