@@ -1,8 +1,10 @@
 """`orgscan verify BUNDLE` and `orgscan diff OLD NEW`: the auditor's commands.
 
-verify exit codes: 0 every file matches the manifest; 1 a file is tampered, missing or extra
-(each named); 2 not an evidence bundle. diff exit codes: 0 the diff was produced; 2 an input is
-not a scan output directory or bundle.
+verify exit codes: 0 every file matches the manifest and every finding follows from the bundled
+rules and evidence; 1 a file is tampered, missing, extra, damaged, outside the bundle or a
+symlink, or a finding does not follow (each named); 2 not a readable evidence bundle (not a
+zip, a truncated zip, a limit exceeded: docs/auditing.md). diff exit codes: 0 the diff was
+produced; 2 an input is not a scan output directory or bundle.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p = subparsers.add_parser(
         "verify", help="check an evidence bundle against its manifest",
         description="Recompute the SHA-256 of every file of an evidence bundle (directory or "
-                    "zip) and report each tampered, missing or extra file. Exit 0 clean, "
-                    "1 tampered, 2 not a bundle.")
+                    "zip) and report each tampered, missing, extra or damaged file, zip member "
+                    "outside the bundle and symlink; then re-evaluate the bundled rules over "
+                    "the bundled evidence and report each finding that does not follow. "
+                    "Exit 0 clean, 1 a problem (each named), 2 not a readable bundle.")
     p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_verify)
@@ -42,14 +46,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
+    from dataclasses import replace
+
     from scanner.core.errors import ConfigError
     from scanner.report.bundleverify import verify
+    from scanner.run.reevaluate import reevaluate
 
     try:
         result = verify(args.bundle)
+        again = reevaluate(args.bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
+    result = replace(result, findings_checked=again.checked, not_following=again.mismatches,
+                     problems=(*result.problems, *again.problems))
     if args.json:
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:

@@ -408,8 +408,9 @@ def record_without_account_facts(account_id: str, org_facts: Mapping[str, Any], 
                                  reason: str) -> RootUsage:
     """The record for an account whose own facts could not be read (not assessed): from every
     selected organization-level source (the organization trail's logs, Athena, CloudTrail
-    Lake), merged, each failed one recorded as incomplete; unknown with the reason when none was selected. Use they
-    prove is use; no use seen is unknown, never "not used" (docs/semantics.md)."""
+    Lake), merged, each failed one recorded as incomplete; unknown with the reason when none was
+    selected. Use they prove is use; no use seen is unknown, never "not used"
+    (docs/semantics.md)."""
     events: list[RootEvent] = []
     coverage: list[SourceCoverage] = []
     for source, fact_name in ORG_SOURCES:

@@ -12,6 +12,9 @@ Layout (docs/auditing.md explains it to auditors)::
                                   all rows), root usage with its matching CloudTrail root
                                   events, every other fact as collected, the findings
       evidence/organization.json  the organization as walked, organization facts and findings
+      rules/<rule-id>.yaml        the rule files the scan evaluated, byte for byte: with the
+                                  evidence and the scan's start time (the rules' "now"), what
+                                  `orgscan verify` re-evaluates every finding from
     evidence-bundle.zip           the same directory, zipped
     evidence-bundle.zip.sha256    SHA-256 of the zip and of manifest.json (record these)
 
@@ -22,7 +25,8 @@ a hit is a bug, and the bundle is deleted rather than written with it. Access ke
 CloudTrail events are identifiers, not secrets, and stay: they tell which key root signed with.
 
 ``scanner.report.bundleverify`` recomputes every hash and names each tampered, missing or extra
-file.
+file; ``scanner.run.reevaluate`` checks that every finding follows from the bundled rules and
+evidence.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ from scanner.report.core import inventory_json
 from scanner.report.files import atomic_directory, atomic_open_binary, copy_file, write_text
 
 MANIFEST = "manifest.json"
-MANIFEST_SCHEMA_VERSION = "1.0"
+MANIFEST_SCHEMA_VERSION = "1.1"  # 1.1: the rule files are in the bundle (rules/)
+RULES_DIR = "rules"
 BUNDLE_NAME = "evidence-bundle"
 REDACTED = "<redacted>"
 # Keys whose values are never written. Chosen not to catch the credential report's columns
@@ -161,18 +166,35 @@ def organization_evidence(result: ScanResult) -> dict[str, Any]:
 
 
 def _rules_json(result: ScanResult, rules: Sequence[Rule]) -> list[dict[str, Any]]:
-    """Each rule the scan evaluated, with the SHA-256 of the file it was read from (null when
-    it has no file to hash)."""
+    """Each rule the scan evaluated: its file, the SHA-256 of the bytes the scan parsed (of the
+    file now when the rule does not say; null when it has no file) and where the bundle holds
+    the file (null when it could not be copied)."""
     by_id = {r.id: r for r in rules}
     out = []
     for rule_id in result.rule_ids:
         rule = by_id.get(rule_id)
         path = rule.path if rule is not None else None
         ok = path is not None and Path(path).is_file()
+        sha = (rule.sha256 if rule is not None and rule.sha256 else
+               sha256_file(Path(path)) if ok and path is not None else None)
         out.append({"id": rule_id, "file": Path(path).name if path is not None else None,
                     "severity": rule.severity.value if rule is not None else None,
-                    "sha256": sha256_file(Path(path)) if ok and path is not None else None})
+                    "sha256": sha,
+                    "path": f"{RULES_DIR}/{Path(path).name}" if ok and path is not None
+                    else None})
     return out
+
+
+def _copy_rules(result: ScanResult, rules: Sequence[Rule], root: Path) -> None:
+    """The rule files the scan evaluated, so that verify can re-evaluate every finding. A file
+    edited on disk since the scan read it is copied as it is now; its hash then differs from
+    the manifest's (the scan's), and verify says so."""
+    evaluated = set(result.rule_ids)
+    for rule in rules:
+        if rule.id in evaluated and rule.path is not None and Path(rule.path).is_file():
+            dest = root / RULES_DIR / Path(rule.path).name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(rule.path, dest)
 
 
 def _window(result: ScanResult) -> dict[str, Any]:
@@ -273,6 +295,7 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
     for r in result.accounts:
         _dump(root / "evidence" / f"{r.account.id}.json", account_evidence(r))
     _dump(root / "evidence" / "organization.json", organization_evidence(result))
+    _copy_rules(result, rules, root)
 
     files = sorted(p for p in root.rglob("*") if p.is_file())
     _refuse_secrets(root, files, _secret_values(config, secrets))
@@ -320,5 +343,5 @@ def _zip(root: Path, zip_path: Path, name: str) -> Path:
     return zip_path
 
 
-__all__ = ["BUNDLE_NAME", "MANIFEST", "Bundle", "BundleError", "account_evidence", "config_json",
-           "organization_evidence", "redact", "sha256_file", "write_bundle"]
+__all__ = ["BUNDLE_NAME", "MANIFEST", "RULES_DIR", "Bundle", "BundleError", "account_evidence",
+           "config_json", "organization_evidence", "redact", "sha256_file", "write_bundle"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from scanner.core.errors import ConfigError
 from scanner.core.results import JOURNAL_NAME, ScanResult
-from scanner.report.bundleverify import bundle_names, is_bundle, read_bundle_file
+from scanner.report.bundleverify import MAX_REPORT_BYTES, MIB, is_bundle, open_bundle, read_member
 from scanner.report.diff import Snapshot, diff, restrict_snapshot, snapshot_of
 
 
@@ -59,16 +59,17 @@ def load_snapshot(path: Path) -> Snapshot:
     if not path.exists():
         raise ConfigError(str(path), "no such file or directory")
     if is_bundle(path):
-        findings = _json(read_bundle_file(path, "reports/findings.json"),
-                         f"{path}: reports/findings.json")
-        coverage = _json(read_bundle_file(path, "reports/coverage.json"),
-                         f"{path}: reports/coverage.json")
-        usage: dict[str, bool | None] = {}
-        for name in bundle_names(path):
-            m = re.fullmatch(r"evidence/(\d{12})\.json", name)
-            if m:
-                ev = _json(read_bundle_file(path, name), f"{path}: {name}")
-                usage[m.group(1)] = _used(ev.get("root_usage"))
+        with open_bundle(path) as reader:  # opened once: a zip's directory is read once
+            findings = _json(read_member(reader, "reports/findings.json"),
+                             f"{path}: reports/findings.json")
+            coverage = _json(read_member(reader, "reports/coverage.json"),
+                             f"{path}: reports/coverage.json")
+            usage: dict[str, bool | None] = {}
+            for name in sorted(reader.names()):
+                m = re.fullmatch(r"evidence/(\d{12})\.json", name)
+                if m:
+                    ev = _json(read_member(reader, name), f"{path}: {name}")
+                    usage[m.group(1)] = _used(ev.get("root_usage"))
         return _from_parts(str(path), findings, coverage, usage)
     if not path.is_dir():
         raise ConfigError(str(path), "not a scan output directory or evidence bundle")
@@ -80,7 +81,14 @@ def load_snapshot(path: Path) -> Snapshot:
 
 
 def _read(path: Path) -> bytes | None:
-    return path.read_bytes() if path.is_file() else None
+    if not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        data = fh.read(MAX_REPORT_BYTES + 1)
+    if len(data) > MAX_REPORT_BYTES:
+        raise ConfigError(str(path), f"larger than the limit of {MAX_REPORT_BYTES // MIB} MiB "
+                                     f"for one report: refused")
+    return data
 
 
 def diff_against(old_dir: Path, result: ScanResult, ou_path: str | None = None

@@ -34,8 +34,11 @@ from scanner.core.results import (
 from scanner.core.rootusage import DEFAULT_LOOKBACK_DAYS
 from scanner.core.rules import Rule
 from scanner.core.unassessed import unassessed_account
+from scanner.run.inputs import MIB, read_bounded
 from scanner.run.journal import JOURNAL_FORMAT, Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
+
+MAX_SHARD_BYTES = 256 * MIB  # the walk and organization facts of a very large organization
 
 
 @dataclass(frozen=True)
@@ -53,11 +56,11 @@ class ShardOutput:
 
 def load_shard(directory: Path) -> ShardOutput:
     path = directory / SHARD_FILE
+    if not path.is_file():
+        raise ConfigError(str(path), "not a shard's output (scan it with --shard i/n)")
     try:
-        doc = json.loads(path.read_text("utf-8"))
+        doc = json.loads(read_bounded(path, MAX_SHARD_BYTES, "a shard file"))
         shard = (int(doc["shard"][0]), int(doc["shard"][1]))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "not a shard's output (scan it with --shard i/n)") from None
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise ConfigError(str(path), f"unreadable shard file: {exc}") from None
     if doc.get("schema") != SHARD_SCHEMA:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from scanner.aws.collectors import fact_scopes
+from scanner.core.errors import ConfigError
 from scanner.core.rules import (
     FactScopes,
     Rule,
@@ -21,6 +22,7 @@ from scanner.core.rules import (
     collect_rules,
     parse_rule,
 )
+from scanner.run.inputs import MAX_RULE_BYTES, read_bounded
 
 
 def default_rules_dir() -> Path:
@@ -44,9 +46,23 @@ def rule_files(paths: Iterable[Path]) -> list[Path]:
 
 def _read(path: Path, facts: FactScopes) -> tuple[Rule | None, list[RuleError]]:
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path, MAX_RULE_BYTES, "a rule file")
+    except ConfigError as e:
+        return None, [RuleError(path, None, None, "", e.message)]
+    return parse_rule_bytes(path, raw, facts)
+
+
+def parse_rule_bytes(path: Path, raw: bytes, facts: FactScopes
+                     ) -> tuple[Rule | None, list[RuleError]]:
+    """One rule from its file's bytes (``path`` names it in errors): a rule pack on disk, or
+    the rule files of an evidence bundle."""
+    if len(raw) > MAX_RULE_BYTES:
+        return None, [RuleError(path, None, None, "", f"larger than the limit of "
+                                f"{MAX_RULE_BYTES >> 20} MiB for a rule file: refused before "
+                                f"parsing")]
+    try:
         text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except UnicodeDecodeError as e:
         return None, [RuleError(path, None, None, "", f"cannot read: {e}")]
     return parse_rule(path, text, facts, sha256=hashlib.sha256(raw).hexdigest())
 

@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import xml.dom.minidom
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -146,6 +147,64 @@ def test_the_rule_pack_loads(tmp_path: Path) -> None:
     with pytest.raises(RuleLoadError):
         (tmp_path / "r" / "broken.yaml").write_text("id: [\n", encoding="utf-8")
         load_rules([tmp_path / "r"])
+
+
+# -- oversized inputs ------------------------------------------------------------------------
+
+def _orgscan(*args: str, timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], float]:
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", *args], capture_output=True,
+                          text=True, timeout=timeout)
+    return proc, time.monotonic() - t0
+
+
+def _fifty_megabytes(path: Path, head: str = "") -> Path:
+    """50 MB of valid YAML: once, parsing such a config took 71 s and 1.8 GB."""
+    with path.open("w", encoding="utf-8") as fh:
+        fh.write(head)
+        line = "# " + "x" * 97 + "\n"
+        fh.write(line * 500_000)
+    return path
+
+
+OVERSIZED = [
+    ("config", ["scan", "--config", "{path}", "--out", "{tmp}/out"], "a config file", "4 MiB"),
+    ("exceptions", ["scan", "--exceptions", "{path}", "--out", "{tmp}/out"],
+     "an exceptions file", "4 MiB"),
+    ("rule", ["rules", "validate", "{path}"], "a rule file", "1 MiB"),
+]
+
+
+@pytest.mark.parametrize(("kind", "args", "what", "limit"), OVERSIZED,
+                         ids=[c[0] for c in OVERSIZED])
+def test_an_oversized_input_is_refused_at_once(tmp_path: Path, kind: str, args: list[str],
+                                               what: str, limit: str) -> None:
+    name = "root-access-keys-present.yaml" if kind == "rule" else f"{kind}.yaml"
+    path = _fifty_megabytes(tmp_path / name, _pack_rule() if kind == "rule" else "")
+    proc, seconds = _orgscan(*[a.format(path=path, tmp=tmp_path) for a in args])
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert f"{path}" in proc.stderr and f"larger than the limit of {limit} for {what}" in \
+        proc.stderr, proc.stderr
+    assert "refused before parsing" in proc.stderr
+    assert seconds < 15, seconds  # refused before parsing: the start-up is most of it
+    assert not (tmp_path / "out").exists()
+
+
+def test_large_real_inputs_fit_under_the_limits(tmp_path: Path) -> None:
+    from scanner.run.inputs import MAX_CONFIG_BYTES, MAX_RULE_BYTES, load_exceptions
+
+    largest = max(p.stat().st_size for p in default_rules_dir().glob("*.yaml"))
+    assert largest * 100 < MAX_RULE_BYTES
+    # 5,000 accepted risks, each for its own account.
+    entries = "".join(
+        f"  - id: RISK-{i}\n    rule: root-hardware-mfa\n    accounts: [\"{i:012d}\"]\n"
+        f"    justification: Virtual MFA by policy for this sandbox account.\n"
+        f"    owner: security@example.com\n    expires: 2099-12-31\n" for i in range(5_000))
+    path = tmp_path / "exceptions.yaml"
+    path.write_text("version: 1\nexceptions:\n" + entries, encoding="utf-8")
+    assert path.stat().st_size < MAX_CONFIG_BYTES
+    assert len(load_exceptions(path)) == 5_000
 
 
 # -- an organization with hostile names, scanned into every format ------------------------

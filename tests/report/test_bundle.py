@@ -70,7 +70,7 @@ def test_bundle_layout(bundle: Bundle, demo: DemoScan) -> None:
     assert {"manifest.json", "evidence/organization.json", "reports/findings.json",
             "reports/coverage.json", "reports/inventory.json", "reports/ou-summary.json",
             "reports/ou-summary.csv", "reports/org-graph.graphml",
-            "reports/exceptions-report.json"} <= names
+            "reports/exceptions-report.json", "rules/root-account-used.yaml"} <= names
     assert not any("journal" in n for n in names)
     assert bundle.zip_path is not None and zipfile.is_zipfile(bundle.zip_path)
     sidecar = bundle.zip_path.with_name(bundle.zip_path.name + ".sha256").read_text()
@@ -89,6 +89,9 @@ def test_manifest(bundle: Bundle, demo: DemoScan) -> None:
     path = next(r.path for r in demo.rules if r.id == "root-account-used")
     assert path is not None
     assert rule["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    # The rule file itself, byte for byte: what verify re-evaluates the findings with.
+    assert rule["path"] == "rules/root-account-used.yaml"
+    assert (bundle.directory / rule["path"]).read_bytes() == path.read_bytes()
     assert [r["id"] for r in m["rules"]] == list(demo.result.rule_ids)
     # The demo scan uses the default: every enabled region, so nothing is narrowed.
     assert m["regions"] == {"scanned": "all enabled", "narrowed": False,
