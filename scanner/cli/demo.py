@@ -15,6 +15,17 @@ from scanner.run.config import load_config
 from scanner.run.runner import RunOptions, run
 
 
+def _formats() -> tuple[str, ...]:
+    """Every format; report.pdf only when its optional extra is installed (said, not fatal)."""
+    from scanner.report.pdf import INSTALL, pdf_problem
+
+    problem = pdf_problem()
+    if problem is None:
+        return ALL_FORMATS
+    print(f"orgscan demo: skipping report.pdf: {problem}; for it, {INSTALL}", file=sys.stderr)
+    return tuple(f for f in ALL_FORMATS if f != "pdf")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scanner.sim import SimServer
 
@@ -26,7 +37,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                           credentials=(creds["aws_access_key_id"], creds["aws_secret_access_key"]))
         # The demo shows every output orgscan can write, and reads the organization trail too
         # so that root use is reported even for the accounts it cannot assess.
-        config = load_config(None, out=args.out, formats=ALL_FORMATS, root_usage_sources=[
+        config = load_config(None, out=args.out, formats=_formats(), root_usage_sources=[
             "credential_report", "event_history", "org_trail"])
         config = replace(config, aws=aws)
         print(f"orgscan demo: simulator up in {time.monotonic() - t0:.1f}s at {sim.endpoint}; "

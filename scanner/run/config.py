@@ -71,7 +71,12 @@ def load_config(path: Path | None = None, **overrides: Any) -> ScanConfig:
     errors = schema_errors(doc, load_schema("config.schema.json"))
     if errors:
         raise ConfigErrors(errors)
-    return _freeze(doc)
+    config = _freeze(doc)
+    if "pdf" in config.formats:
+        # The optional extra is checked before any scan, not found missing after one.
+        from scanner.report.pdf import require_pdf
+        require_pdf()
+    return config
 
 
 def _filter(raw: Mapping[str, Any] | None) -> ScopeFilter:
