@@ -243,43 +243,94 @@ def _not_assessed(result: ScanResult) -> str:
 
 # --- every finding, by OU and account --------------------------------------------------------
 
-def _finding_line(f: Finding) -> str:
-    where = f" · {h(f.region)}" if f.region and f.region != "global" else ""
-    muted = f" · accepted by {h(f.muted_by)}" if f.muted_by else ""
-    return (f'<div class="f">{_status(f.status)} <span class="sev sev-{h(f.severity.value)}">'
-            f"{h(f.severity.value)}</span> <b class=\"rule\">{h(f.rule_id)}</b>{where}{muted}"
-            f'<div class="msg">{h(clip(f.message, MESSAGE_LIMIT))}</div></div>')
+FindingKey = tuple[Status, Severity, str, str, str, str | None]
 
 
-def _findings_block(findings: Sequence[Finding], reason: str = "") -> str:
-    by_status: dict[Status, list[Finding]] = {}
-    for f in findings:
-        by_status.setdefault(f.status, []).append(f)
-    out = []
-    not_assessed = by_status.get(Status.NOT_ASSESSED, [])
-    if not_assessed and len(not_assessed) == len(findings) and reason:
+def _key(f: Finding) -> FindingKey:
+    """What makes two accounts' findings read the same: status, severity, rule, region,
+    message, the exception that muted it."""
+    return (f.status, f.severity, f.rule_id, f.region, f.message, f.muted_by)
+
+
+def _order(k: FindingKey) -> tuple[int, int, str]:
+    return (LINED.index(k[0]) if k[0] in LINED else len(LINED), -k[1].rank, k[2])
+
+
+def _finding_text(k: FindingKey) -> str:
+    """One finding that did not pass: status, severity, rule, region, the exception, message."""
+    status, severity, rule, region, message, muted_by = k
+    where = f" · {h(region)}" if region and region != "global" else ""
+    muted = f" · accepted by {h(muted_by)}" if muted_by else ""
+    return (f'{_status(status)} <span class="sev sev-{h(severity.value)}">{h(severity.value)}'
+            f'</span> <b class="rule">{h(rule)}</b>{where}{muted}: '
+            f"{h(clip(message, MESSAGE_LIMIT))}")
+
+
+def _shared(accounts: Sequence[AccountResult]) -> dict[FindingKey, list[AccountResult]]:
+    """The findings that did not pass and read the same in two or more of ``accounts``."""
+    by_key: dict[FindingKey, list[AccountResult]] = {}
+    for r in accounts:
+        if _all_not_assessed(r):
+            continue
+        for f in r.findings:
+            if f.status in LINED:
+                by_key.setdefault(_key(f), []).append(r)
+    return {k: v for k, v in sorted(by_key.items(), key=lambda kv: _order(kv[0]))
+            if len(v) > 1}
+
+
+def _all_not_assessed(r: AccountResult) -> bool:
+    return bool(r.findings) and all(f.status is Status.NOT_ASSESSED for f in r.findings)
+
+
+def _findings_lines(findings: Sequence[Finding], shared: Mapping[FindingKey, Any],
+                    reason: str = "") -> str:
+    """An account's findings as lines (one block): each finding that did not pass, worst
+    first; those shared with other accounts of the OU by rule id only (their message is given
+    once, above); passes and not-applicable findings by rule id."""
+    if reason and findings and all(f.status is Status.NOT_ASSESSED for f in findings):
         # An account not assessed: one line for every control, with the one reason.
-        ids = ", ".join(sorted(f.rule_id for f in not_assessed))
-        return (f'<div class="f">{_status(Status.NOT_ASSESSED)} ({len(not_assessed)}) '
-                f'<span class="ids">{h(ids)}</span><div class="msg">{h(reason)}</div></div>')
+        ids = ", ".join(sorted(f.rule_id for f in findings))
+        return (f'<p class="fl">{_status(Status.NOT_ASSESSED)} ({len(findings)}) '
+                f'<span class="ids">{h(ids)}</span><br>{h(reason)}</p>')
+    lines = []
+    same: list[Finding] = []
+    for f in sorted((f for f in findings if f.status in LINED),
+                    key=lambda f: _order(_key(f))):
+        if _key(f) in shared:
+            same.append(f)
+        else:
+            lines.append(_finding_text(_key(f)))
     for status in LINED:
-        out += [_finding_line(f) for f in sorted(
-            by_status.get(status, []), key=lambda f: (-f.severity.rank, f.rule_id))]
-    for status in LISTED:
-        group = by_status.get(status, [])
+        group = [f.rule_id for f in same if f.status is status]
         if group:
-            ids = ", ".join(sorted(f.rule_id for f in group))
-            out.append(f'<div class="f">{_status(status)} ({len(group)}) '
-                       f'<span class="ids">{h(ids)}</span></div>')
-    return "".join(out) or '<div class="f note">No findings.</div>'
+            lines.append(f'{_status(status)} ({len(group)}, shared, above) '
+                         f'<span class="ids">{h(", ".join(group))}</span>')
+    for status in LISTED:
+        group = sorted(f.rule_id for f in findings if f.status is status)
+        if group:
+            lines.append(f'{_status(status)} ({len(group)}) <span class="ids">'
+                         f'{h(", ".join(group))}</span>')
+    return f'<p class="fl">{"<br>".join(lines) or "No findings."}</p>'
 
 
-def _account_block(r: AccountResult) -> str:
+def _account_block(r: AccountResult, shared: Mapping[FindingKey, Any]) -> str:
     cov = "" if r.coverage is Coverage.ASSESSED else f" · {h(r.coverage.value.replace('_', ' '))}"
     fails = sum(f.status is Status.FAIL for f in r.findings)
     return (f'<div class="acct"><h4>{h(r.account.name)} <span class="id">{h(r.account.id)}'
             f'</span><span class="meta">{fails} FAIL of {len(r.findings)}{cov}</span></h4>'
-            f"{_findings_block(r.findings, r.reason)}</div>")
+            f"{_findings_lines(r.findings, shared, r.reason)}</div>")
+
+
+def _shared_block(shared: Mapping[FindingKey, Sequence[AccountResult]]) -> str:
+    if not shared:
+        return ""
+    items = "".join(
+        f'<p class="fl shared">{_finding_text(k)}<br><span class="who">{len(rs)} accounts: '
+        f'<span class="ids">{h(", ".join(r.account.id for r in rs))}</span></span></p>'
+        for k, rs in shared.items())
+    return (f'<div class="acct"><h4>Shared findings <span class="meta">the same finding, '
+            f"word for word, in several accounts of this OU</span></h4>{items}</div>")
 
 
 def _findings(report: AuditReport) -> str:
@@ -289,23 +340,26 @@ def _findings(report: AuditReport) -> str:
         by_ou.setdefault(r.account.ou_path, []).append(r)
     parts = []
     if result.org_findings:
-        parts.append('<h3 class="ou">Organization</h3>'
-                     f'<div class="acct">{_findings_block(result.org_findings)}</div>')
+        parts.append('<h3 class="ou">Organization</h3><div class="acct">'
+                     f"{_findings_lines(result.org_findings, {})}</div>")
     order = [u["path"] for u in report.units] + sorted(set(by_ou) - {u["path"]
                                                                       for u in report.units})
     for path in order:
-        accounts = by_ou.get(path)
+        accounts = sorted(by_ou.get(path, ()), key=lambda r: (r.account.name, r.account.id))
         if not accounts:
             continue
+        shared = _shared(accounts)
         parts.append(f'<h3 class="ou">{h(path)} <span class="meta">{len(accounts)} '
-                     "account(s)</span></h3>")
-        parts += [_account_block(r) for r in sorted(accounts, key=lambda r: (r.account.name,
-                                                                            r.account.id))]
+                     "account(s)</span></h3>" + _shared_block(shared))
+        parts += [_account_block(r, shared) for r in accounts]
     total = len(result.findings)
     return ('<section class="break"><h2 id="findings">Findings by OU and account</h2>'
-            f'<p class="note">All {total} findings. Each finding that did not pass is a line '
-            "with its message (worst first); passes and not-applicable findings are listed by "
-            "rule id. findings.json holds every finding with its evidence.</p>"
+            f'<p class="note">All {total} findings, per OU (the accounts directly in it) and '
+            "account. A finding that did not pass is written with its message, worst first; "
+            "one that reads the same in several accounts of an OU is written once under "
+            "“Shared findings” with those accounts' ids, and named by rule in each account. "
+            "Passes and not-applicable findings are listed by rule id. findings.json holds "
+            "every finding with its evidence.</p>"
             f'{"".join(parts)}</section>')
 
 
@@ -317,9 +371,9 @@ def _event_line(e: Mapping[str, Any]) -> str:
     bits = [str(e.get("class") or ""), str(e.get("channel") or ""), mfa,
             str(e.get("awsRegion") or ""), str(e.get("sourceIPAddress") or ""),
             str(e.get("errorCode") or "")]
-    return (f'<tr><td>{h(when(e.get("eventTime")))}</td><td>{h(e.get("eventName"))}</td>'
-            f'<td>{h(" · ".join(b for b in bits if b))}</td>'
-            f'<td class="id">{h(e.get("eventID"))}</td></tr>')
+    return (f"{h(when(e.get('eventTime')))} <b>{h(e.get('eventName'))}</b> "
+            f"{h(' · '.join(b for b in bits if b))} "
+            f'<span class="id">{h(e.get("eventID"))}</span>')
 
 
 def _appendix(report: AuditReport) -> str:
@@ -329,19 +383,18 @@ def _appendix(report: AuditReport) -> str:
         omitted = int(row.record.get("events_omitted") or 0)
         if not events and not omitted:
             continue
-        more = (f'<p class="note">{omitted} more event(s) beyond the record\'s limit are '
-                "counted, not listed.</p>" if omitted else "")
+        more = (f"<br>{omitted} more event(s) beyond the record's limit are counted, not "
+                "listed." if omitted else "")
         blocks.append(
-            f'<h4>{h(row.account.name)} <span class="id">{h(row.account.id)}</span>'
-            f'<span class="meta">{len(events)} event(s)</span></h4>'
-            '<table class="grid events"><thead><tr><th>Time</th><th>Event</th><th>What</th>'
-            f'<th>Event id</th></tr></thead><tbody>{"".join(_event_line(e) for e in events)}'
-            f"</tbody></table>{more}")
+            f'<div class="acct"><h4>{h(row.account.name)} <span class="id">'
+            f'{h(row.account.id)}</span><span class="meta">{len(events)} event(s) · '
+            f'{h(row.account.ou_path)}</span></h4><p class="fl events">'
+            f'{"<br>".join(_event_line(e) for e in events)}{more}</p></div>')
     body = "".join(blocks) or '<p class="note">No root event in the window.</p>'
     return ('<section class="break"><h2 id="events">Appendix: root events</h2>'
-            '<p class="note">Every root event the sources returned for the window, per account '
-            "(CloudTrail's names and event ids).</p>"
-            f"{body}</section>")
+            '<p class="note">Every root event the sources returned for the window, per account: '
+            "time, CloudTrail's event name, orgscan's class, channel, MFA, region, source IP, "
+            f"error, event id.</p>{body}</section>")
 
 
 def render_pdf_html(report: AuditReport) -> str:
