@@ -5,8 +5,10 @@ tag allows only that inline CSS and JS, by hash, and nothing from anywhere else,
 cannot fetch, and an injected script could not run even if escaping failed. Every text from
 AWS or the config is HTML-escaped here or written with textContent by the script.
 
-The tree, root-usage, OU and framework sections are plain HTML (readable without JS); the
-findings table is drawn by the script from the JSON block, with filters.
+The tree, root-usage, OU and framework sections are plain HTML (readable without JS), with the
+pictures of ``charts`` inline as SVG; the findings table is drawn by the script from the JSON
+block, with filters. Every matching finding is in the document: "Show more" pages the screen
+view only, and the print stylesheet shows all of them.
 """
 
 from __future__ import annotations
