@@ -8,6 +8,7 @@ report-pdf-NN.png, to be looked at.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,7 +22,9 @@ import pytest
 
 from scanner.core.audit_report import build_audit_report
 from scanner.core.results import ScanResult
+from scanner.core.rules import rules_digest
 from scanner.report.pdf import pdf_problem, write_pdf
+from scanner.run.rulepack import load_rules
 
 pypdf = pytest.importorskip("pypdf")
 REPO = Path(__file__).resolve().parents[2]
@@ -94,7 +97,17 @@ def test_demo_writes_a_pdf_with_every_account_and_failing_rule(demo_dir: Path) -
     manifest = json.loads((demo_dir / "evidence-bundle" / "manifest.json").read_text())
     assert manifest["evidence_sha256"]["sha256"] in flat
     assert "reports/report.pdf" in {f["path"] for f in manifest["files"]}
+    # ... and anyone can recompute it from the bundle's evidence files.
+    bundle = demo_dir / "evidence-bundle"
+    listing = "".join(f"{hashlib.sha256(p.read_bytes()).hexdigest()}  "
+                      f"{p.relative_to(bundle).as_posix()}\n"
+                      for p in sorted((bundle / "evidence").glob("*.json")))
+    assert hashlib.sha256(listing.encode()).hexdigest() == manifest["evidence_sha256"]["sha256"]
+    # The cover: who ran it, the tool's version, the rule set the scan evaluated.
     assert manifest["scan"]["caller_arn"] in flat
+    assert f"orgscan{manifest['scan']['tool_version']}" in flat
+    assert rules_digest(load_rules()) in flat
+    assert inventory["organization"]["id"] in flat
 
 
 @pytest.mark.skipif(PDFTOPPM is None, reason="pdftoppm (poppler-utils) is not installed")
