@@ -179,3 +179,18 @@ def test_demo_skips_the_pdf_without_the_extra(tmp_path: Path) -> None:
     assert "'pdf'" not in proc.stdout and "'html'" in proc.stdout
     assert "skipping report.pdf" in proc.stderr and "orgscan[pdf]" in proc.stderr
 
+
+
+@needs_weasyprint
+def test_a_small_organization_without_root_use_or_frameworks(tmp_path: Path) -> None:
+    from ._demo import OU_A, account, account_result, finding, make_result
+
+    a = account("222222222222", "only", OU_A)
+    result = make_result([account_result(a, [finding("r1", a, "FAIL"),
+                                             finding("r2", a, "PASS")])])
+    [pdf] = write_pdf(build_audit_report(result, ou="Root/A"), tmp_path)
+    flat = re.sub(r"\s+", "", pdf_text(pdf))
+    for text in ("222222222222", "r1", "r2", "limitedtoRoot/A", "Noaccountusedrootinthewindow",
+                 "Norootuseandnorootsign-inattemptinthewindow",
+                 "Everyaccountinscopewasfullyassessed", "Norooteventinthewindow"):
+        assert text in flat, text
