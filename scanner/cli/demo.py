@@ -25,6 +25,17 @@ DEMO_SOURCES = ("credential_report", "event_history", "org_trail")
 DEMO_CONFIG_SOURCE = f"<demo> (the defaults, root_usage.sources: {', '.join(DEMO_SOURCES)})"
 
 
+def _formats() -> tuple[str, ...]:
+    """Every format; report.pdf only when its optional extra is installed (said, not fatal)."""
+    from scanner.report.pdf import INSTALL, pdf_problem
+
+    problem = pdf_problem()
+    if problem is None:
+        return ALL_FORMATS
+    print(f"orgscan demo: skipping report.pdf: {problem}; for it, {INSTALL}", file=sys.stderr)
+    return tuple(f for f in ALL_FORMATS if f != "pdf")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from scanner.sim import SimServer
     from scanner.sim.scenario import ScenarioError
@@ -35,7 +46,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     t0 = time.monotonic()
     config = load_config(None, defaults_name=DEMO_CONFIG_SOURCE, out=args.out,
-                         formats=ALL_FORMATS, root_usage_sources=list(DEMO_SOURCES))
+                         formats=_formats(), root_usage_sources=list(DEMO_SOURCES))
     status("starting the simulated organization ...")
     try:
         sim = SimServer(args.scenario)

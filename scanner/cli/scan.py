@@ -36,7 +36,8 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--endpoint-url", help="send every AWS call here (a simulator)")
     p.add_argument("--lookback-days", type=int, help="root-usage window in days")
     p.add_argument("--format", action="append", dest="formats", metavar="FORMAT",
-                   help="output format (repeatable): json csv html markdown ocsf asff junit graph")
+                   help="output format (repeatable): json csv html markdown ocsf asff junit graph "
+                        "pdf (pdf needs the orgscan[pdf] extra)")
     p.add_argument("--fail-on", choices=[s.value for s in Severity],
                    help="exit 1 when a FAIL at or above this severity exists")
     p.add_argument("--ou", metavar="PATH",

@@ -86,15 +86,18 @@ class AuditReport:
     account_compliance: Mapping[str, Mapping[str, Any]]  # account id -> its compliance block
     findings_by_status: Mapping[Status, int]  # every status, zeros included
     fails_by_severity: Mapping[Severity, int]  # FAIL findings, every severity
+    rules_digest: str | None = None  # the rule set's digest (core.rules.rules_digest), if known
 
     @property
     def root_unit(self) -> Mapping[str, Any] | None:
         return next((u for u in self.units if u["kind"] == "root"), None)
 
 
-def build_audit_report(result: ScanResult, *, ou: str | None = None) -> AuditReport:
+def build_audit_report(result: ScanResult, *, ou: str | None = None,
+                       rules_digest: str | None = None) -> AuditReport:
     """The one model of ``result`` (limited to the subtree ``ou`` when given: see
-    ``restrict``). The organization graph is built here, once."""
+    ``restrict``). The organization graph is built here, once. ``rules_digest`` names the rule
+    set the scan evaluated (the reports that state versions print it)."""
     g = orggraph.build(result.org)
     if ou:
         result, g = _restrict(result, g, ou)
@@ -112,6 +115,7 @@ def build_audit_report(result: ScanResult, *, ou: str | None = None) -> AuditRep
                             for r in result.accounts},
         findings_by_status={s: by_status.get(s, 0) for s in Status},
         fails_by_severity={s: fails.get(s, 0) for s in Severity},
+        rules_digest=rules_digest,
     )
 
 

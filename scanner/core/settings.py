@@ -202,4 +202,4 @@ class ScanConfig:
         return self.collector_options.root_usage.lookback_days
 
 
-ALL_FORMATS = ("json", "csv", "graph", "html", "markdown", "ocsf", "asff", "junit")
+ALL_FORMATS = ("json", "csv", "graph", "html", "markdown", "ocsf", "asff", "junit", "pdf")

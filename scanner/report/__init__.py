@@ -25,6 +25,7 @@ def _writers() -> dict[str, Writer]:
     table["junit"] = lambda r, o: _lazy("scanner.report.junit", "write_junit")(r, o)
     table["markdown"] = lambda r, o: _lazy("scanner.report.markdown", "write_markdown")(r, o)
     table["html"] = lambda r, o: _lazy("scanner.report.html", "write_html")(r, o)
+    table["pdf"] = lambda r, o: _lazy("scanner.report.pdf", "write_pdf")(r, o)
     return table
 
 

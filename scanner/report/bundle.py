@@ -37,7 +37,7 @@ import json
 import re
 import shutil
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,7 @@ from scanner.report.core import inventory_json
 from scanner.report.files import atomic_directory, atomic_open_binary, copy_file, write_text
 
 MANIFEST = "manifest.json"
+EVIDENCE_DIR = "evidence"
 MANIFEST_SCHEMA_VERSION = "1.1"  # 1.1: the rule files are in the bundle (rules/)
 RULES_DIR = "rules"
 BUNDLE_NAME = "evidence-bundle"
@@ -102,10 +103,33 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _json_bytes(data: Any) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+
+
 def _dump(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_bytes(_json_bytes(data))
+
+
+def evidence_files(result: ScanResult) -> Iterator[tuple[str, bytes]]:
+    """The bundle's evidence files (path inside the bundle, bytes), as ``write_bundle``
+    writes them."""
+    for r in result.accounts:
+        yield f"{EVIDENCE_DIR}/{r.account.id}.json", _json_bytes(account_evidence(r))
+    yield f"{EVIDENCE_DIR}/organization.json", _json_bytes(organization_evidence(result))
+
+
+def evidence_digest(result: ScanResult) -> str:
+    """SHA-256 of the evidence files' listing: one ``<sha256>  <path>`` line per file, sorted by
+    path (what ``LC_ALL=C sha256sum evidence/*.json | sha256sum`` prints inside the bundle).
+    Known before any report is written, so report.pdf can state it although the PDF itself is
+    in the bundle (a file cannot carry the hash of a bundle that holds it); the manifest
+    records it too."""
+    listing = sorted((path, hashlib.sha256(data).hexdigest())
+                     for path, data in evidence_files(result))
+    text = "".join(f"{digest}  {path}\n" for path, digest in listing)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --- what goes in ---------------------------------------------------------------------------
@@ -292,14 +316,16 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
             copy_file(src, dest)
     if exceptions_report is not None:
         _dump(root / "reports" / "exceptions-report.json", exceptions_report.to_json())
-    for r in result.accounts:
-        _dump(root / "evidence" / f"{r.account.id}.json", account_evidence(r))
-    _dump(root / "evidence" / "organization.json", organization_evidence(result))
+    for rel, data in evidence_files(result):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
     _copy_rules(result, rules, root)
 
     files = sorted(p for p in root.rglob("*") if p.is_file())
     _refuse_secrets(root, files, _secret_values(config, secrets))
-    manifest = {
+    listed = [{"path": p.relative_to(root).as_posix(), "sha256": sha256_file(p),
+               "size": p.stat().st_size} for p in files]
+    manifest: dict[str, Any] = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
         "kind": "orgscan-evidence-bundle",
         "created": now.isoformat(),
@@ -315,9 +341,15 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
         "coverage": _coverage(result),
         "exceptions": None if exceptions_report is None else {
             k: exceptions_report.to_json()[k] for k in ("source", "counts", "expired", "stale")},
-        "files": [{"path": p.relative_to(root).as_posix(), "sha256": sha256_file(p),
-                   "size": p.stat().st_size} for p in files],
+        "files": listed,
     }
+    listing = "".join(f"{f['sha256']}  {f['path']}\n" for f in listed
+                      if str(f["path"]).startswith(f"{EVIDENCE_DIR}/"))
+    manifest["evidence_sha256"] = {
+        "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+        "statement": "SHA-256 of the evidence files' listing ('<sha256>  <path>' per file "
+                     "under evidence/, sorted by path), the digest report.pdf states on its "
+                     "cover"}
     _dump(root / MANIFEST, manifest)
     _refuse_secrets(root, [root / MANIFEST], _secret_values(config, secrets))
     return sha256_file(root / MANIFEST), len(files) + 1
@@ -344,4 +376,5 @@ def _zip(root: Path, zip_path: Path, name: str) -> Path:
 
 
 __all__ = ["BUNDLE_NAME", "MANIFEST", "RULES_DIR", "Bundle", "BundleError", "account_evidence",
-           "config_json", "organization_evidence", "redact", "sha256_file", "write_bundle"]
+           "config_json", "evidence_digest", "evidence_files", "organization_evidence", "redact",
+           "sha256_file", "write_bundle"]

@@ -5,8 +5,10 @@ tag allows only that inline CSS and JS, by hash, and nothing from anywhere else,
 cannot fetch, and an injected script could not run even if escaping failed. Every text from
 AWS or the config is HTML-escaped here or written with textContent by the script.
 
-The tree, root-usage, OU and framework sections are plain HTML (readable without JS); the
-findings table is drawn by the script from the JSON block, with filters.
+The tree, root-usage, OU and framework sections are plain HTML (readable without JS), with the
+pictures of ``charts`` inline as SVG; the findings table is drawn by the script from the JSON
+block, with filters. Every matching finding is in the document: "Show more" pages the screen
+view only, and the print stylesheet shows all of them.
 """
 
 from __future__ import annotations
@@ -14,9 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 from collections.abc import Mapping, Sequence
-from html import escape
 from importlib import resources
 from pathlib import Path
 from string import Template
@@ -25,21 +25,14 @@ from typing import Any
 from scanner.core.audit_report import AuditReport, RootUseRow
 from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import AccountResult, Coverage, ScanResult
+from scanner.report.charts import control_compliance, findings_by_ou, root_timeline
 from scanner.report.files import write_text
 from scanner.report.markdown import regions_statement, when
+from scanner.report.markup import h
 
 HTML_NAME = "report.html"
 STATUS_ORDER = {s: i for i, s in enumerate((Status.FAIL, Status.ERROR, Status.NOT_ASSESSED,
                                             Status.MUTED, Status.PASS, Status.NOT_APPLICABLE))}
-
-
-# Control characters have no place in HTML text (NUL is a parse error, the others render as
-# nothing or garble a terminal that shows the file): shown as U+FFFD.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def h(value: object) -> str:
-    return escape(_CONTROL.sub("\ufffd", "" if value is None else str(value)), quote=True)
 
 
 def _asset(name: str) -> str:
@@ -230,6 +223,7 @@ def _root_usage(report: AuditReport) -> tuple[str, str]:
     """The accounts that used root (newest first) and the per-OU counts, as two panels."""
     result = report.result
     used, unknown = report.root_use.used, report.root_use.unknown
+    timeline = "".join(root_timeline(report.root_use))
     head = ROOT_USAGE_HEAD
     body = [_used_tr(r) for r in used]
     for r in unknown:
@@ -253,6 +247,7 @@ def _root_usage(report: AuditReport) -> tuple[str, str]:
     return (f'<section class="panel" id="root-usage"><h2>Root usage<span class="sub">'
             f"{len(used)} account(s) used root · {len(unknown)} unknown</span></h2>"
             f'<div class="pad"><p class="note">{h(note)}</p></div>'
+            f'<div class="pad chart-box" id="root-timeline">{timeline}</div>'
             f'<div class="scroll"><table id="root-usage-table"><thead>{head}</thead><tbody>'
             f'{"".join(body)}</tbody></table></div></section>',
             f'<section class="panel" id="root-usage-ous"><h2>Root use by OU<span class="sub">'
@@ -264,6 +259,7 @@ def _root_usage(report: AuditReport) -> tuple[str, str]:
 
 
 def _per_ou(units: Sequence[Mapping[str, Any]]) -> str:
+    chart = "".join(findings_by_ou(units))
     rows = []
     for u in units:
         f, a = u["findings"], u["accounts"]
@@ -280,6 +276,7 @@ def _per_ou(units: Sequence[Mapping[str, Any]]) -> str:
             f"<td>{h(worst) or '-'}</td><td>{filter_link('ou', u['path'])}</td></tr>")
     return ('<section class="panel" id="ous"><h2>Per-OU summary<span class="sub">each unit '
             "with its whole subtree · compliance = PASS / (PASS + FAIL + ERROR)</span></h2>"
+            f'<div class="pad chart-box" id="ou-chart">{chart}</div>'
             '<div class="scroll"><table id="ou-table"><thead><tr><th>OU</th>'
             '<th class="num">Accounts</th><th class="num">Not assessed</th>'
             '<th class="num">FAIL</th><th class="num">ERROR</th><th class="num">PASS</th>'
@@ -320,8 +317,10 @@ def _frameworks(report: AuditReport) -> str:
             f'<td class="mono">{h(", ".join(s.rule_ids))}</td>'
             f"<td>{filter_link('control', f'{fw}:{s.control}')}</td></tr>"
             for s in summaries)
+        chart = "".join(control_compliance(fw, summaries))
         parts.append(
-            f'<h3 class="fw">{h(fw)}</h3><div class="scroll"><table class="fw"><thead><tr>'
+            f'<h3 class="fw">{h(fw)}</h3><div class="pad chart-box fw-chart">{chart}</div>'
+            '<div class="scroll"><table class="fw"><thead><tr>'
             "<th>Control</th>"
             '<th>Status</th><th class="num">PASS</th><th class="num">FAIL</th>'
             '<th class="num">ERROR</th><th class="num">NOT_ASSESSED</th>'

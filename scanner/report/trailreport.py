@@ -18,8 +18,9 @@ from scanner.core.audit_report import RootUseRow
 from scanner.core.models import JSON, Account, AccountState
 from scanner.core.results import Coverage
 from scanner.core.rootusage import ORG_TRAIL, RootUsage
-from scanner.report.html import ROOT_USAGE_HEAD, _asset, _sha256, _used_tr, account_cell, h
+from scanner.report.html import ROOT_USAGE_HEAD, _asset, _sha256, _used_tr, account_cell
 from scanner.report.markdown import when
+from scanner.report.markup import h
 from scanner.report.rootusage_writer import render_json, root_usage_document, write_root_usage_csv
 
 HTML_NAME = "root-usage.html"

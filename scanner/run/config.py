@@ -94,6 +94,10 @@ def load_config(path: Path | None = None, *, defaults_name: str = "<defaults>",
         raise ConfigErrors(errors)
     config = _freeze(doc)
     _check_regions(config, doc, from_flag=bool(overrides.get("regions")))
+    if "pdf" in config.formats:
+        # The optional extra is checked before any scan, not found missing after one.
+        from scanner.report.pdf import require_pdf
+        require_pdf()
     return config
 
 

@@ -18,7 +18,7 @@ from scanner.core.audit_report import AuditReport, build_audit_report
 from scanner.core.errors import ConfigError
 from scanner.core.mutelist import Exception_, ExceptionReport, apply
 from scanner.core.results import JOURNAL_NAME, ScanResult
-from scanner.core.rules import Rule
+from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.report import write_reports
 from scanner.run.inputs import load_exceptions
@@ -151,7 +151,7 @@ def _write(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list
         result, exc_report = apply(result, exceptions, utcnow(),
                                    source=str(config.exceptions_file))
     # The one model every writer renders (built here only, so outputs cannot disagree).
-    report = build_audit_report(result, ou=opts.ou)
+    report = build_audit_report(result, ou=opts.ou, rules_digest=rules_digest(rules))
     written = write_reports(report, out, config.formats)
     if exc_report is not None:
         from scanner.report.mutelist import write_exceptions_report

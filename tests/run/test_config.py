@@ -62,14 +62,14 @@ def test_misspelt_key_names_line_path_and_suggestion(tmp_path: Path) -> None:
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     p = write(tmp_path, "scan:\n  concurrency: many\nregions: [us-east-1, nowhere]\n"
-                        "output: {formats: [json, pdf]}\n")
+                        "output: {formats: [json, docx]}\n")
     with pytest.raises(ConfigErrors) as err:
         load_config(p)
     lines = str(err.value).splitlines()
     assert len(lines) == 3
     assert any(":2: scan.concurrency: expected integer" in x for x in lines)
     assert any(":3: regions[1]" in x for x in lines)
-    assert any("output.formats[1]" in x and "'pdf' is not one of: json" in x for x in lines)
+    assert any("output.formats[1]" in x and "'docx' is not one of: json" in x for x in lines)
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:

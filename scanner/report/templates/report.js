@@ -6,6 +6,7 @@
   var findings = data.findings;
   var PAGE = 250;
   var limit = PAGE;
+  var matching = 0;
   var $ = function (id) { return document.getElementById(id); };
   var ui = {
     ou: $("f-ou"), sev: $("f-sev"), status: $("f-status"), rule: $("f-rule"),
@@ -114,15 +115,26 @@
     var body = ui.body;
     while (body.firstChild) { body.removeChild(body.firstChild); }
     var frag = document.createDocumentFragment();
-    hits.slice(0, limit).forEach(function (f) { frag.appendChild(row(f)); });
+    /* Every matching row is in the document (print shows them all); rows past the limit are
+       hidden on screen only, and "Show more" reveals the next page of them. */
+    hits.forEach(function (f, i) {
+      var tr = row(f);
+      if (i >= limit) { tr.classList.add("beyond"); }
+      frag.appendChild(tr);
+    });
     body.appendChild(frag);
     if (!hits.length) {
       var tr = el("tr"); var td = el("td", "empty", "No finding matches these filters.");
       td.colSpan = 6; tr.appendChild(td); body.appendChild(tr);
     }
-    ui.count.textContent = "Showing " + Math.min(limit, hits.length) + " of " + hits.length +
-      " matching (" + findings.length + " findings in all)";
-    ui.more.hidden = hits.length <= limit;
+    matching = hits.length;
+    showCount();
+  }
+
+  function showCount() {
+    ui.count.textContent = "Showing " + Math.min(limit, matching) + " of " + matching +
+      " matching (" + findings.length + " findings in all; printing shows every match)";
+    ui.more.hidden = matching <= limit;
   }
 
   function refilter() { limit = PAGE; render(); }
@@ -131,7 +143,10 @@
   });
   ui.q.addEventListener("input", refilter);
   ui.more.querySelector("button").addEventListener("click", function () {
-    limit += PAGE * 4; render();
+    limit += PAGE * 4;
+    var hidden = ui.body.querySelectorAll("tr.finding.beyond");
+    for (var i = 0; i < hidden.length && i < PAGE * 4; i++) { hidden[i].classList.remove("beyond"); }
+    showCount();
   });
   ui.reset.addEventListener("click", function () {
     [ui.ou, ui.sev, ui.status, ui.rule, ui.control].forEach(function (s) { s.value = ""; });
