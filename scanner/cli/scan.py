@@ -48,6 +48,9 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", metavar="I/N",
                    help="scan only shard I of N (accounts split by a hash of their id); "
                         "combine the shards' --out directories with `orgscan merge`")
+    p.add_argument("--organization", action="append", dest="organizations", metavar="LABEL",
+                   help="scan only this organization of the config's organizations: list "
+                        "(repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -64,8 +67,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from scanner.cli.console import print_summary
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
+    from scanner.run.orgconfig import has_organizations
     from scanner.run.runner import RunOptions, run
 
+    if getattr(args, "organizations", None) or has_organizations(args.config):
+        from scanner.cli.multiorg import scan_many
+        check_frameworks(args.frameworks or ())
+        return scan_many(args, _overrides(args))
     config = load_config(args.config, **_overrides(args))
     if args.shard:
         from scanner.run.shard import parse_shard

@@ -20,6 +20,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,9 @@ class _Scan:
     progress: Progress
     org_facts: dict[str, JSON | FactError] = field(default_factory=dict)
     tags: _Tags | None = None
+    # A concurrency budget shared with other scans (several organizations in one run);
+    # None: this scan's own semaphore of scan.concurrency.
+    slots: AbstractAsyncContextManager[Any] | None = None
 
 
 # Organization facts whose data lives in the management account itself (its event history,
@@ -169,9 +173,11 @@ class _Tags:
 
 async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                resume: bool = False, now: datetime | None = None,
-               progress: Progress | None = None) -> ScanResult:
+               progress: Progress | None = None,
+               slots: AbstractAsyncContextManager[Any] | None = None) -> ScanResult:
     """Scan the organization. Raises AwsError only when nothing can be scanned at all
-    (no base credentials, no organization); everything per account becomes data."""
+    (no base credentials, no organization); everything per account becomes data. ``slots``:
+    the budget each account's scan holds a slot of, when shared with other scans."""
     start: datetime = now or utcnow()
     started = start.isoformat()
     async with Aws(config.aws) as aws:
@@ -204,6 +210,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                 # The resumed scan keeps the original window, so both halves agree.
                 start = datetime.fromisoformat(str(journal.header["started"]))
             state = _Scan(config, aws, base, org, rules, needed, org_store, start, journal, prog)
+            state.slots = slots
             if not tags_first:
                 state.tags = _Tags(org, targets)
             org_facts = state.org_facts = await _org_facts(state)
@@ -274,7 +281,7 @@ def _complete_org_facts(org_facts: dict[str, JSON | FactError],
 
 async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
     """Scan every target not already journaled; True when interrupted (Ctrl-C)."""
-    sem = asyncio.Semaphore(s.config.concurrency)
+    sem = s.slots if s.slots is not None else asyncio.Semaphore(s.config.concurrency)
 
     async def one(account: Account) -> None:
         async with sem:

@@ -44,6 +44,7 @@ class SimServer:
         log_path: Path | None = None,
         iam_auth: bool = False,
         caller: str = "management",
+        authenticate: bool = False,
     ) -> None:
         self._raw = read_raw(scenario)
         self.scenario: Scenario = normalise(self._raw)
@@ -63,6 +64,8 @@ class SimServer:
         # Enforce IAM policies: the scenario's iam_policies give the audit role and the
         # operator user their policies (without them, every call is denied).
         self.iam_auth = iam_auth
+        # Refuse keys it never issued and wrong signatures, as AWS does (scanner/sim/authn.py).
+        self.authenticate = authenticate
         self.endpoint = ""
         self.management_account_id = self.scenario["organization"]["management_account_id"]
         self.organization_id = ""
@@ -102,6 +105,8 @@ class SimServer:
             cmd += ["--faults", json.dumps(self.faults)]
         if self.iam_auth:
             cmd.append("--iam-auth")
+        if self.authenticate:
+            cmd.append("--authenticate")
         if self.log_path is None:
             cmd.append("--quiet")
             self._stderr = open(Path(self._tmpdir.name) / "stderr.log", "w+b")  # noqa: SIM115
