@@ -68,6 +68,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- several organizations (`orgscan demo --organizations N`) ---------------------------------
 
 DEMO_LABELS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka")
+# Member accounts of the generated organizations, in order (each of these seeds the scenario
+# generator with every OU its policies name).
+DEMO_SIZES = (24, 12, 16, 20, 28, 32, 36)
 
 
 def demo_organizations(count: int) -> list[tuple[str, Any]]:
@@ -77,7 +80,8 @@ def demo_organizations(count: int) -> list[tuple[str, Any]]:
 
     orgs: list[tuple[str, Any]] = [(DEMO_LABELS[0], "demo")]
     for i in range(1, count):
-        scenario, _ = generate(24 // i, seed=7 * i, management_account_id=f"{i + 1}" * 12)
+        scenario, _ = generate(DEMO_SIZES[i - 1], seed=7 * i,
+                               management_account_id=f"{i + 1}" * 12)
         orgs.append((DEMO_LABELS[i], scenario))
     return orgs
 

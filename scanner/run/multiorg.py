@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -71,15 +72,17 @@ def check_options(opts: RunOptions, shard: object = None) -> None:
         raise ConfigError("--shard", "not available with organizations:")
 
 
-def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions) -> MultiOutcome:
+def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
+             now: Mapping[str, datetime] | None = None) -> MultiOutcome:
     """Scan every organization in one event loop, then write each one's outputs into its
-    own directory and the combined outputs into ``base.output_dir``."""
+    own directory and the combined outputs into ``base.output_dir``. ``now``: where a
+    window must end, by label (a simulator's clock); else the time each scan starts."""
     check_options(opts)
     rules = load_selected_rules(base)
     exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
     for org in orgs:
         Path(org.config.output_dir).mkdir(parents=True, exist_ok=True)
-    results = asyncio.run(_scan_all(orgs, rules, opts, base.concurrency))
+    results = asyncio.run(_scan_all(orgs, rules, opts, base.concurrency, now or {}))
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
@@ -99,7 +102,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions) -> M
 
 
 async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,
-                    budget: int) -> dict[str, ScanResult | str]:
+                    budget: int, now: Mapping[str, datetime]) -> dict[str, ScanResult | str]:
     """Each organization's result, or the reason it has none (its AwsError)."""
     share = FairShare(budget)
     results: dict[str, ScanResult | str] = {}
@@ -107,7 +110,8 @@ async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunO
     async def one(org: OrgConfig) -> None:
         progress = Progress(total=0, quiet=opts.quiet, stream=_labelled(org.label))
         try:
-            results[org.label] = await _scan(org, rules, opts, progress, share)
+            results[org.label] = await _scan(org, rules, opts, progress, share,
+                                             now.get(org.label))
         except AwsError as exc:
             results[org.label] = _reason(exc)
             progress.note(f"not assessed: {results[org.label]}")
@@ -128,11 +132,12 @@ async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunO
 
 
 async def _scan(org: OrgConfig, rules: Sequence[Rule], opts: RunOptions, progress: Progress,
-                share: FairShare) -> ScanResult:
+                share: FairShare, now: datetime | None) -> ScanResult:
     from scanner.run.orchestrator import scan
 
     return await scan(org.config, rules, out_dir=Path(org.config.output_dir),
-                      resume=opts.resume, progress=progress, slots=share.lane(org.label))
+                      resume=opts.resume, progress=progress, slots=share.lane(org.label),
+                      now=now)
 
 
 def _reason(exc: AwsError) -> str:
