@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         description="Recompute the SHA-256 of every file of an evidence bundle (directory or "
                     "zip) and report each tampered, missing or extra file. Exit 0 clean, "
                     "1 tampered, 2 not a bundle.")
-    p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip")
+    p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip, or a "
+                   "multi-organization run's directory (organizations-manifest.json)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_verify)
 
@@ -43,10 +44,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
     from scanner.core.errors import ConfigError
-    from scanner.report.bundleverify import verify
+    from scanner.report.bundleverify import Verification, verify
+    from scanner.report.combinedverify import CombinedVerification, is_combined, verify_combined
 
+    result: Verification | CombinedVerification
     try:
-        result = verify(args.bundle)
+        # A multi-organization run's directory: its organizations-manifest.json and bundles.
+        result = verify_combined(args.bundle) if is_combined(args.bundle) else verify(args.bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE

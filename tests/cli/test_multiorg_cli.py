@@ -72,3 +72,7 @@ def test_demo_organizations_3(tmp_path: Path) -> None:
     for e in assessed:
         verify = orgscan("verify", str(out / e["directory"] / "evidence-bundle.zip"))
         assert verify.returncode == 0, verify.stdout + verify.stderr
+    # The whole package: organizations-manifest.json, and every bundle it lists.
+    verify = orgscan("verify", str(out))
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "every bundle verifies" in verify.stdout

@@ -240,3 +240,24 @@ def test_resume_continues_each_organization_from_its_own_journal(
         by_action = run.fleet[label].counters()["by_action"]
         assert by_action.get("iam:GetAccountPasswordPolicy", 0) == 0, by_action
     assert _org(resumed, FAILING).outcome is None
+
+
+def test_the_combined_manifest_verifies_and_names_what_was_changed(
+        run: Run, tmp_path: Path) -> None:
+    from scanner.report.combinedverify import verify_combined
+
+    out = tmp_path / "package"
+    shutil.copytree(run.out, out)
+    clean = verify_combined(out)
+    assert clean.ok, clean.text()
+    assert len(clean.bundles) == 2 and all(b.ok for b in clean.bundles)
+    with (out / "root-usage.csv").open("a", encoding="utf-8") as fh:
+        fh.write("acme,o-forged,999999999999\r\n")
+    (out / "globex" / "evidence-bundle" / MANIFEST_NAME).write_text("{}", "utf-8")
+    changed = verify_combined(out)
+    assert not changed.ok
+    assert set(changed.problems) == {"TAMPERED root-usage.csv",
+                                     f"TAMPERED globex/evidence-bundle/{MANIFEST_NAME}"}
+
+
+MANIFEST_NAME = "manifest.json"
