@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from scanner.cli.exits import (
     EXIT_AWS,
+    EXIT_BUNDLE,
     EXIT_FINDINGS,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def scan_many(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
-    """``args``: `orgscan scan`'s, its --framework names already checked."""
+    """``args``: `orgscan scan`'s."""
     from scanner.run.multiorg import check_options, run_many
     from scanner.run.orgconfig import has_organizations, load_organizations
     from scanner.run.runner import RunOptions
@@ -32,7 +33,7 @@ def scan_many(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         raise ConfigError("--organization", f"the config ({where}) lists no organizations")
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)
-    check_options(opts, args.shard)
+    check_options(opts, args.shard, args.frameworks or ())
     base, orgs = load_organizations(args.config, only=tuple(args.organizations or ()),
                                     **overrides)
     outcome = run_many(base, orgs, opts)
@@ -55,6 +56,9 @@ def print_combined_summary(outcome: MultiOutcome) -> None:
     for e in doc["organizations"]:
         if e["reason"]:
             print(f"  ! {e['label']}: {e['reason']}")
+    for r in outcome.orgs:
+        if r.bundle_error:
+            print(f"  ! {r.label}: evidence bundle withheld: {r.bundle_error}")
     t = doc["totals"]
     print(f"Total: {t['coverage']['accounts']} account(s), {t['coverage']['assessed']} assessed, "
           f"{t['coverage']['partial']} partial, {t['coverage']['not_assessed']} not assessed; "
@@ -67,10 +71,13 @@ def print_combined_summary(outcome: MultiOutcome) -> None:
 
 
 def multi_exit_code(outcome: MultiOutcome, fail_on: str | None) -> int:
-    """Interrupted first; then an organization not assessed (all of them: nothing could be
-    scanned, exit 4); then each organization's own code, the most serious first."""
+    """Interrupted first; then a withheld bundle; then an organization not assessed (all of
+    them: nothing could be scanned, exit 4); then each organization's own code, the most
+    serious first."""
     if outcome.interrupted:
         return EXIT_INTERRUPTED
+    if any(r.bundle_error for r in outcome.orgs):
+        return EXIT_BUNDLE
     scanned = [r.outcome.result for r in outcome.orgs if r.outcome is not None]
     if not scanned:
         return EXIT_AWS

@@ -72,7 +72,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if getattr(args, "organizations", None) or has_organizations(args.config):
         from scanner.cli.multiorg import scan_many
-        check_frameworks(args.frameworks or ())
         return scan_many(args, _overrides(args))
     config = load_config(args.config, **_overrides(args))
     if args.shard:

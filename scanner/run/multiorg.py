@@ -15,7 +15,7 @@ import asyncio
 import io
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -27,6 +27,7 @@ from scanner.core.multiorg import OrgReport
 from scanner.core.results import ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
+from scanner.report.bundle import BundleError
 from scanner.report.combined import write_combined, write_combined_manifest
 from scanner.run.fairshare import FairShare
 from scanner.run.inputs import load_exceptions
@@ -45,6 +46,7 @@ class OrgRun:
     config: ScanConfig
     outcome: RunOutcome | None
     reason: str = ""  # why it was not assessed as a whole
+    bundle_error: str = ""  # its evidence bundle was withheld (it would hold a secret)
 
     @property
     def report(self) -> OrgReport:
@@ -60,7 +62,7 @@ class MultiOutcome:
     interrupted: bool
 
 
-def check_options(opts: RunOptions, shard: object = None) -> None:
+def check_options(opts: RunOptions, shard: object = None, frameworks: Sequence[str] = ()) -> None:
     """What a multi-organization run cannot do yet, refused before any call."""
     if opts.ou is not None:
         raise ConfigError("--ou", "an OU path belongs to one organization; not available "
@@ -70,6 +72,9 @@ def check_options(opts: RunOptions, shard: object = None) -> None:
                           "organization's directory with `orgscan report diff`)")
     if shard is not None:
         raise ConfigError("--shard", "not available with organizations:")
+    if frameworks:
+        raise ConfigError("--framework", "not available with organizations: (each "
+                          "organization's ou-summary.json lists its framework controls)")
 
 
 def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
@@ -89,8 +94,14 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
         if isinstance(got, str):
             runs.append(OrgRun(org.label, org.config, None, got))
             continue
-        runs.append(OrgRun(org.label, org.config,
-                           finish(got, org.config, opts, rules, exceptions)))
+        try:
+            runs.append(OrgRun(org.label, org.config,
+                               finish(got, org.config, opts, rules, exceptions)))
+        except BundleError as exc:
+            # Its reports stand without the bundle; the other organizations go on.
+            runs.append(OrgRun(org.label, org.config, finish(
+                got, org.config, replace(opts, bundle=False), rules, exceptions),
+                bundle_error=str(exc)))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
     reports = [r.report for r in runs]

@@ -40,6 +40,7 @@ def test_an_unknown_organization_is_one_line_listing_the_labels(tmp_path: Path) 
                               "organizations"),
     (["--ou", "Root/Prod"], "--ou: an OU path belongs to one organization"),
     (["--shard", "1/2"], "--shard: not available with organizations:"),
+    (["--framework", "cis-aws-foundations-5.0"], "--framework: not available with organizations:"),
 ])
 def test_flags_a_multi_organization_run_cannot_take(tmp_path: Path, flags: list[str],
                                                     expected: str) -> None:
