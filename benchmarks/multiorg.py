@@ -8,9 +8,8 @@ throttled at 2/s per account and region), so neither finds credential reports ge
 other. Phase "one run": `orgscan scan --config` with an ``organizations:`` list (one endpoint
 and profile per organization), measured with wait4. Phase "one after another": `orgscan scan`
 per organization, each measured; their walls are summed. The root-checks rule selection
-(configs/root-checks.yaml), no bundle. ``--concurrency``: scan.concurrency, which is each
-single run's budget and the multi-organization run's whole budget unless ``--shared-budget``
-says otherwise.
+(configs/root-checks.yaml), no bundle. ``--concurrency``: scan.concurrency, each single run's
+budget and each organization's share of the multi-organization run's one budget (their sum).
 """
 
 from __future__ import annotations
@@ -59,8 +58,6 @@ def main() -> int:
     p.add_argument("--orgs", type=int, default=3)
     p.add_argument("--accounts", type=int, default=300)
     p.add_argument("--concurrency", type=int, default=32)
-    p.add_argument("--shared-budget", type=int, default=None,
-                   help="the multi-organization run's budget (default: --concurrency)")
     p.add_argument("--python", type=Path, default=Path(sys.executable))
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args()
@@ -69,13 +66,12 @@ def main() -> int:
     argv = orgscan_argv(from_cwd(args.python))
     results: dict[str, Any] = {"orgs": args.orgs, "accounts": args.accounts,
                                "concurrency": args.concurrency,
-                               "shared_budget": args.shared_budget or args.concurrency}
+                               "shared_budget": args.concurrency * args.orgs}
     with tempfile.TemporaryDirectory(prefix="orgscan-multiorg-bench-") as tmp_s:
         tmp = Path(tmp_s)
         with fleet(args.orgs, args.accounts) as f:
             env = profiles(f, tmp / "credentials")
             config = {**base, "output": {**base["output"], "directory": str(tmp / "multi")},
-                      "scan": {"concurrency": args.shared_budget or args.concurrency},
                       "organizations": [{"label": label, "endpoint_url": f[label].endpoint,
                                          "profile": label} for label in f]}
             (tmp / "multi.yaml").write_text(yaml.safe_dump(config), "utf-8")

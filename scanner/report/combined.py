@@ -5,6 +5,8 @@
                                   compliance; and the totals, sums of those
     root-usage.json / .csv        every organization's root-usage records, each row naming its
                                   organization (label and id)
+    ou-summary.json / .csv        each organization's per-OU roll-up under the organization
+                                  (the CSV's rows led by its label and id)
     organizations-manifest.json   the SHA-256 of every organization's evidence bundle (its zip
                                   and its manifest.json) and of the combined files above
 
@@ -22,6 +24,8 @@ from typing import Any
 from scanner.core.multiorg import OrgReport, organization_entry, totals
 from scanner.report.bundle import BUNDLE_NAME, MANIFEST, sha256_file
 from scanner.report.csvout import write_csv
+from scanner.report.rollup import CSV_COLUMNS as OU_COLUMNS
+from scanner.report.rollup import ou_summary_json, ou_summary_rows
 from scanner.report.rootusage_writer import CSV_COLUMNS, csv_rows, render_json, root_usage_document
 
 FORMAT_VERSION = 1
@@ -35,7 +39,8 @@ def write_combined(orgs: Sequence[OrgReport], out: Path, *, generated_at: str) -
     them and every bundle (``write_combined_manifest``)."""
     out.mkdir(parents=True, exist_ok=True)
     return [write_organizations(orgs, out, generated_at=generated_at),
-            *write_combined_root_usage(orgs, out, generated_at=generated_at)]
+            *write_combined_root_usage(orgs, out, generated_at=generated_at),
+            *write_combined_ou_summary(orgs, out, generated_at=generated_at)]
 
 
 def write_organizations(orgs: Sequence[OrgReport], out: Path, *, generated_at: str) -> Path:
@@ -87,6 +92,34 @@ def write_combined_root_usage(orgs: Sequence[OrgReport], out: Path, *,
     path = out / "root-usage.json"
     path.write_text(render_json(document), encoding="utf-8")
     return [path, write_csv(out / "root-usage.csv", (*ORG_COLUMNS, *CSV_COLUMNS), csv_out)]
+
+
+def write_combined_ou_summary(orgs: Sequence[OrgReport], out: Path, *,
+                              generated_at: str) -> list[Path]:
+    """ou-summary.json / .csv whose top level is the organization: each organization's own
+    ou-summary (its root unit is the organization's roll-up), the CSV rows led by the
+    organization's label and id. An organization not assessed is listed with its reason and
+    no units."""
+    listed: list[dict[str, Any]] = []
+    rows: list[list[object]] = []
+    definitions: Any = {}
+    for org in orgs:
+        entry: dict[str, Any] = {"label": org.label, "status": org.status,
+                                 "reason": org.reason or None, "organization_id": None,
+                                 "scan": None, "units": []}
+        if org.report is not None:
+            own = ou_summary_json(org.report)
+            entry.update(organization_id=org.report.result.org.id, scan=own["scan"],
+                         units=own["units"])
+            rows += [[org.label, org.report.result.org.id, *row]
+                     for row in ou_summary_rows(org.report.units)]
+            definitions = own["definitions"]
+        listed.append(entry)
+    doc = {"format_version": FORMAT_VERSION, "generated_at": generated_at,
+           "definitions": definitions, "organizations": listed}
+    path = out / "ou-summary.json"
+    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    return [path, write_csv(out / "ou-summary.csv", (*ORG_COLUMNS, *OU_COLUMNS), rows)]
 
 
 def write_combined_manifest(orgs: Sequence[OrgReport], out: Path, combined: Sequence[Path], *,

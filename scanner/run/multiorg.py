@@ -4,9 +4,10 @@ Every organization is scanned by the one scan (``orchestrator.scan``) with its o
 configuration: its own AWS session and credentials (so its calls are signed only with them),
 its own output directory, journal and evidence bundle. The scans share one event loop and one
 concurrency budget (``fairshare.FairShare``: a freed slot goes to the organization holding the
-fewest). An organization whose credentials or walk fail is NOT_ASSESSED as a whole, with the
-reason; the others complete. Ctrl-C stops every scan; what each journaled stands, and
-``--resume`` continues each from its own journal.
+fewest; ``budget``: the sum of the organizations' ``scan.concurrency``). An organization whose
+credentials or walk fail is NOT_ASSESSED as a whole, with the reason; the others complete.
+Ctrl-C stops every scan; what each journaled stands, and ``--resume`` continues each from its
+own journal.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report.bundle import BundleError
 from scanner.report.combined import write_combined, write_combined_manifest
+from scanner.report.combinedhtml import write_combined_html
 from scanner.run.fairshare import FairShare
 from scanner.run.inputs import load_exceptions
 from scanner.run.orgconfig import OrgConfig
@@ -87,7 +89,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
     for org in orgs:
         Path(org.config.output_dir).mkdir(parents=True, exist_ok=True)
-    results = asyncio.run(_scan_all(orgs, rules, opts, base.concurrency, now or {}))
+    results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}))
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
@@ -106,10 +108,20 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     generated = utcnow().isoformat()
     reports = [r.report for r in runs]
     written = write_combined(reports, out, generated_at=generated)
+    if "html" in base.formats:
+        written.append(write_combined_html(reports, out, generated_at=generated))
     written.append(write_combined_manifest(reports, out, written, generated_at=generated))
     interrupted = any(r.reason == INTERRUPTED_EARLY
                       or (r.outcome is not None and r.outcome.result.interrupted) for r in runs)
     return MultiOutcome(tuple(runs), written, out, interrupted)
+
+
+def budget(orgs: Sequence[OrgConfig]) -> int:
+    """The run's concurrency budget: each organization's ``scan.concurrency`` is its fair
+    share, the budget their sum. Organizations do not compete for AWS quotas (those are per
+    account), so a run over N organizations may keep N shares in flight; a share an
+    organization no longer needs (it is done, or still walking) goes to the others."""
+    return max(1, sum(o.config.concurrency for o in orgs))
 
 
 async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,

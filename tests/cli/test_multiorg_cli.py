@@ -73,6 +73,14 @@ def test_demo_organizations_3(tmp_path: Path) -> None:
     for e in assessed:
         verify = orgscan("verify", str(out / e["directory"] / "evidence-bundle.zip"))
         assert verify.returncode == 0, verify.stdout + verify.stderr
+    # The overview opens on every organization and links into each one's own report.
+    page = (out / "report.html").read_text("utf-8")
+    for e in doc["organizations"]:
+        assert f">{e['label']}<" in page
+    for e in assessed:
+        assert f'href="{e["directory"]}/report.html"' in page
+        assert (out / e["directory"] / "report.html").is_file()
+    assert "SignatureDoesNotMatch" in page and "<svg" in page and "<script" not in page
     # The whole package: organizations-manifest.json, and every bundle it lists.
     verify = orgscan("verify", str(out))
     assert verify.returncode == 0, verify.stdout + verify.stderr

@@ -199,7 +199,20 @@ def test_combined_manifest_lists_every_bundle_sha256(run: Run) -> None:
     for f in manifest["files"]:
         assert f["sha256"] == sha256_file(run.out / f["path"])
     assert {f["path"] for f in manifest["files"]} == {
-        "organizations.json", "root-usage.json", "root-usage.csv"}
+        "organizations.json", "root-usage.json", "root-usage.csv", "ou-summary.json",
+        "ou-summary.csv"}
+
+
+def test_combined_ou_summary_has_the_organization_on_top(run: Run) -> None:
+    doc = _json(run.out / "ou-summary.json")
+    assert [o["label"] for o in doc["organizations"]] == ["acme", "globex", FAILING]
+    for o in doc["organizations"]:
+        if o["label"] == FAILING:
+            assert o["units"] == [] and "SignatureDoesNotMatch" in o["reason"]
+            continue
+        own = _json(run.out / o["label"] / "ou-summary.json")
+        assert o["units"] == own["units"]
+        assert o["organization_id"] == own["scan"]["organization_id"]
 
 
 def test_no_credential_crosses_organizations(run: Run) -> None:
