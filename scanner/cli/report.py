@@ -64,9 +64,12 @@ def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
 def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
              err: TextIO = sys.stderr) -> int:
     from scanner.core.errors import ConfigError
+    from scanner.report.combineddiff import is_combined_run
     from scanner.report.diffload import diff_paths
     from scanner.report.diffrender import diff_markdown
 
+    if is_combined_run(args.old) or is_combined_run(args.new):
+        return _diff_combined(args, out, err)
     try:
         d = diff_paths(args.old, args.new, getattr(args, "ou", None))
     except ConfigError as exc:
@@ -82,4 +85,30 @@ def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
         print(f"orgscan diff: {s['new']} new, {s['resolved']} resolved, {s['changed']} changed; "
               f"root started {s['root_started']}, stopped {s['root_stopped']} -> {args.out}",
               file=err)
+    return EXIT_OK
+
+
+def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Two multi-organization runs: organizations added, removed, changed, and each one's
+    own diff."""
+    from scanner.core.errors import ConfigError
+    from scanner.report.combineddiff import combined_diff_markdown, diff_combined
+
+    try:
+        if getattr(args, "ou", None):
+            raise ConfigError("--ou", "an OU path belongs to one organization: diff its two "
+                              "directories instead")
+        d = diff_combined(args.old, args.new)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=err)
+        return EXIT_USAGE
+    text = (json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.diff_format == "json"
+            else combined_diff_markdown(d))
+    if args.out is None:
+        out.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"orgscan diff: {len(d['organizations_added'])} organization(s) added, "
+              f"{len(d['organizations_removed'])} removed, {len(d['status_changed'])} changed "
+              f"status -> {args.out}", file=err)
     return EXIT_OK

@@ -274,3 +274,27 @@ def test_the_combined_manifest_verifies_and_names_what_was_changed(
 
 
 MANIFEST_NAME = "manifest.json"
+
+
+def test_diff_of_two_runs_names_organizations_added_removed_and_each_ones_changes(
+        run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scanner.cli.main import main
+
+    new = tmp_path / "next-quarter"
+    shutil.copytree(run.out, new)
+    doc = _json(new / "organizations.json")
+    acme = next(e for e in doc["organizations"] if e["label"] == "acme")
+    doc["organizations"] = [acme, {**next(e for e in doc["organizations"]
+                                          if e["label"] == FAILING), "label": "newco",
+                                   "directory": "newco"}]
+    (new / "organizations.json").write_text(json.dumps(doc), "utf-8")
+    assert main(["diff", str(run.out), str(new), "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["organizations_added"] == ["newco"]
+    assert d["organizations_removed"] == ["globex", FAILING]
+    assert list(d["organizations"]) == ["acme"]  # assessed in both: its own diff
+    summary = d["organizations"]["acme"]["summary"]
+    assert summary["new"] == summary["resolved"] == 0 and summary["unchanged"] > 0
+    assert main(["diff", str(run.out), str(new)]) == 0
+    text = capsys.readouterr().out
+    assert "Organizations added: newco" in text and "## acme" in text
