@@ -62,17 +62,19 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from scanner.run.orgconfig import has_organizations
+
+    if getattr(args, "organizations", None) or has_organizations(args.config):
+        # A config's organizations: list (or --organization): several organizations, one run.
+        from scanner.cli.multiorg import scan_many
+        return scan_many(args, _overrides(args))
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
-    from scanner.run.orgconfig import has_organizations
     from scanner.run.runner import RunOptions, run
 
-    if getattr(args, "organizations", None) or has_organizations(args.config):
-        from scanner.cli.multiorg import scan_many
-        return scan_many(args, _overrides(args))
     config = load_config(args.config, **_overrides(args))
     if args.shard:
         from scanner.run.shard import parse_shard

@@ -156,11 +156,12 @@ async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunO
 
 async def _scan(org: OrgConfig, rules: Sequence[Rule], opts: RunOptions, progress: Progress,
                 share: FairShare, now: datetime | None) -> ScanResult:
-    from scanner.run.orchestrator import scan
+    from scanner.run.orchestrator import SHARED_SLOTS, scan
 
+    # Set in this organization's own task: its accounts take their slots from the shared budget.
+    SHARED_SLOTS.set(share.lane(org.label))
     return await scan(org.config, rules, out_dir=Path(org.config.output_dir),
-                      resume=opts.resume, progress=progress, slots=share.lane(org.label),
-                      now=now)
+                      resume=opts.resume, progress=progress, now=now)
 
 
 def _reason(exc: AwsError) -> str:

@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -61,9 +62,6 @@ class _Scan:
     progress: Progress
     org_facts: dict[str, JSON | FactError] = field(default_factory=dict)
     tags: _Tags | None = None
-    # A concurrency budget shared with other scans (several organizations in one run);
-    # None: this scan's own semaphore of scan.concurrency.
-    slots: AbstractAsyncContextManager[Any] | None = None
 
 
 # Organization facts whose data lives in the management account itself (its event history,
@@ -173,11 +171,9 @@ class _Tags:
 
 async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                resume: bool = False, now: datetime | None = None,
-               progress: Progress | None = None,
-               slots: AbstractAsyncContextManager[Any] | None = None) -> ScanResult:
+               progress: Progress | None = None) -> ScanResult:
     """Scan the organization. Raises AwsError only when nothing can be scanned at all
-    (no base credentials, no organization); everything per account becomes data. ``slots``:
-    the budget each account's scan holds a slot of, when shared with other scans."""
+    (no base credentials, no organization); everything per account becomes data."""
     start: datetime = now or utcnow()
     started = start.isoformat()
     async with Aws(config.aws) as aws:
@@ -210,7 +206,6 @@ async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
                 # The resumed scan keeps the original window, so both halves agree.
                 start = datetime.fromisoformat(str(journal.header["started"]))
             state = _Scan(config, aws, base, org, rules, needed, org_store, start, journal, prog)
-            state.slots = slots
             if not tags_first:
                 state.tags = _Tags(org, targets)
             org_facts = state.org_facts = await _org_facts(state)
@@ -279,9 +274,16 @@ def _complete_org_facts(org_facts: dict[str, JSON | FactError],
     return org_facts
 
 
+# A concurrency budget shared with other scans in the same event loop (several organizations
+# in one run, scanner/run/multiorg.py sets it in each organization's task): each account's
+# scan holds one of its slots. Unset: this scan's own semaphore of scan.concurrency.
+SHARED_SLOTS: ContextVar[AbstractAsyncContextManager[Any] | None] = ContextVar(
+    "orgscan_shared_slots", default=None)
+
+
 async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
     """Scan every target not already journaled; True when interrupted (Ctrl-C)."""
-    sem = s.slots if s.slots is not None else asyncio.Semaphore(s.config.concurrency)
+    sem = SHARED_SLOTS.get() or asyncio.Semaphore(s.config.concurrency)
 
     async def one(account: Account) -> None:
         async with sem:

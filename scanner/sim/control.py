@@ -103,10 +103,10 @@ class SimServer:
         ]
         if self.faults is not None:
             cmd += ["--faults", json.dumps(self.faults)]
-        if self.iam_auth:
-            cmd.append("--iam-auth")
         if self.authenticate:
             cmd.append("--authenticate")
+        if self.iam_auth:
+            cmd.append("--iam-auth")
         if self.log_path is None:
             cmd.append("--quiet")
             self._stderr = open(Path(self._tmpdir.name) / "stderr.log", "w+b")  # noqa: SIM115

@@ -151,10 +151,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default=None, help="fault spec as JSON text or @FILE")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
-    parser.add_argument("--iam-auth", action="store_true",
-                        help="enforce IAM policies (the scenario's iam_policies)")
     parser.add_argument("--authenticate", action="store_true",
                         help="refuse unknown access keys and wrong signatures")
+    parser.add_argument("--iam-auth", action="store_true",
+                        help="enforce IAM policies (the scenario's iam_policies)")
     args = parser.parse_args(argv)
 
     from werkzeug.serving import make_server
