@@ -25,7 +25,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from lib import LATENCY_FAULTS, from_cwd, orgscan_argv, run_measured, write_json
+from lib import (
+    LATENCY_FAULTS,
+    from_cwd,
+    orgscan_argv,
+    run_measured,
+    sim_cpu_seconds,
+    write_json,
+)
 
 from scanner.sim import SimFleet
 from scanner.sim.generate import generate
@@ -75,9 +82,14 @@ def main() -> int:
                       "organizations": [{"label": label, "endpoint_url": f[label].endpoint,
                                          "profile": label} for label in f]}
             (tmp / "multi.yaml").write_text(yaml.safe_dump(config), "utf-8")
+            sim_cpu = {label: sim_cpu_seconds(f[label]) for label in f}
             one = run_measured([*argv, "scan", "--config", str(tmp / "multi.yaml"), "--quiet",
                                 "--no-bundle"], env=env)
             results["one_run"] = one.to_json()
+            # The simulators' CPU during the run: on this machine they share its cores with
+            # the scanner (on AWS, every organization's endpoints are AWS's own).
+            results["one_run_sim_cpu_s"] = round(
+                sum(sim_cpu_seconds(f[label]) - sim_cpu[label] for label in f), 3)
             print(f"one run: {one.wall_s:.1f}s (exit {one.returncode})", flush=True)
         with fleet(args.orgs, args.accounts) as f:
             env = profiles(f, tmp / "credentials")
@@ -87,8 +99,11 @@ def main() -> int:
                                              "directory": str(tmp / "seq" / label)},
                           "aws": {"endpoint_url": f[label].endpoint, "profile": label}}
                 (tmp / f"{label}.yaml").write_text(yaml.safe_dump(config), "utf-8")
+                before = sim_cpu_seconds(f[label])
                 m = run_measured([*argv, "scan", "--config", str(tmp / f"{label}.yaml"),
                                   "--quiet", "--no-bundle"], env=env)
+                results.setdefault("one_after_another_sim_cpu_s", []).append(
+                    round(sim_cpu_seconds(f[label]) - before, 3))
                 results.setdefault("one_after_another", []).append(m.to_json())
                 walls.append(m.wall_s)
                 print(f"{label} alone: {m.wall_s:.1f}s (exit {m.returncode})", flush=True)
