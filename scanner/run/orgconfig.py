@@ -21,6 +21,9 @@ from scanner.run.config import _check_regions, _filter, load_config
 from scanner.run.inputs import load_yaml
 
 KEY = "organizations"
+# The combined outputs beside the organizations' directories (scanner/report/combined*.py).
+RESERVED = frozenset({"organizations.json", "organizations-manifest.json", "root-usage.json",
+                      "root-usage.csv", "ou-summary.json", "ou-summary.csv", "report.html"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ def load_organizations(path: Path, *, only: Sequence[str] = (),
     labels = [str(e["label"]) for e in entries]
     seen: dict[str, int] = {}
     for i, label in enumerate(labels):
+        if label.casefold() in RESERVED:
+            # A label is a directory beside the combined outputs: it must not be one of them.
+            raise doc.error((KEY, i, "label"), f"label {label!r} is the name of a combined "
+                            "output", f"reserved: {', '.join(sorted(RESERVED))}")
         first = seen.setdefault(label.casefold(), i)
         if first != i:
             # Labels are directory names: two that differ only in case collide on some disks.

@@ -147,6 +147,15 @@ def test_each_organization_has_every_output_and_its_own_bundle(run: Run) -> None
     assert not (run.out / FAILING / "evidence-bundle").exists()
 
 
+def test_organizations_json_follows_its_schema(run: Run) -> None:
+    import jsonschema
+
+    from scanner.core.yamldoc import load_schema
+
+    jsonschema.validate(_json(run.out / "organizations.json"),
+                        load_schema("organizations.schema.json"))
+
+
 def test_combined_counts_are_the_sums_of_each_organizations_own_outputs(run: Run) -> None:
     doc = _json(run.out / "organizations.json")
     assessed = [e for e in doc["organizations"] if e["status"] != "NOT_ASSESSED"]

@@ -117,6 +117,14 @@ def test_labels_are_unique_ignoring_case(tmp_path: Path) -> None:
     assert "already used by entry 0 ('Acme')" in str(err.value)
 
 
+def test_a_label_cannot_be_a_combined_output(tmp_path: Path) -> None:
+    path = write(tmp_path, "organizations:\n  - {label: Root-Usage.json, profile: a}\n")
+    with pytest.raises(ConfigError) as err:
+        load_organizations(path)
+    assert "organizations[0].label" in str(err.value)
+    assert "is the name of a combined output" in str(err.value)
+
+
 def test_a_single_organization_config_is_unchanged(tmp_path: Path) -> None:
     path = write(tmp_path, TOP)
     assert not has_organizations(path)
