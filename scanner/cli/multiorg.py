@@ -4,7 +4,6 @@ the exit code of several organizations."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, Any
 
 from scanner.cli.exits import (
@@ -50,7 +49,9 @@ def print_combined_summary(outcome: MultiOutcome) -> None:
     print(f"  {'label':20} {'organization':16} {'status':13} {'accounts':>8} {'assessed':>8} "
           f"{'root used':>9} {'FAIL':>5}")
     for e in doc["organizations"]:
-        print(f"  {e['label']:20} {e['organization_id'] or '-':16} {e['status']:13} "
+        status = e["status"] if e["complete"] or e["status"] == "NOT_ASSESSED" else \
+            f"{e['status']}*"
+        print(f"  {e['label']:20} {e['organization_id'] or '-':16} {status:13} "
               f"{e['coverage']['accounts']:>8} {e['coverage']['assessed']:>8} "
               f"{e['root_use']['accounts_using_root']:>9} {e['compliance']['failed']:>5}")
     for e in doc["organizations"]:
@@ -59,6 +60,8 @@ def print_combined_summary(outcome: MultiOutcome) -> None:
     for r in outcome.orgs:
         if r.bundle_error:
             print(f"  ! {r.label}: evidence bundle withheld: {r.bundle_error}")
+    if not all(e["complete"] for e in doc["organizations"] if e["status"] == "ASSESSED"):
+        print("  * assessed, with accounts not (fully) assessed: see its coverage.json")
     t = doc["totals"]
     print(f"Total: {t['coverage']['accounts']} account(s), {t['coverage']['assessed']} assessed, "
           f"{t['coverage']['partial']} partial, {t['coverage']['not_assessed']} not assessed; "
@@ -66,8 +69,9 @@ def print_combined_summary(outcome: MultiOutcome) -> None:
           f"{t['compliance']['failed']} FAIL")
     if outcome.interrupted:
         print("INCOMPLETE: the run was interrupted; rerun with --resume to finish it.")
-    print(f"Reports in {outcome.out_dir}/ (organizations.json, root-usage.json/.csv, "
-          f"organizations-manifest.json; one directory per organization)", file=sys.stdout)
+    combined = ", ".join(p.name for p in outcome.written)
+    print(f"Reports in {outcome.out_dir}/ ({combined}) and one directory per organization; "
+          f"`orgscan verify {outcome.out_dir}` checks them all")
 
 
 def multi_exit_code(outcome: MultiOutcome, fail_on: str | None) -> int:

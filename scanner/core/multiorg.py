@@ -14,9 +14,10 @@ from typing import Any
 
 from scanner.core.audit_report import AuditReport, compliance
 
-# An organization's status in organizations.json: the account coverage vocabulary, upper case
-# as in the findings (docs/outputs.md).
-ASSESSED, PARTIAL, NOT_ASSESSED = "ASSESSED", "PARTIAL", "NOT_ASSESSED"
+# An organization's status in organizations.json (docs/outputs.md): ASSESSED when it was scanned
+# (``complete`` says whether every account in scope was fully assessed, its coverage counts how
+# many were), NOT_ASSESSED when it could not be scanned at all (``reason`` says why).
+ASSESSED, NOT_ASSESSED = "ASSESSED", "NOT_ASSESSED"
 COVERAGE_KEYS = ("accounts", "assessed", "partial", "not_assessed")
 ROOT_KEYS = ("accounts_using_root", "accounts_unknown")
 COMPLIANCE_KEYS = ("passed", "failed", "errors", "muted", "not_assessed", "not_applicable")
@@ -32,15 +33,19 @@ class OrgReport:
 
     @property
     def status(self) -> str:
-        if self.report is None:
-            return NOT_ASSESSED
-        return ASSESSED if self.report.result.complete else PARTIAL
+        return NOT_ASSESSED if self.report is None else ASSESSED
+
+    @property
+    def complete(self) -> bool:
+        """Every account in scope fully assessed, and the scan not interrupted."""
+        return self.report is not None and self.report.result.complete
 
 
 def organization_entry(org: OrgReport) -> dict[str, Any]:
     """One organization's entry of organizations.json."""
     entry: dict[str, Any] = {"label": org.label, "status": org.status,
-                             "reason": org.reason or None}
+                             "complete": org.complete, "reason": org.reason or None,
+                             "interrupted": bool(org.report and org.report.result.interrupted)}
     report = org.report
     if report is None:
         return {**entry, "organization_id": None, "management_account_id": None,
@@ -77,7 +82,7 @@ def _compliance(by_status: Mapping[str, int]) -> dict[str, Any]:
 def totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The combined counts: sums over the organizations' entries (and how many are in each
     status); percentages recomputed from the summed counts, never averaged."""
-    status = {s: sum(e["status"] == s for e in entries) for s in (ASSESSED, PARTIAL, NOT_ASSESSED)}
+    status = {s: sum(e["status"] == s for e in entries) for s in (ASSESSED, NOT_ASSESSED)}
     by_status: dict[str, int] = {}
     for e in entries:
         for key, n in e["compliance"]["by_status"].items():
@@ -85,6 +90,7 @@ def totals(entries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {
         "organizations": len(entries),
         "organizations_by_status": status,
+        "organizations_complete": sum(bool(e["complete"]) for e in entries),
         "coverage": {k: sum(e["coverage"][k] for e in entries) for k in COVERAGE_KEYS},
         "root_use": {k: sum(e["root_use"][k] for e in entries) for k in ROOT_KEYS},
         "compliance": _compliance(by_status),

@@ -25,7 +25,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0}
 th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right}
-.NOT_ASSESSED{color:#a40e26;font-weight:600}.PARTIAL{color:#9a6700;font-weight:600}
+.NOT_ASSESSED{color:#a40e26;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
 .ASSESSED{color:#1a7f37;font-weight:600}.reason{color:#57606a;font-size:.9em}
 svg text{font:12px system-ui,sans-serif}
 @media print{a{color:inherit;text-decoration:none}}
@@ -43,8 +43,8 @@ def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: s
     body = [
         "<h1>Root-user audit: several organizations</h1>",
         f"<p>Generated {h(when(generated_at))}. {sums['organizations']} organization(s): "
-        f"{sums['organizations_by_status']['ASSESSED']} assessed, "
-        f"{sums['organizations_by_status']['PARTIAL']} partial, "
+        f"{sums['organizations_by_status']['ASSESSED']} assessed "
+        f"({sums['organizations_complete']} completely), "
         f"{sums['organizations_by_status']['NOT_ASSESSED']} not assessed. "
         f"{sums['coverage']['accounts']} account(s) in scope; root used in "
         f"{sums['root_use']['accounts_using_root']}.</p>",
@@ -75,7 +75,10 @@ def _table(entries: Sequence[Mapping[str, Any]], out: Path) -> str:
         rows.append(
             f"<tr><td>{label}</td><td>{h(e['organization_id'] or '-')}</td>"
             f"<td>{h(e['management_account_id'] or '-')}</td>"
-            f"<td><span class=\"{h(e['status'])}\">{h(e['status'])}</span>{reason}</td>"
+            f"<td><span class=\"{h(e['status'])}\">{h(e['status'])}</span>"
+            + ("" if e["complete"] or e["status"] == "NOT_ASSESSED" else
+               " <span class=\"incomplete\">(incomplete)</span>")
+            + f"{reason}</td>"
             + "".join(f"<td class=\"n\">{e['coverage'][k]}</td>"
                       for k in ("accounts", "assessed", "partial", "not_assessed"))
             + f"<td class=\"n\">{e['root_use']['accounts_using_root']}</td>"

@@ -61,7 +61,7 @@ def test_demo_organizations_3(tmp_path: Path) -> None:
     assert "NOT_ASSESSED" in proc.stdout and "SignatureDoesNotMatch" in proc.stdout
     doc = json.loads((out / "organizations.json").read_text("utf-8"))
     status = [e["status"] for e in doc["organizations"]]
-    assert sorted(status) == ["ASSESSED", "NOT_ASSESSED", "PARTIAL"], status
+    assert sorted(status) == ["ASSESSED", "ASSESSED", "NOT_ASSESSED"], status
     failed = next(e for e in doc["organizations"] if e["status"] == "NOT_ASSESSED")
     assert "SignatureDoesNotMatch" in failed["reason"]
     assessed = [e for e in doc["organizations"] if e["status"] != "NOT_ASSESSED"]

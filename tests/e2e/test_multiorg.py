@@ -129,7 +129,10 @@ def test_failing_organization_is_not_assessed_and_the_others_complete(run: Run) 
     assert "SignatureDoesNotMatch" in by_label[FAILING]["reason"]
     assert by_label["globex"]["status"] == "ASSESSED"
     # The demo organization keeps a suspended account and one without the audit role.
-    assert by_label["acme"]["status"] == "PARTIAL"
+    assert by_label["acme"]["status"] == "ASSESSED" and by_label["acme"]["complete"] is False
+    assert by_label["acme"]["coverage"]["not_assessed"] == 2
+    assert by_label["globex"]["complete"] is True
+    assert by_label[FAILING]["complete"] is False
     assert by_label["acme"]["management_account_id"] == "111111111111"
     assert by_label["globex"]["management_account_id"] == "222222222222"
     assert multi_exit_code(run.outcome, None) == EXIT_PARTIAL
@@ -174,7 +177,8 @@ def test_combined_counts_are_the_sums_of_each_organizations_own_outputs(run: Run
     assert totals["coverage"]["accounts"] == accounts > 0
     assert totals["root_use"]["accounts_using_root"] == using > 0
     assert totals["compliance"]["failed"] == fails
-    assert totals["organizations_by_status"] == {"ASSESSED": 1, "PARTIAL": 1, "NOT_ASSESSED": 1}
+    assert totals["organizations_by_status"] == {"ASSESSED": 2, "NOT_ASSESSED": 1}
+    assert totals["organizations_complete"] == 1
     combined = _json(run.out / "root-usage.json")
     assert combined["summary"]["accounts"] == accounts
     assert combined["summary"]["accounts_using_root"] == using
