@@ -22,8 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         description="Recompute the SHA-256 of every file of an evidence bundle (directory or "
                     "zip) and report each tampered, missing or extra file. Exit 0 clean, "
                     "1 tampered, 2 not a bundle.")
-    p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip, or a "
-                   "multi-organization run's directory (organizations-manifest.json)")
+    p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_verify)
 
@@ -43,14 +42,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
-    from scanner.core.errors import ConfigError
-    from scanner.report.bundleverify import Verification, verify
-    from scanner.report.combinedverify import CombinedVerification, is_combined, verify_combined
+    from scanner.report.combinedverify import is_combined
 
-    result: Verification | CombinedVerification
-    try:
+    if is_combined(args.bundle):
         # A multi-organization run's directory: its organizations-manifest.json and bundles.
-        result = verify_combined(args.bundle) if is_combined(args.bundle) else verify(args.bundle)
+        return _verify_combined(args, out, err)
+    from scanner.core.errors import ConfigError
+    from scanner.report.bundleverify import verify
+
+    try:
+        result = verify(args.bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
@@ -112,3 +113,21 @@ def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"{len(d['organizations_removed'])} removed, {len(d['status_changed'])} changed "
               f"status -> {args.out}", file=err)
     return EXIT_OK
+
+
+def _verify_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`orgscan verify DIR` of a multi-organization run: every combined file and bundle
+    against organizations-manifest.json, then every bundle against its own manifest."""
+    from scanner.core.errors import ConfigError
+    from scanner.report.combinedverify import verify_combined
+
+    try:
+        result = verify_combined(args.bundle)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=err)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2), file=out)
+    else:
+        print(result.text(), file=out)
+    return EXIT_OK if result.ok else EXIT_TAMPERED
