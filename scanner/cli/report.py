@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                     "1 tampered, 2 not a bundle.")
     p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_verify)
+    p.set_defaults(func=verify_any)
 
     p = subparsers.add_parser(
         "diff", help="compare two scans (output directories or evidence bundles)",
@@ -42,11 +42,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
                err: TextIO = sys.stderr) -> int:
-    from scanner.report.combinedverify import is_combined
-
-    if is_combined(args.bundle):
-        # A multi-organization run's directory: its organizations-manifest.json and bundles.
-        return _verify_combined(args, out, err)
     from scanner.core.errors import ConfigError
     from scanner.report.bundleverify import verify
 
@@ -113,6 +108,17 @@ def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
               f"{len(d['organizations_removed'])} removed, {len(d['status_changed'])} changed "
               f"status -> {args.out}", file=err)
     return EXIT_OK
+
+
+def verify_any(args: argparse.Namespace, out: TextIO = sys.stdout,
+               err: TextIO = sys.stderr) -> int:
+    """`orgscan verify PATH`: a multi-organization run's directory (its
+    organizations-manifest.json) or one evidence bundle (``cmd_verify``)."""
+    from scanner.report.combinedverify import is_combined
+
+    if is_combined(args.bundle):
+        return _verify_combined(args, out, err)
+    return cmd_verify(args, out, err)
 
 
 def _verify_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
