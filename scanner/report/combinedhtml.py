@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from scanner.core.multiorg import OrgReport, organization_entry, totals
-from scanner.report.html import h
 from scanner.report.markdown import when
 
 CSS = """
@@ -31,6 +32,13 @@ svg text{font:12px system-ui,sans-serif}
 @media print{a{color:inherit;text-decoration:none}}
 """
 BAR_W, ROW_H, LABEL_W = 260, 22, 150
+# Control characters have no place in HTML text: shown as U+FFFD (as in the HTML report).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def h(value: object) -> str:
+    """``value`` as text safe inside an element or a quoted attribute."""
+    return escape(_CONTROL.sub("\ufffd", "" if value is None else str(value)), quote=True)
 
 
 def _sha256(text: str) -> str:
