@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     demo.add_argument("--scenario", default="demo", help="bundled scenario name or YAML file")
     demo.add_argument("--out", default="orgscan-demo", help="output directory")
+    demo.add_argument("--organizations", type=int, metavar="N",
+                      help="scan N simulated organizations of different shapes in one run "
+                           "(the last with management credentials that fail)")
     demo.add_argument("--quiet", action="store_true",
                       help="no progress or status lines; the summary still prints")
     demo.set_defaults(func=cmd_demo)

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
                     "Exit 0 clean, 1 a problem (each named), 2 not a readable bundle.")
     p.add_argument("bundle", type=Path, help="evidence bundle directory or .zip")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.set_defaults(func=cmd_verify)
+    p.set_defaults(func=verify_any)
 
     p = subparsers.add_parser(
         "diff", help="compare two scans (output directories or evidence bundles)",
@@ -70,9 +70,12 @@ def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
 def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
              err: TextIO = sys.stderr) -> int:
     from scanner.core.errors import ConfigError
+    from scanner.report.combineddiff import is_combined_run
     from scanner.report.diffload import diff_paths
     from scanner.report.diffrender import diff_markdown
 
+    if is_combined_run(args.old) or is_combined_run(args.new):
+        return _diff_combined(args, out, err)
     try:
         d = diff_paths(args.old, args.new, getattr(args, "ou", None))
     except ConfigError as exc:
@@ -91,3 +94,58 @@ def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
               f"root started {s['root_started']}, stopped {s['root_stopped']} -> {args.out}",
               file=err)
     return EXIT_OK
+
+
+def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Two multi-organization runs: organizations added, removed, changed, and each one's
+    own diff."""
+    from scanner.core.errors import ConfigError
+    from scanner.report.combineddiff import combined_diff_markdown, diff_combined
+
+    try:
+        if getattr(args, "ou", None):
+            raise ConfigError("--ou", "an OU path belongs to one organization: diff its two "
+                              "directories instead")
+        d = diff_combined(args.old, args.new)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=err)
+        return EXIT_USAGE
+    text = (json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.diff_format == "json"
+            else combined_diff_markdown(d))
+    if args.out is None:
+        out.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"orgscan diff: {len(d['organizations_added'])} organization(s) added, "
+              f"{len(d['organizations_removed'])} removed, {len(d['status_changed'])} changed "
+              f"status -> {args.out}", file=err)
+    return EXIT_OK
+
+
+def verify_any(args: argparse.Namespace, out: TextIO = sys.stdout,
+               err: TextIO = sys.stderr) -> int:
+    """`orgscan verify PATH`: a multi-organization run's directory (its
+    organizations-manifest.json) or one evidence bundle (``cmd_verify``)."""
+    from scanner.report.combinedverify import is_combined
+
+    if is_combined(args.bundle):
+        return _verify_combined(args, out, err)
+    return cmd_verify(args, out, err)
+
+
+def _verify_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`orgscan verify DIR` of a multi-organization run: every combined file and bundle
+    against organizations-manifest.json, then every bundle against its own manifest."""
+    from scanner.core.errors import ConfigError
+    from scanner.report.combinedverify import verify_combined
+
+    try:
+        result = verify_combined(args.bundle)
+    except ConfigError as exc:
+        print(f"orgscan: {exc}", file=err)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2), file=out)
+    else:
+        print(result.text(), file=out)
+    return EXIT_OK if result.ok else EXIT_TAMPERED

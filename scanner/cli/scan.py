@@ -57,6 +57,9 @@ def _scan_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", metavar="I/N",
                    help="scan only shard I of N (accounts split by a hash of their id); "
                         "combine the shards' --out directories with `orgscan merge`")
+    p.add_argument("--organization", action="append", dest="organizations", metavar="LABEL",
+                   help="scan only this organization of the config's organizations: list "
+                        "(repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 
@@ -68,6 +71,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from scanner.run.orgconfig import has_organizations
+
+    if getattr(args, "organizations", None) or has_organizations(args.config):
+        # A config's organizations: list (or --organization): several organizations, one run.
+        from scanner.cli.multiorg import scan_many
+        return scan_many(args, _overrides(args))
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary

@@ -20,6 +20,8 @@ import asyncio
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -309,9 +311,16 @@ def _complete_org_facts(org_facts: dict[str, JSON | FactError],
     return org_facts
 
 
+# A concurrency budget shared with other scans in the same event loop (several organizations
+# in one run, scanner/run/multiorg.py sets it in each organization's task): each account's
+# scan holds one of its slots. Unset: this scan's own semaphore of scan.concurrency.
+SHARED_SLOTS: ContextVar[AbstractAsyncContextManager[Any] | None] = ContextVar(
+    "orgscan_shared_slots", default=None)
+
+
 async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
     """Scan every target not already journaled; True when interrupted (Ctrl-C)."""
-    sem = asyncio.Semaphore(s.config.concurrency)
+    sem = SHARED_SLOTS.get() or asyncio.Semaphore(s.config.concurrency)
 
     async def one(account: Account) -> None:
         async with sem:

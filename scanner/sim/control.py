@@ -44,6 +44,7 @@ class SimServer:
         log_path: Path | None = None,
         iam_auth: bool = False,
         caller: str = "management",
+        authenticate: bool = False,
     ) -> None:
         self._raw = read_raw(scenario)
         self.scenario: Scenario = normalise(self._raw)
@@ -63,6 +64,8 @@ class SimServer:
         # Enforce IAM policies: the scenario's iam_policies give the audit role and the
         # operator user their policies (without them, every call is denied).
         self.iam_auth = iam_auth
+        # Refuse keys it never issued and wrong signatures, as AWS does (scanner/sim/authn.py).
+        self.authenticate = authenticate
         self.endpoint = ""
         self.management_account_id = self.scenario["organization"]["management_account_id"]
         self.organization_id = ""
@@ -100,6 +103,8 @@ class SimServer:
         ]
         if self.faults is not None:
             cmd += ["--faults", json.dumps(self.faults)]
+        if self.authenticate:
+            cmd.append("--authenticate")
         if self.iam_auth:
             cmd.append("--iam-auth")
         # The server stops when this process's end of its stdin closes: however this process

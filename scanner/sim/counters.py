@@ -21,6 +21,8 @@ class Counters:
         self.first_request_at = 0.0
         self.by_action: Counter[str] = Counter()
         self.by_account: Counter[str] = Counter()
+        # Requests per access key id: whose credentials signed them.
+        self.by_access_key: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.assume_role_denials: Counter[str] = Counter()
@@ -32,13 +34,14 @@ class Counters:
         with self._lock:
             self._reset()
 
-    def request(self, service: str, action: str, account: str) -> None:
+    def request(self, service: str, action: str, account: str, access_key: str = "") -> None:
         with self._lock:
             if not self.requests:
                 self.first_request_at = time.time()
             self.requests += 1
             self.by_action[f"{service}:{action}"] += 1
             self.by_account[account] += 1
+            self.by_access_key[access_key] += 1
 
     def connection(self) -> None:
         with self._lock:
@@ -69,6 +72,7 @@ class Counters:
                 "first_request_at": self.first_request_at,
                 "by_action": dict(self.by_action),
                 "by_account": dict(self.by_account),
+                "by_access_key": dict(self.by_access_key),
                 "throttled": dict(self.throttled),
                 "throttled_total": sum(self.throttled.values()),
                 "faults": dict(self.faults),

@@ -78,8 +78,10 @@ def _events(rng: random.Random, root: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def generate(accounts: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(scenario dict, ground truth) for an organization of ``accounts`` member accounts."""
+def generate(accounts: int, seed: int, *,
+             management_account_id: str = "111111111111") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(scenario dict, ground truth) for an organization of ``accounts`` member accounts
+    (several organizations served at once each take a management account id of their own)."""
     rng = random.Random(seed)
     members: list[dict[str, Any]] = []
     fixed = [
@@ -111,7 +113,7 @@ def generate(accounts: int, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
         "regions": ["us-east-1", "eu-west-1", "eu-central-1"],
         "background": {"events_per_day": 2, "days": 7},
         "organization": {
-            "management_account": {"id": "111111111111", "name": "management"},
+            "management_account": {"id": management_account_id, "name": "management"},
             "features": {"root_credentials_management": True, "root_sessions": True},
             "trail": {"name": "org-trail", "log_archive_account": "log-archive"},
         },

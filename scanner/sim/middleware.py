@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from scanner.sim import awserrors, iamauth
+from scanner.sim import authn, awserrors, iamauth
 from scanner.sim.awserrors import Reply
 from scanner.sim.faults import FaultSpec, FaultSpecError
 from scanner.sim.mangle import strip_fields
@@ -99,7 +99,11 @@ class SimMiddleware:
 
     def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         st = self.state
-        st.counters.request(req.service, req.action, req.account)
+        st.counters.request(req.service, req.action, req.account, req.access_key)
+        if st.authenticate:
+            refused = authn.authenticate(req, environ, st.accounts)
+            if refused is not None:
+                return self._counted(req, refused)
         if st.issued.expired(req.access_key, iamauth.signed_at(environ)):
             return self._counted(req, iamauth.expired_reply(req))
         target = self._target_account(req)

@@ -25,7 +25,7 @@ os.environ.pop("MOTO_ACCOUNT_ID", None)  # it would override every request's acc
 
 
 def build(scenario_path: str, faults_json: str | None, seed: int,
-          iam_auth: bool = False) -> tuple[Any, Any]:
+          iam_auth: bool = False, authenticate: bool = False) -> tuple[Any, Any]:
     """Seed moto and return (wsgi app, SimState). With ``iam_auth``, every request is checked
     against the caller's IAM policies (moto's check, completed by scanner.sim.iamauth)."""
     if iam_auth:
@@ -49,7 +49,7 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     seeded = seed_organization(scenario)
     spec = FaultSpec.parse(json.loads(faults_json) if faults_json else None)
     state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed),
-                     iam_auth=iam_auth)
+                     iam_auth=iam_auth, authenticate=authenticate)
     install(state)
     if iam_auth:
         install_action_names()
@@ -151,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faults", default=None, help="fault spec as JSON text or @FILE")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--authenticate", action="store_true",
+                        help="refuse unknown access keys and wrong signatures")
     parser.add_argument("--iam-auth", action="store_true",
                         help="enforce IAM policies (the scenario's iam_policies)")
     parser.add_argument("--exit-with-parent", action="store_true",
@@ -163,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     faults = args.faults
     if faults and faults.startswith("@"):
         faults = Path(faults[1:]).read_text(encoding="utf-8")
-    app, state = build(args.scenario, faults, args.seed, iam_auth=args.iam_auth)
+    app, state = build(args.scenario, faults, args.seed, iam_auth=args.iam_auth,
+                       authenticate=args.authenticate)
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(

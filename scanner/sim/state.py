@@ -34,6 +34,7 @@ class SimState:
     extra: dict[str, Any] = field(default_factory=dict)
     issued: IssuedCredentials = field(default_factory=IssuedCredentials)
     iam_auth: bool = False  # moto's IAM authorization is on (INITIAL_NO_AUTH_ACTION_COUNT=0)
+    authenticate: bool = False  # unknown keys and wrong signatures refused (sim/authn.py)
 
     @property
     def accounts(self) -> dict[str, dict[str, Any]]:

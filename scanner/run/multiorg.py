@@ -1,0 +1,196 @@
+"""One audit run over several organizations, each isolated from the others.
+
+Every organization is scanned by the one scan (``orchestrator.scan``) with its own
+configuration: its own AWS session and credentials (so its calls are signed only with them),
+its own output directory, journal and evidence bundle. The scans share one event loop and one
+concurrency budget (``fairshare.FairShare``: a freed slot goes to the organization holding the
+fewest; ``budget``: the sum of the organizations' ``scan.concurrency``). An organization whose
+credentials or walk fail is NOT_ASSESSED as a whole, with the reason; the others complete.
+Ctrl-C stops every scan; what each journaled stands, and ``--resume`` continues each from its
+own journal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from scanner.aws.session import utcnow
+from scanner.aws.tasks import task_group
+from scanner.core.errors import AwsError, ConfigError
+from scanner.core.multiorg import OrgReport
+from scanner.core.results import ScanResult
+from scanner.core.rules import Rule
+from scanner.core.settings import ScanConfig
+from scanner.report.bundle import BundleError
+from scanner.report.combined import write_combined, write_combined_manifest
+from scanner.report.combinedhtml import write_combined_html
+from scanner.run.fairshare import FairShare
+from scanner.run.inputs import load_exceptions
+from scanner.run.orgconfig import OrgConfig
+from scanner.run.progress import Progress
+from scanner.run.runner import RunOptions, RunOutcome, finish, load_selected_rules
+
+INTERRUPTED_EARLY = "interrupted before any account was scanned (rerun with --resume)"
+
+
+@dataclass(frozen=True)
+class OrgRun:
+    """One organization's part of the run: its outcome, or why it has none."""
+
+    label: str
+    config: ScanConfig
+    outcome: RunOutcome | None
+    reason: str = ""  # why it was not assessed as a whole
+    bundle_error: str = ""  # its evidence bundle was withheld (it would hold a secret)
+
+    @property
+    def report(self) -> OrgReport:
+        return OrgReport(self.label, None if self.outcome is None else self.outcome.report,
+                         self.reason)
+
+
+@dataclass(frozen=True)
+class MultiOutcome:
+    orgs: tuple[OrgRun, ...]
+    written: list[Path]  # the combined outputs (organizations.json, ...), manifest last
+    out_dir: Path
+    interrupted: bool
+
+
+def check_options(opts: RunOptions, shard: object = None, frameworks: Sequence[str] = ()) -> None:
+    """What a multi-organization run cannot do yet, refused before any call."""
+    if opts.ou is not None:
+        raise ConfigError("--ou", "an OU path belongs to one organization; not available "
+                          "with organizations:")
+    if opts.baseline is not None:
+        raise ConfigError("--baseline", "not available with organizations: (compare each "
+                          "organization's directory with `orgscan report diff`)")
+    if shard is not None:
+        raise ConfigError("--shard", "not available with organizations:")
+    if frameworks:
+        raise ConfigError("--framework", "not available with organizations: (each "
+                          "organization's ou-summary.json lists its framework controls)")
+
+
+def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
+             now: Mapping[str, datetime] | None = None) -> MultiOutcome:
+    """Scan every organization in one event loop, then write each one's outputs into its
+    own directory and the combined outputs into ``base.output_dir``. ``now``: where a
+    window must end, by label (a simulator's clock); else the time each scan starts."""
+    check_options(opts)
+    rules = load_selected_rules(base)
+    exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
+    for org in orgs:
+        Path(org.config.output_dir).mkdir(parents=True, exist_ok=True)
+    results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}))
+    runs: list[OrgRun] = []
+    for org in orgs:
+        got = results[org.label]
+        if isinstance(got, str):
+            runs.append(OrgRun(org.label, org.config, None, got))
+            continue
+        try:
+            runs.append(OrgRun(org.label, org.config,
+                               finish(got, org.config, opts, rules, exceptions)))
+        except BundleError as exc:
+            # Its reports stand without the bundle; the other organizations go on.
+            runs.append(OrgRun(org.label, org.config, finish(
+                got, org.config, replace(opts, bundle=False), rules, exceptions),
+                bundle_error=str(exc)))
+    out = Path(base.output_dir)
+    generated = utcnow().isoformat()
+    reports = [r.report for r in runs]
+    written = write_combined(reports, out, generated_at=generated)
+    if "html" in base.formats:
+        written.append(write_combined_html(reports, out, generated_at=generated))
+    written.append(write_combined_manifest(reports, out, written, generated_at=generated))
+    interrupted = any(r.reason == INTERRUPTED_EARLY
+                      or (r.outcome is not None and r.outcome.result.interrupted) for r in runs)
+    return MultiOutcome(tuple(runs), written, out, interrupted)
+
+
+def budget(orgs: Sequence[OrgConfig]) -> int:
+    """The run's concurrency budget: each organization's ``scan.concurrency`` is its fair
+    share, the budget their sum. Organizations do not compete for AWS quotas (those are per
+    account), so a run over N organizations may keep N shares in flight; a share an
+    organization no longer needs (it is done, or still walking) goes to the others."""
+    return max(1, sum(o.config.concurrency for o in orgs))
+
+
+async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,
+                    budget: int, now: Mapping[str, datetime]) -> dict[str, ScanResult | str]:
+    """Each organization's result, or the reason it has none (its AwsError)."""
+    share = FairShare(budget)
+    results: dict[str, ScanResult | str] = {}
+
+    async def one(org: OrgConfig) -> None:
+        progress = Progress(total=0, quiet=opts.quiet, stream=_labelled(org.label))
+        try:
+            results[org.label] = await _scan(org, rules, opts, progress, share,
+                                             now.get(org.label))
+        except AwsError as exc:
+            results[org.label] = _reason(exc)
+            progress.note(f"not assessed: {results[org.label]}")
+
+    try:
+        async with task_group() as tg:
+            for org in orgs:
+                tg.spawn(one(org))
+    except asyncio.CancelledError:
+        # Ctrl-C: each scan in its fan-out has already stopped and returned its result
+        # (interrupted); one still walking has none.
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+    for org in orgs:
+        results.setdefault(org.label, INTERRUPTED_EARLY)
+    return results
+
+
+async def _scan(org: OrgConfig, rules: Sequence[Rule], opts: RunOptions, progress: Progress,
+                share: FairShare, now: datetime | None) -> ScanResult:
+    from scanner.run.orchestrator import SHARED_SLOTS, scan
+
+    # Set in this organization's own task: its accounts take their slots from the shared budget.
+    SHARED_SLOTS.set(share.lane(org.label))
+    return await scan(org.config, rules, out_dir=Path(org.config.output_dir),
+                      resume=opts.resume, progress=progress, now=now)
+
+
+def _reason(exc: AwsError) -> str:
+    """Why an organization could not be scanned at all: the failed call, or (before any call,
+    e.g. no credentials) the code and message."""
+    return str(exc) if exc.operation else f"{exc.code}: {exc.message}"
+
+
+class _Labelled(io.TextIOBase):
+    """Progress lines of one organization, each starting with its label."""
+
+    def __init__(self, label: str, stream: TextIO) -> None:
+        self.label, self.stream = label, stream
+        self._at_line_start = True
+
+    def write(self, text: str) -> int:
+        for part in text.splitlines(keepends=True):
+            if self._at_line_start and part.strip():
+                self.stream.write(f"[{self.label}] ")
+            self.stream.write(part)
+            self._at_line_start = part.endswith("\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False  # several organizations' live lines would overwrite each other
+
+
+def _labelled(label: str) -> TextIO:
+    return _Labelled(label, sys.stderr)  # type: ignore[return-value]

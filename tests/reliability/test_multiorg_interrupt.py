@@ -1,0 +1,83 @@
+"""Ctrl-C during a run over several organizations stops every organization's scan: each one's
+journal keeps what it finished, the reports say the run is incomplete (exit 130), and
+--resume finishes each organization from its own journal without rescanning an account."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scanner.cli.exits import EXIT_INTERRUPTED
+from scanner.sim import SimFleet
+from scanner.sim.generate import generate
+
+from .conftest import cli
+from .test_resume import SLOW, journaled
+
+pytestmark = pytest.mark.slow
+LABELS = ("north", "south")
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[SimFleet]:
+    with SimFleet([
+        (LABELS[0], generate(10, seed=21, management_account_id="222222222222")[0]),
+        (LABELS[1], generate(8, seed=23, management_account_id="333333333333")[0]),
+    ]) as f:
+        yield f
+
+
+def _setup(fleet: SimFleet, tmp: Path) -> tuple[Path, Path, dict[str, str]]:
+    creds = "".join(f"[{label}]\naws_access_key_id = {c['aws_access_key_id']}\n"
+                    f"aws_secret_access_key = {c['aws_secret_access_key']}\n"
+                    for label in fleet for c in [fleet[label].credentials])
+    (tmp / "credentials").write_text(creds, "utf-8")
+    out = tmp / "out"
+    config = tmp / "orgscan.yaml"
+    config.write_text(yaml.safe_dump({
+        "regions": ["us-east-1"], "scan": {"concurrency": 2},
+        "output": {"directory": str(out), "formats": ["json"]},
+        "organizations": [{"label": label, "endpoint_url": fleet[label].endpoint,
+                           "profile": label} for label in fleet]}), "utf-8")
+    return config, out, {"AWS_SHARED_CREDENTIALS_FILE": str(tmp / "credentials")}
+
+
+def test_interrupt_and_resume_across_organizations(fleet: SimFleet, tmp_path: Path) -> None:
+    config, out, env = _setup(fleet, tmp_path)
+    for label in fleet:
+        fleet[label].set_faults(SLOW)
+    proc = cli(["scan", "--config", str(config), "--quiet", "--no-bundle"], env)
+    deadline = time.monotonic() + 180
+    while not all(len(journaled(out / label)) >= 1 for label in LABELS):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the run made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, stdout + stderr
+    assert "INCOMPLETE" in stdout
+    doc = json.loads((out / "organizations.json").read_text("utf-8"))
+    for e in doc["organizations"]:
+        assert e["status"] == "ASSESSED" and e["interrupted"] and not e["complete"], e
+        assert "interrupted" in e["reason"], e
+    before = {label: journaled(out / label) for label in LABELS}
+    assert all(before.values())
+    for label in fleet:
+        fleet[label].set_faults({})
+    resumed = cli(["scan", "--config", str(config), "--quiet", "--no-bundle", "--resume"], env)
+    stdout, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode != EXIT_INTERRUPTED, stdout + stderr
+    doc = json.loads((out / "organizations.json").read_text("utf-8"))
+    for e in doc["organizations"]:
+        after = journaled(out / e["label"])
+        # Each organization's own journal: what it finished first is kept, nothing twice.
+        assert after[:len(before[e["label"]])] == before[e["label"]]
+        assert len(after) == len(set(after)) == e["coverage"]["accounts"]
+        assert e["status"] == "ASSESSED" and not e["interrupted"], e
+        assert "interrupted" not in str(e["reason"])
