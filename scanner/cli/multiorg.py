@@ -14,6 +14,7 @@ from scanner.cli.exits import (
     EXIT_OK,
     EXIT_PARTIAL,
     exit_code,
+    signal_code,
 )
 from scanner.core.errors import ConfigError
 
@@ -79,7 +80,7 @@ def multi_exit_code(outcome: MultiOutcome, fail_on: str | None) -> int:
     them: nothing could be scanned, exit 4); then each organization's own code, the most
     serious first."""
     if outcome.interrupted:
-        return EXIT_INTERRUPTED
+        return signal_code(outcome.signum)
     if any(r.bundle_error for r in outcome.orgs):
         return EXIT_BUNDLE
     scanned = [r.outcome.result for r in outcome.orgs if r.outcome is not None]

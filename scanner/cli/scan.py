@@ -76,7 +76,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if getattr(args, "organizations", None) or has_organizations(args.config):
         # A config's organizations: list (or --organization): several organizations, one run.
         from scanner.cli.multiorg import scan_many
-        return scan_many(args, _overrides(args))
+        from scanner.report.bundle import BundleError
+        from scanner.run.interrupts import Interrupted
+        from scanner.run.outlock import OutputLocked
+
+        try:
+            return scan_many(args, _overrides(args))
+        except (AwsError, BundleError, OutputLocked, OutputError, Interrupted) as exc:
+            return _failed(exc, Path(args.out or "."))
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
     from scanner.cli.console import print_summary

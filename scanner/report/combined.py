@@ -24,6 +24,7 @@ from typing import Any
 from scanner.core.multiorg import OrgReport, organization_entry, totals
 from scanner.report.bundle import BUNDLE_NAME, MANIFEST, sha256_file
 from scanner.report.csvout import write_csv
+from scanner.report.files import write_text
 from scanner.report.rollup import CSV_COLUMNS as OU_COLUMNS
 from scanner.report.rollup import ou_summary_json, ou_summary_rows
 from scanner.report.rootusage_writer import CSV_COLUMNS, csv_rows, render_json, root_usage_document
@@ -48,7 +49,7 @@ def write_organizations(orgs: Sequence[OrgReport], out: Path, *, generated_at: s
     doc = {"format_version": FORMAT_VERSION, "generated_at": generated_at,
            "organizations": entries, "totals": totals(entries)}
     path = out / ORGANIZATIONS
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(doc, indent=2) + "\n")
     return path
 
 
@@ -90,7 +91,7 @@ def write_combined_root_usage(orgs: Sequence[OrgReport], out: Path, *,
         "accounts": rows,
     }
     path = out / "root-usage.json"
-    path.write_text(render_json(document), encoding="utf-8")
+    write_text(path, render_json(document))
     return [path, write_csv(out / "root-usage.csv", (*ORG_COLUMNS, *CSV_COLUMNS), csv_out)]
 
 
@@ -118,7 +119,7 @@ def write_combined_ou_summary(orgs: Sequence[OrgReport], out: Path, *,
     doc = {"format_version": FORMAT_VERSION, "generated_at": generated_at,
            "definitions": definitions, "organizations": listed}
     path = out / "ou-summary.json"
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(doc, indent=2) + "\n")
     return [path, write_csv(out / "ou-summary.csv", (*ORG_COLUMNS, *OU_COLUMNS), rows)]
 
 
@@ -143,5 +144,5 @@ def write_combined_manifest(orgs: Sequence[OrgReport], out: Path, combined: Sequ
            "files": [{"path": p.relative_to(out).as_posix(), "sha256": sha256_file(p)}
                      for p in combined]}
     path = out / COMBINED_MANIFEST
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(doc, indent=2) + "\n")
     return path

@@ -9,16 +9,15 @@ renders the same entries as organizations.json (scanner/core/multiorg.py).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
 from collections.abc import Mapping, Sequence
-from html import escape
 from pathlib import Path
 from typing import Any
 
 from scanner.core.multiorg import OrgReport, organization_entry, totals
+from scanner.report.files import write_text
+from scanner.report.html import _sha256
 from scanner.report.markdown import when
+from scanner.report.markup import h
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}
@@ -32,17 +31,6 @@ svg text{font:12px system-ui,sans-serif}
 @media print{a{color:inherit;text-decoration:none}}
 """
 BAR_W, ROW_H, LABEL_W = 260, 22, 150
-# Control characters have no place in HTML text: shown as U+FFFD (as in the HTML report).
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def h(value: object) -> str:
-    """``value`` as text safe inside an element or a quoted attribute."""
-    return escape(_CONTROL.sub("\ufffd", "" if value is None else str(value)), quote=True)
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
 def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: str) -> Path:
@@ -66,7 +54,7 @@ def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: s
         "<title>orgscan: several organizations</title>"
         f"<style>{CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
     path = out / "report.html"
-    path.write_text(page, encoding="utf-8")
+    write_text(path, page)
     return path
 
 

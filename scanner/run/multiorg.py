@@ -13,6 +13,7 @@ own journal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,7 @@ from scanner.aws.session import utcnow
 from scanner.aws.tasks import task_group
 from scanner.core.errors import AwsError, ConfigError
 from scanner.core.multiorg import OrgReport
+from scanner.core.mutelist import Exception_
 from scanner.core.results import ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
@@ -33,7 +35,9 @@ from scanner.report.combined import write_combined, write_combined_manifest
 from scanner.report.combinedhtml import write_combined_html
 from scanner.run.fairshare import FairShare
 from scanner.run.inputs import load_exceptions
+from scanner.run.interrupts import Stop
 from scanner.run.orgconfig import OrgConfig
+from scanner.run.outlock import locked_output
 from scanner.run.progress import Progress
 from scanner.run.runner import RunOptions, RunOutcome, finish, load_selected_rules
 
@@ -62,6 +66,7 @@ class MultiOutcome:
     written: list[Path]  # the combined outputs (organizations.json, ...), manifest last
     out_dir: Path
     interrupted: bool
+    signum: int | None = None  # the signal that interrupted the run (SIGINT or SIGTERM)
 
 
 def check_options(opts: RunOptions, shard: object = None, frameworks: Sequence[str] = ()) -> None:
@@ -87,9 +92,25 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     check_options(opts)
     rules = load_selected_rules(base)
     exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
-    for org in orgs:
-        Path(org.config.output_dir).mkdir(parents=True, exist_ok=True)
-    results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}))
+    stop = Stop()
+    # SIGINT and SIGTERM as in a one-organization run (run.interrupts); each directory, the
+    # combined one and every organization's, is held by this run alone (run.outlock).
+    with stop.installed(), contextlib.ExitStack() as locks:
+        locks.enter_context(locked_output(Path(base.output_dir)))
+        for org in orgs:
+            locks.enter_context(locked_output(Path(org.config.output_dir)))
+        try:
+            results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}, stop))
+        finally:
+            stop.detach()  # from here a signal is recorded; the reports are finished
+        with stop.deferring():
+            return _write_all(base, orgs, results, opts, rules, exceptions, stop)
+
+
+def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
+               results: Mapping[str, ScanResult | str], opts: RunOptions,
+               rules: list[Rule], exceptions: list[Exception_] | None,
+               stop: Stop) -> MultiOutcome:
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
@@ -98,11 +119,11 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
             continue
         try:
             runs.append(OrgRun(org.label, org.config,
-                               finish(got, org.config, opts, rules, exceptions)))
+                               finish(got, org.config, opts, rules, exceptions, stop=stop)))
         except BundleError as exc:
             # Its reports stand without the bundle; the other organizations go on.
             runs.append(OrgRun(org.label, org.config, finish(
-                got, org.config, replace(opts, bundle=False), rules, exceptions),
+                got, org.config, replace(opts, bundle=False), rules, exceptions, stop=stop),
                 bundle_error=str(exc)))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
@@ -113,7 +134,8 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     written.append(write_combined_manifest(reports, out, written, generated_at=generated))
     interrupted = any(r.reason == INTERRUPTED_EARLY
                       or (r.outcome is not None and r.outcome.result.interrupted) for r in runs)
-    return MultiOutcome(tuple(runs), written, out, interrupted)
+    return MultiOutcome(tuple(runs), written, out, interrupted or stop.signum is not None,
+                        stop.signum)
 
 
 def budget(orgs: Sequence[OrgConfig]) -> int:
@@ -125,8 +147,10 @@ def budget(orgs: Sequence[OrgConfig]) -> int:
 
 
 async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,
-                    budget: int, now: Mapping[str, datetime]) -> dict[str, ScanResult | str]:
+                    budget: int, now: Mapping[str, datetime],
+                    stop: Stop) -> dict[str, ScanResult | str]:
     """Each organization's result, or the reason it has none (its AwsError)."""
+    stop.attach()  # a signal cancels this task: every organization's scan with it
     share = FairShare(budget)
     results: dict[str, ScanResult | str] = {}
 

@@ -1,6 +1,7 @@
-"""Ctrl-C during a run over several organizations stops every organization's scan: each one's
-journal keeps what it finished, the reports say the run is incomplete (exit 130), and
---resume finishes each organization from its own journal without rescanning an account."""
+"""SIGINT or SIGTERM during a run over several organizations stops every organization's scan:
+each one's journal keeps what it finished, the reports say the run is incomplete (exit 130 or
+143), and --resume finishes each organization from its own journal without rescanning an
+account. A second run into the same directories is refused while the first holds them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scanner.cli.exits import EXIT_INTERRUPTED
+from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_LOCKED, signal_code
 from scanner.sim import SimFleet
 from scanner.sim.generate import generate
 
@@ -48,7 +49,9 @@ def _setup(fleet: SimFleet, tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     return config, out, {"AWS_SHARED_CREDENTIALS_FILE": str(tmp / "credentials")}
 
 
-def test_interrupt_and_resume_across_organizations(fleet: SimFleet, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_and_resume_across_organizations(fleet: SimFleet, tmp_path: Path,
+                                                   signum: signal.Signals) -> None:
     config, out, env = _setup(fleet, tmp_path)
     for label in fleet:
         fleet[label].set_faults(SLOW)
@@ -58,9 +61,15 @@ def test_interrupt_and_resume_across_organizations(fleet: SimFleet, tmp_path: Pa
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the run made no progress"
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    # Meanwhile a second run into the same directories is refused, naming the holder.
+    second = cli(["scan", "--config", str(config), "--quiet", "--no-bundle"], env)
+    _, err2 = second.communicate(timeout=120)
+    assert second.returncode == EXIT_LOCKED, err2
+    assert f"pid {proc.pid}" in err2 and "Traceback" not in err2, err2
+    proc.send_signal(signum)
     stdout, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == EXIT_INTERRUPTED, stdout + stderr
+    assert proc.returncode == signal_code(signum), stdout + stderr
+    assert "Traceback" not in stderr
     assert "INCOMPLETE" in stdout
     doc = json.loads((out / "organizations.json").read_text("utf-8"))
     for e in doc["organizations"]:
