@@ -100,7 +100,13 @@ def _download(sim: SimServer, bucket: str, account: str, role: str, into: Path) 
 
 
 def _comparable(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if k not in NOT_IN_LOGS}
+    """What the logs decide alike. For an account the scan could not assess, "no use seen" is
+    unknown there (its credential report was not read: docs/semantics.md) while trail-report
+    says what the logs show, so only proven use is compared."""
+    out = {k: v for k, v in record.items() if k not in NOT_IN_LOGS}
+    if record.get("assessed") is False and not record.get("used_in_window"):
+        out.pop("used_in_window", None)
+    return out
 
 
 @pytest.mark.slow
@@ -126,7 +132,7 @@ def test_reproduces_the_org_trail_sources_records(
         f"{account} {key}: {got[account].get(key)!r} != {value!r}"
         for account in got
         for key, value in _comparable(records[account]).items()
-        if got[account].get(key) != value
+        if key in _comparable(got[account]) and got[account].get(key) != value
     ]
     assert not mismatches, "\n".join(mismatches[:20])
     assert doc["log_files"]["window"]["from"] == "arguments"
@@ -172,7 +178,8 @@ def test_damaged_file_in_the_middle_is_a_gap(
     # Every other account is reported as if nothing had happened.
     for account, rec in got.items():
         if account != hit:
-            assert _comparable(rec) == _comparable(records[account]), account
+            theirs = _comparable(records[account])
+            assert {k: v for k, v in _comparable(rec).items() if k in theirs} == theirs, account
 
 
 # -- (b, c) shapes, damage and windows on small files -----------------------------------------
