@@ -300,7 +300,9 @@ def _coverage(result: ScanResult) -> str:
                 f"<th>OU</th><th>Coverage</th><th>Reason</th></tr></thead><tbody>{rows}"
                 "</tbody></table></div>")
     return (f'<section class="panel" id="coverage"><h2>Accounts not assessed<span class="sub">'
-            f"{len(missing)} account(s) · every control there is NOT_ASSESSED, never PASS"
+            f"{len(missing)} account(s) · what could not be read is never PASS: NOT_ASSESSED "
+            "(ERROR where a fact failed); root use that organization-level evidence proves "
+            "is FAIL"
             f"</span></h2>{body}</section>")
 
 

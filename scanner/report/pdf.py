@@ -237,8 +237,9 @@ def _not_assessed(result: ScanResult) -> str:
                     f'</td><td class="reason">{h(r.reason)}</td></tr>' for r in missing)
                 + "</tbody></table>")
     return (f'<section><h2 id="not-assessed">Accounts not assessed</h2><p class="note">'
-            f"{len(missing)} account(s): every control there is NOT_ASSESSED or partly "
-            f"decided, never PASS.</p>{body}</section>")
+            f"{len(missing)} account(s) not assessed or partial: never PASS for want of "
+            "evidence; a control not assessed is NOT_ASSESSED, but for root use that "
+            f"organization-level evidence proves (FAIL).</p>{body}</section>")
 
 
 # --- every finding, by OU and account --------------------------------------------------------
