@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from scanner.cli.exits import EXIT_OK, EXIT_TAMPERED, EXIT_USAGE
 
@@ -81,19 +82,26 @@ def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
-    text = (json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.diff_format == "json"
-            else diff_markdown(d))
-    if args.out is None:
-        out.write(text)
-    else:
-        from scanner.report.files import write_text
-
-        write_text(args.out, text)
+    if _emit(args, d, diff_markdown, out):
         s = d["summary"]
         print(f"orgscan diff: {s['new']} new, {s['resolved']} resolved, {s['changed']} changed; "
               f"root started {s['root_started']}, stopped {s['root_stopped']} -> {args.out}",
               file=err)
     return EXIT_OK
+
+
+def _emit(args: argparse.Namespace, d: dict[str, Any],
+          markdown: Callable[[dict[str, Any]], str], out: TextIO) -> bool:
+    """The diff as JSON or Markdown, to ``--out`` (written atomically; True) or ``out``."""
+    from scanner.report.files import write_text
+
+    text = (json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.diff_format == "json"
+            else markdown(d))
+    if args.out is None:
+        out.write(text)
+        return False
+    write_text(args.out, text)
+    return True
 
 
 def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -110,12 +118,7 @@ def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
-    text = (json.dumps(d, indent=2, ensure_ascii=False) + "\n" if args.diff_format == "json"
-            else combined_diff_markdown(d))
-    if args.out is None:
-        out.write(text)
-    else:
-        args.out.write_text(text, encoding="utf-8")
+    if _emit(args, d, combined_diff_markdown, out):
         print(f"orgscan diff: {len(d['organizations_added'])} organization(s) added, "
               f"{len(d['organizations_removed'])} removed, {len(d['status_changed'])} changed "
               f"status -> {args.out}", file=err)
