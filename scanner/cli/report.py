@@ -45,8 +45,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     p.set_defaults(func=cmd_diff)
 
 
-def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
-               err: TextIO = sys.stderr) -> int:
+def cmd_verify(args: argparse.Namespace, out: TextIO | None = None,
+               err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     from dataclasses import replace
 
     from scanner.core.errors import ConfigError
@@ -68,8 +69,9 @@ def cmd_verify(args: argparse.Namespace, out: TextIO = sys.stdout,
     return EXIT_OK if result.ok else EXIT_TAMPERED
 
 
-def cmd_diff(args: argparse.Namespace, out: TextIO = sys.stdout,
-             err: TextIO = sys.stderr) -> int:
+def cmd_diff(args: argparse.Namespace, out: TextIO | None = None,
+             err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     from scanner.core.errors import ConfigError
     from scanner.report.combineddiff import is_combined_run
     from scanner.report.diffload import diff_paths
@@ -125,8 +127,9 @@ def _diff_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def verify_any(args: argparse.Namespace, out: TextIO = sys.stdout,
-               err: TextIO = sys.stderr) -> int:
+def verify_any(args: argparse.Namespace, out: TextIO | None = None,
+               err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     """`orgscan verify PATH`: a multi-organization run's directory (its
     organizations-manifest.json) or one evidence bundle (``cmd_verify``)."""
     from scanner.report.combinedverify import is_combined

@@ -47,8 +47,9 @@ def _load(paths: list[Path] | None, err: TextIO) -> list[Rule] | None:
     return None if errors else rules
 
 
-def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout,
-             err: TextIO = sys.stderr) -> int:
+def cmd_list(args: argparse.Namespace, out: TextIO | None = None,
+             err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     rules_dir: Path | None = args.rules_dir
     framework: str | None = args.framework
     if framework is not None:
@@ -77,8 +78,9 @@ def cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout,
     return EXIT_OK
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO = sys.stdout,
-                 err: TextIO = sys.stderr) -> int:
+def cmd_validate(args: argparse.Namespace, out: TextIO | None = None,
+                 err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     rules = _load(args.paths, err)
     if rules is None:
         return EXIT_USAGE
@@ -86,8 +88,9 @@ def cmd_validate(args: argparse.Namespace, out: TextIO = sys.stdout,
     return EXIT_OK
 
 
-def cmd_test(args: argparse.Namespace, out: TextIO = sys.stdout,
-             err: TextIO = sys.stderr) -> int:
+def cmd_test(args: argparse.Namespace, out: TextIO | None = None,
+             err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr
     rules = _load(args.paths, err)
     if rules is None:
         return EXIT_USAGE
