@@ -21,6 +21,8 @@ class Counters:
         self.first_request_at = 0.0
         self.by_action: Counter[str] = Counter()
         self.by_account: Counter[str] = Counter()
+        # LookupEvents requests by account and region: which regions a scan searched.
+        self.lookup_regions: dict[str, Counter[str]] = {}
         self.throttled: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.assume_role_denials: Counter[str] = Counter()
@@ -32,13 +34,15 @@ class Counters:
         with self._lock:
             self._reset()
 
-    def request(self, service: str, action: str, account: str) -> None:
+    def request(self, service: str, action: str, account: str, region: str = "") -> None:
         with self._lock:
             if not self.requests:
                 self.first_request_at = time.time()
             self.requests += 1
             self.by_action[f"{service}:{action}"] += 1
             self.by_account[account] += 1
+            if service == "cloudtrail" and action == "LookupEvents":
+                self.lookup_regions.setdefault(account, Counter())[region] += 1
 
     def connection(self) -> None:
         with self._lock:
@@ -69,6 +73,7 @@ class Counters:
                 "first_request_at": self.first_request_at,
                 "by_action": dict(self.by_action),
                 "by_account": dict(self.by_account),
+                "lookup_regions": {a: dict(c) for a, c in self.lookup_regions.items()},
                 "throttled": dict(self.throttled),
                 "throttled_total": sum(self.throttled.values()),
                 "faults": dict(self.faults),

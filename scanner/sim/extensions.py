@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from scanner.sim import delegation, features, lookup, monitoring, orgtrail, rootstate, trails
+from scanner.sim import (
+    delegation,
+    describeregions,
+    features,
+    lookup,
+    monitoring,
+    orgtrail,
+    rootstate,
+    trails,
+)
 from scanner.sim.state import SimState
 
 
@@ -15,3 +24,4 @@ def install(state: SimState) -> None:
     trails.install(state)  # after orgtrail: its ListTrails shows the organization trail
     monitoring.install(state)
     delegation.install(state)
+    describeregions.install(state)

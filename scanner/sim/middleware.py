@@ -99,7 +99,7 @@ class SimMiddleware:
 
     def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         st = self.state
-        st.counters.request(req.service, req.action, req.account)
+        st.counters.request(req.service, req.action, req.account, req.region)
         if st.issued.expired(req.access_key, iamauth.signed_at(environ)):
             return self._counted(req, iamauth.expired_reply(req))
         target = self._target_account(req)
