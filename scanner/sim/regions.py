@@ -9,9 +9,6 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from botocore.loaders import create_loader
-from botocore.regions import EndpointResolver
-
 # Regions AWS enables in every account of the aws partition (opt-in-not-required).
 DEFAULT_REGIONS = (
     "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
@@ -23,6 +20,10 @@ DEFAULT_REGIONS = (
 @cache
 def partition_regions() -> tuple[str, ...]:
     """Every region of the aws partition, as botocore's endpoint data lists them for EC2."""
+    # Imported here: the CLI imports the simulator's package to build its parser.
+    from botocore.loaders import create_loader
+    from botocore.regions import EndpointResolver
+
     loader = create_loader()
     resolver = EndpointResolver(loader.load_data("endpoints"))
     return tuple(sorted(resolver.get_available_endpoints("ec2", "aws")))
