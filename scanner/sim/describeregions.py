@@ -1,8 +1,12 @@
-"""EC2 DescribeRegions per account (moto answers every account alike, across partitions), and
-the refusal AWS gives a call to a region the account has not enabled."""
+"""Each account's regions: EC2 DescribeRegions (moto answers every account alike, across
+partitions) and Account ListRegions (moto has none), and the refusal AWS gives a call to a
+region the account has not enabled."""
 
 from __future__ import annotations
 
+import base64
+import json
+from typing import Any
 from xml.sax.saxutils import escape
 
 from scanner.sim import awserrors
@@ -76,5 +80,42 @@ def region_not_enabled(state: SimState, req: SimRequest) -> Reply | None:
                            "The security token included in the request is invalid.")
 
 
+# EC2's OptInStatus as the Account API spells it.
+_ACCOUNT_STATUS = {"opt-in-not-required": "ENABLED_BY_DEFAULT", "opted-in": "ENABLED",
+                   "not-opted-in": "DISABLED"}
+
+
+def list_regions(state: SimState, req: SimRequest) -> Reply:
+    """Account ListRegions: the caller's regions, or with ``AccountId`` a member's (the
+    management account and the delegated administrator only), 1..50 a page."""
+    body = req.json_body
+    target = str(body.get("AccountId") or req.account)
+    org = state.scenario["organization"]
+    admin = (org.get("delegated_administrator") or {}).get("account_id")
+    if target != req.account and req.account not in (org["management_account_id"], admin):
+        return awserrors.error("account", 403, "AccessDeniedException",
+                               f"User is not authorized to read the regions of {target}")
+    wanted = set(body.get("RegionOptStatusContains") or [])
+    rows: list[dict[str, Any]] = [
+        {"RegionName": r, "RegionOptStatus": _ACCOUNT_STATUS[s]}
+        for r, s in region_statuses(state, target).items()
+        if not wanted or _ACCOUNT_STATUS[s] in wanted]
+    size = int(body.get("MaxResults") or 20)
+    if not 1 <= size <= 50:
+        return awserrors.error("account", 400, "ValidationException",
+                               "MaxResults must be between 1 and 50")
+    offset = 0
+    if body.get("NextToken"):
+        try:
+            offset = int(json.loads(base64.b64decode(body["NextToken"]))["o"])
+        except (ValueError, KeyError, TypeError):
+            return awserrors.error("account", 400, "ValidationException", "Invalid NextToken")
+    out: dict[str, Any] = {"Regions": rows[offset:offset + size]}
+    if offset + size < len(rows):
+        out["NextToken"] = base64.b64encode(json.dumps({"o": offset + size}).encode()).decode()
+    return awserrors.json_ok(out)
+
+
 def install(state: SimState) -> None:
     state.handlers[("ec2", "DescribeRegions")] = lambda req: describe_regions(state, req)
+    state.handlers[("account", "ListRegions")] = lambda req: list_regions(state, req)

@@ -14,7 +14,7 @@ from scanner.sim import SimServer
 from scanner.sim.generate import generate
 from scanner.sim.regions import DEFAULT_REGIONS
 from scanner.sim.scenario import ScenarioError, normalise
-from tests.sim.conftest import assume
+from tests.sim.conftest import assume, client
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 OPTED = "222222222222"
@@ -60,6 +60,24 @@ def test_describe_regions_all_regions_shows_not_opted_in(opt_sim: SimServer) -> 
         {"Name": "opt-in-status", "Values": ["opted-in"]}])
     assert picked == {"af-south-1": "opted-in", "ap-east-1": "opted-in"}
     assert set(_statuses(opt_sim, OPTED, RegionNames=["ap-east-1"])) == {"ap-east-1"}
+
+
+def test_account_list_regions_per_account(opt_sim: SimServer) -> None:
+    acct = assume(opt_sim, OPTED, "account")
+    rows = [r for page in acct.get_paginator("list_regions").paginate()
+            for r in page["Regions"]]
+    status = {r["RegionName"]: r["RegionOptStatus"] for r in rows}
+    assert status["af-south-1"] == "ENABLED" and status["us-east-1"] == "ENABLED_BY_DEFAULT"
+    assert status["me-south-1"] == "DISABLED"
+    enabled = acct.list_regions(RegionOptStatusContains=["ENABLED"], MaxResults=50)["Regions"]
+    assert {r["RegionName"] for r in enabled} == {"af-south-1", "ap-east-1"}
+    # The management account asks for a member's; a member may not ask for another's.
+    mgmt = client(opt_sim, "account", region_name="us-east-1")
+    of_plain = mgmt.list_regions(AccountId=PLAIN, RegionOptStatusContains=["ENABLED"])
+    assert of_plain["Regions"] == []
+    with pytest.raises(ClientError) as info:
+        acct.list_regions(AccountId=PLAIN)
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 def test_lookup_events_refused_where_not_enabled(opt_sim: SimServer) -> None:
