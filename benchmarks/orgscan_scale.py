@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from lib import (
 )
 
 from scanner.sim.generate import write_generated
+from scanner.sim.groundtruth import ground_truth
 
 ROOT_RULES = {
     "access_keys": "root-access-keys-present",
@@ -187,7 +189,7 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         m = run_measured(argv, env=env, cwd=work)
         sim_cpu = sim_cpu_seconds(sim) - sim_cpu0
         c = counters(sim)
-        truth = sim.ground_truth
+        scenario_now, normalised = sim.now, sim.scenario
     finally:
         sim.stop()
     if m.returncode not in (0, 1, 3):
@@ -200,6 +202,11 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     per_account = {k: round(v / max(1, len(scanned)), 3) for k, v in sorted(by_api.items())}
     findings = json.loads((out / "findings.json").read_text("utf-8"))
     rule_ids = set(findings["scan"]["rules"])
+    # The truth over the scan's own window, which ends when the scan started (the product's
+    # definition), not when the simulator did: an event at exactly 90 days before the
+    # simulator's start is outside a window that ends seconds later.
+    truth = ground_truth(normalised, scenario_now,
+                         window_end=datetime.fromisoformat(findings["scan"]["started"]))
     org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
     from scanner.run.config import load_config
 

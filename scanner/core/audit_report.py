@@ -28,16 +28,19 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from scanner.core import graph as orggraph
 from scanner.core.errors import ConfigError
 from scanner.core.frameworks import ControlSummary, frameworks_of, summarize
 from scanner.core.models import Account, FactError, Finding, Organization, Severity, Status
 from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.core.rootusage import Window, record_without_account_facts
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+# networkx and the organization graph (scanner.core.graph) are imported where a report is built,
+# not with this module: a scan imports this at start-up, long before it has an organization.
 
 WORST_OFFENDERS = 5
 STATUSES = tuple(s.value for s in Status)
@@ -98,6 +101,7 @@ def build_audit_report(result: ScanResult, *, ou: str | None = None,
     """The one model of ``result`` (limited to the subtree ``ou`` when given: see
     ``restrict``). The organization graph is built here, once. ``rules_digest`` names the rule
     set the scan evaluated (the reports that state versions print it)."""
+    from scanner.core import graph as orggraph
     g = orggraph.build(result.org)
     if ou:
         result, g = _restrict(result, g, ou)
@@ -125,6 +129,7 @@ def coverage_by_ou(result: ScanResult, g: nx.DiGraph | None = None) -> dict[str,
     """Accounts in scope per root and OU path by coverage, each unit counting its whole subtree
     (the scope every per-OU count has: ou-summary, root-usage's by_ou); units without an
     account in scope are left out. ``g`` is the graph of ``result.org``."""
+    from scanner.core import graph as orggraph
     g = orggraph.build(result.org) if g is None else g
     coverage = {r.account.id: r.coverage.value for r in result.accounts}
     out: dict[str, dict[str, int]] = {}
@@ -252,6 +257,7 @@ def ou_rollups(result: ScanResult, g: nx.DiGraph, *, use: RootUse | None = None,
     """One roll-up per root and OU, parents before children (the walk's order); ``g`` is the
     graph of ``result.org``. Root use is read from ``use`` (the report's root-usage records,
     so the per-OU summary and root-usage.json count the same accounts)."""
+    from scanner.core import graph as orggraph
     by_id = {r.account.id: r for r in result.accounts}
     use_of = {row.account.id: row.used for row in (use or root_use(result)).rows}
     out_of_scope = set(result.out_of_scope)
@@ -302,6 +308,7 @@ def restrict(result: ScanResult, ou_path: str) -> ScanResult:
     as ``Root/Workloads/Prod``, or an OU id). Kept: the units above it (so paths and the graph
     stay whole), the organization-scope findings and facts. Dropped: accounts elsewhere, from
     the results, the organization's account list and the out-of-scope list."""
+    from scanner.core import graph as orggraph
     return _restrict(result, orggraph.build(result.org), ou_path)[0]
 
 
@@ -310,6 +317,9 @@ def _restrict(result: ScanResult, g: nx.DiGraph,
     """``restrict``, with the graph of the restricted organization cut from ``g`` (the whole
     organization's) rather than built again. Removing nodes keeps the others' order, so the cut
     is the graph ``orggraph.build`` would give for the restricted organization."""
+    import networkx as nx
+
+    from scanner.core import graph as orggraph
     org = result.org
     target = _unit_by_path(org, ou_path)
     keep_units = set(orggraph.ancestors_path(g, target)) | set(nx.descendants(g, target))

@@ -7,12 +7,13 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from scanner.core.audit_report import AuditReport
 from scanner.report.files import atomic_open_binary, write_text
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 GRAPH_JSON_NAME = "org-graph.json"
 GRAPHML_NAME = "org-graph.graphml"
@@ -32,6 +33,8 @@ def export(g: nx.DiGraph, directory: Path,
            extra: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
     """Write node-link JSON and GraphML; ``extra`` adds attributes per node (on a copy: the
     model's graph is left as built)."""
+    import networkx as nx  # here, not at start-up: a scan imports the writers before it scans
+
     h = g.copy()
     for node, attrs in (extra or {}).items():
         if node in h:

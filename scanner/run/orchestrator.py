@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
@@ -182,20 +182,25 @@ class _Tags:
             a if (t := tags(a)) is None else replace(a, tags=t) for a in org.accounts))
 
 
-async def scan(config: ScanConfig, rules: Sequence[Rule], *, out_dir: Path,
-               resume: bool = False, now: datetime | None = None,
+async def scan(config: ScanConfig, rules: Sequence[Rule] | Callable[[], Sequence[Rule]], *,
+               out_dir: Path, resume: bool = False, now: datetime | None = None,
                progress: Progress | None = None, stop: Stop | None = None) -> ScanResult:
     """Scan the organization. Raises AwsError only when nothing can be scanned at all
     (no base credentials, no organization); everything per account becomes data.
 
-    ``stop``: the run's signal state; a signal before the fan-out cancels the scan (the
-    CancelledError propagates), one during it ends the fan-out with the result interrupted."""
+    ``rules`` may be a loader, called once the identity call is answered: the rule pack's
+    parsing then no longer delays the first request, and a bad pack (ConfigError) still stops
+    the scan before any other call. ``stop``: the run's signal state; a signal before the
+    fan-out cancels the scan (the CancelledError propagates), one during it ends the fan-out
+    with the result interrupted."""
     if stop is not None:
         stop.attach()
     start: datetime = now or utcnow()
     started = start.isoformat()
     async with Aws(config.aws) as aws:
         base = await aws.base_scope()  # asks STS who the caller is, once per scan
+        if callable(rules):
+            rules = rules()
         with account_scope(base):
             # Tags are needed before the fan-out only to select accounts by tag.
             tags_first = bool(config.include.tags or config.exclude.tags)

@@ -23,6 +23,8 @@ class Counters:
         self.by_account: Counter[str] = Counter()
         # Requests per access key id: whose credentials signed them.
         self.by_access_key: Counter[str] = Counter()
+        # LookupEvents requests by account and region: which regions a scan searched.
+        self.lookup_regions: dict[str, Counter[str]] = {}
         self.throttled: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
         self.assume_role_denials: Counter[str] = Counter()
@@ -34,7 +36,8 @@ class Counters:
         with self._lock:
             self._reset()
 
-    def request(self, service: str, action: str, account: str, access_key: str = "") -> None:
+    def request(self, service: str, action: str, account: str, access_key: str = "",
+                region: str = "") -> None:
         with self._lock:
             if not self.requests:
                 self.first_request_at = time.time()
@@ -42,6 +45,8 @@ class Counters:
             self.by_action[f"{service}:{action}"] += 1
             self.by_account[account] += 1
             self.by_access_key[access_key] += 1
+            if service == "cloudtrail" and action == "LookupEvents":
+                self.lookup_regions.setdefault(account, Counter())[region] += 1
 
     def connection(self) -> None:
         with self._lock:
@@ -73,6 +78,7 @@ class Counters:
                 "by_action": dict(self.by_action),
                 "by_account": dict(self.by_account),
                 "by_access_key": dict(self.by_access_key),
+                "lookup_regions": {a: dict(c) for a, c in self.lookup_regions.items()},
                 "throttled": dict(self.throttled),
                 "throttled_total": sum(self.throttled.values()),
                 "faults": dict(self.faults),

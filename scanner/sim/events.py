@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from scanner.sim.regions import enabled_regions
 from scanner.sim.scenario import Scenario, ScenarioError, duration, when
 
 KINDS = (
@@ -263,12 +264,15 @@ _BACKGROUND = (
 )
 
 
-def background(acct: str, scenario: Scenario, now: datetime) -> list[Record]:
-    """Realistic non-root traffic (IAM users, assumed roles) so root events are needles."""
+def background(account: dict[str, Any], scenario: Scenario, now: datetime) -> list[Record]:
+    """Realistic non-root traffic (IAM users, assumed roles) so root events are needles, in the
+    scenario's regions that ``account`` has enabled."""
     bg = scenario["background"]
     per_day, days = int(bg.get("events_per_day", 2)), int(bg.get("days", 7))
+    enabled = enabled_regions(account)
+    regions = [r for r in scenario["regions"] if r in enabled] or [GLOBAL_REGION]
+    acct = str(account["id"])
     rng = random.Random(f"{scenario['seed']}:{acct}:background")
-    regions = scenario["regions"]
     out = []
     for i in range(per_day * days):
         at = now - timedelta(seconds=rng.randint(60, days * 86400))
@@ -324,7 +328,7 @@ def scenario_events(scenario: Scenario, now: datetime) -> list[Expanded]:
 
 def records_by_account(scenario: Scenario, now: datetime) -> dict[str, list[Record]]:
     """All records each account's trail would log (scenario events + background), newest first."""
-    by: dict[str, list[Record]] = {a["id"]: background(a["id"], scenario, now)
+    by: dict[str, list[Record]] = {a["id"]: background(a, scenario, now)
                                    for a in scenario["accounts"]}
     for ex in scenario_events(scenario, now):
         for logged_in, rec in ex.records:

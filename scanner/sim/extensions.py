@@ -5,6 +5,7 @@ from __future__ import annotations
 from scanner.sim import (
     athena,
     delegation,
+    describeregions,
     features,
     lake,
     lookup,
@@ -27,3 +28,4 @@ def install(state: SimState) -> None:
     trails.install(state)  # after orgtrail: its ListTrails shows the organization trail
     monitoring.install(state)
     delegation.install(state)
+    describeregions.install(state)

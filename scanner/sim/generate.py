@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from scanner.sim.groundtruth import ground_truth
+from scanner.sim.regions import opt_in_choices
 from scanner.sim.scenario import normalise, now_utc
 
 DENY_ROOT = {
@@ -78,11 +79,20 @@ def _events(rng: random.Random, root: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _opt_in(rng: random.Random) -> list[str]:
+    """About one account in five has enabled one to three opt-in regions."""
+    if rng.random() >= 0.2:
+        return []
+    return sorted(rng.sample(opt_in_choices(), rng.randint(1, 3)))
+
+
 def generate(accounts: int, seed: int, *,
              management_account_id: str = "111111111111") -> tuple[dict[str, Any], dict[str, Any]]:
     """(scenario dict, ground truth) for an organization of ``accounts`` member accounts
     (several organizations served at once each take a management account id of their own)."""
     rng = random.Random(seed)
+    # A generator of its own, so the rest of an organization stays what it was for a seed.
+    regions_rng = random.Random(f"{seed}:opt-in-regions")
     members: list[dict[str, Any]] = []
     fixed = [
         ("log-archive", "Root/Security"), ("audit", "Root/Security"),
@@ -97,6 +107,9 @@ def generate(accounts: int, seed: int, *,
             "name": name, "ou": ou, "root": root, "events": _events(rng, root),
             "tags": {"env": env},
         }
+        opted = _opt_in(regions_rng)
+        if opted:
+            acct["opt_in_regions"] = opted
         if rng.random() < 0.3:
             acct["monitoring"] = {"chain": rng.choice(
                 ["complete", "complete", "complete", "wrong_case", "missing_clause",

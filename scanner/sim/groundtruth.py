@@ -46,16 +46,21 @@ def _empty_usage() -> dict[str, Any]:
     }
 
 
-def ground_truth(scenario: Scenario, now: datetime) -> dict[str, Any]:
+def ground_truth(scenario: Scenario, now: datetime,
+                 window_end: datetime | None = None) -> dict[str, Any]:
+    """The verdicts for the scenario as seeded at ``now`` (its relative dates resolve there),
+    judged over the window ending at ``window_end`` (default ``now``): a scan's window ends at
+    its own start, which may come after the simulator started."""
     window = int(scenario["window_days"])
-    start = now - timedelta(days=window)
+    end = window_end or now
+    start = end - timedelta(days=window)
     features = scenario["organization"]["features"]
     rcm = bool(features["root_credentials_management"])
     usage: dict[str, dict[str, Any]] = {a["id"]: _empty_usage() for a in scenario["accounts"]}
     uses: dict[str, list[tuple[datetime, str]]] = {a["id"]: [] for a in scenario["accounts"]}
 
     for ex in scenario_events(scenario, now):
-        if not start <= ex.at <= now:
+        if not start <= ex.at <= end:
             continue  # outside the window never counts, even if the org trail still has it
         u = usage[ex.account_id]
         if ex.kind == "console_login":
@@ -123,7 +128,7 @@ def ground_truth(scenario: Scenario, now: datetime) -> dict[str, Any]:
     return {
         "window_days": window,
         "window_start": start.isoformat(),
-        "window_end": now.isoformat(),
+        "window_end": end.isoformat(),
         "accounts": accounts,
         "organization": {
             "root_credentials_management": rcm,

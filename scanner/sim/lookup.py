@@ -13,6 +13,7 @@ from typing import Any
 
 from scanner.sim import awserrors
 from scanner.sim.awserrors import Reply
+from scanner.sim.describeregions import region_not_enabled
 from scanner.sim.events import Record, records_by_account
 from scanner.sim.request import SimRequest
 from scanner.sim.state import SimState
@@ -95,6 +96,9 @@ class LookupEvents:
 
     def __call__(self, req: SimRequest) -> Reply:
         st = self.state
+        refused = region_not_enabled(st, req)
+        if refused is not None:
+            return refused
         spec = st.faults.spec
         if spec.lookup_events_throttle and not st.buckets.allow(
             (req.account, req.region), spec.lookup_events_rate

@@ -99,7 +99,8 @@ class SimMiddleware:
 
     def _intercept(self, req: SimRequest, environ: dict[str, Any]) -> Reply | None:
         st = self.state
-        st.counters.request(req.service, req.action, req.account, req.access_key)
+        st.counters.request(req.service, req.action, req.account, req.access_key,
+                              req.region)
         if st.authenticate:
             refused = authn.authenticate(req, environ, st.accounts)
             if refused is not None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from scanner.sim.regions import check_opt_in, enabled_regions
+
 Scenario = dict[str, Any]
 
 _REL = re.compile(r"^([+-])((?:\d+[smhdw])+)$")
@@ -151,6 +153,11 @@ def normalise(raw: dict[str, Any]) -> Scenario:
         acct.setdefault("root", {})
         acct.setdefault("events", [])
         acct.setdefault("management", False)
+        try:
+            acct["opt_in_regions"] = check_opt_in(acct["name"], acct.get("opt_in_regions"))
+        except ValueError as exc:
+            raise ScenarioError(str(exc)) from None
+        _check_event_regions(acct)
 
     ous: list[str] = []
     for ou in raw.get("ous") or []:
@@ -257,6 +264,16 @@ def _event_data_store(raw: Any, management: str, resolve: Any) -> dict[str, Any]
     store.setdefault("retention_days", 2557)
     store.setdefault("created_days_ago", 400)
     return store
+
+
+def _check_event_regions(acct: dict[str, Any]) -> None:
+    """An event can only happen in a region the account has enabled."""
+    enabled = enabled_regions(acct)
+    for i, event in enumerate(acct["events"]):
+        region = event.get("region") if isinstance(event, dict) else None
+        if region is not None and region not in enabled:
+            raise ScenarioError(f"account {acct['name']}: events[{i}] is in {region}, a region "
+                                "the account has not enabled (see opt_in_regions)")
 
 
 def _delegated_administrator(raw: Any, accounts: list[dict[str, Any]],

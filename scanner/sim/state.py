@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from scanner.sim.awserrors import Reply
@@ -36,8 +37,9 @@ class SimState:
     iam_auth: bool = False  # moto's IAM authorization is on (INITIAL_NO_AUTH_ACTION_COUNT=0)
     authenticate: bool = False  # unknown keys and wrong signatures refused (sim/authn.py)
 
-    @property
+    @cached_property
     def accounts(self) -> dict[str, dict[str, Any]]:
+        """Scenario accounts by id (built once: the scenario never changes while serving)."""
         return {a["id"]: a for a in self.scenario["accounts"]}
 
     def role_missing(self, account_id: str) -> bool:
