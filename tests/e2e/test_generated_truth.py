@@ -63,8 +63,9 @@ def test_root_usage_matches_ground_truth(scanned: tuple[ScanResult, dict[str, An
     assert not mismatches, "\n".join(mismatches[:40])
 
 
-def test_root_verdicts_match_ground_truth(scanned: tuple[ScanResult, dict[str, Any]]) -> None:
-    result, truth = scanned
+def root_verdict_mismatches(result: ScanResult, truth: dict[str, Any]) -> list[str]:
+    """Each account's root verdicts against the simulator's ground truth (NOT_ASSESSED where
+    the account cannot be assessed), one line per difference."""
     got = {(f.account_id, f.rule_id): f.status.value for f in result.findings}
     mismatches = []
     for account_id, t in truth["accounts"].items():
@@ -72,6 +73,12 @@ def test_root_verdicts_match_ground_truth(scanned: tuple[ScanResult, dict[str, A
             want = t["root"][key] if t["assessable"] else "NOT_ASSESSED"
             if got.get((account_id, rule)) != want:
                 mismatches.append(f"{t['name']} {rule}: {got.get((account_id, rule))} != {want}")
+    return mismatches
+
+
+def test_root_verdicts_match_ground_truth(scanned: tuple[ScanResult, dict[str, Any]]) -> None:
+    result, truth = scanned
+    mismatches = root_verdict_mismatches(result, truth)
     assert not mismatches, "\n".join(mismatches[:40])
 
 

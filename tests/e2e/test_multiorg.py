@@ -26,8 +26,7 @@ from scanner.run.runner import RunOptions
 from scanner.sim import SimFleet
 from scanner.sim.generate import generate
 
-from .test_demo_truth import ROOT_RULES
-from .test_generated_truth import USAGE_FIELDS
+from .test_generated_truth import USAGE_FIELDS, root_verdict_mismatches
 
 pytestmark = pytest.mark.slow
 
@@ -101,13 +100,7 @@ def test_each_organization_matches_its_ground_truth(run: Run, label: str) -> Non
     result, truth = org.outcome.result, run.fleet[label].ground_truth
     assert result.org.management_account_id == run.fleet[label].management_account_id
     assert {r.account.id for r in result.accounts} == set(truth["accounts"])
-    got = {(f.account_id, f.rule_id): f.status.value for f in result.findings}
-    mismatches = []
-    for account_id, t in truth["accounts"].items():
-        for key, rule in ROOT_RULES.items():
-            want = t["root"][key] if t["assessable"] else "NOT_ASSESSED"
-            if got.get((account_id, rule)) != want:
-                mismatches.append(f"{t['name']} {rule}: {got.get((account_id, rule))} != {want}")
+    mismatches = root_verdict_mismatches(result, truth)
     for r in result.accounts:
         t = truth["accounts"][r.account.id]
         record = r.facts.get("root.usage")
