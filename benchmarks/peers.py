@@ -24,7 +24,11 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +77,30 @@ def truth_verdicts(truth: dict[str, Any]) -> dict[str, dict[str, str]]:
             "root-account-used": "FAIL" if t["usage"]["used_in_window"] else "PASS",
         }
     return out
+
+
+@contextmanager
+def load_sampled(into: dict[str, Any], every_s: float = 2.0) -> Iterator[None]:
+    """Sample the machine's 1-minute load average while a tool runs, into ``into``: the
+    machine may be shared, and the figure says how busy it was during that tool's run."""
+    samples: list[float] = [os.getloadavg()[0]]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every_s):
+            samples.append(os.getloadavg()[0])
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        samples.append(os.getloadavg()[0])
+        into["load_average_1m"] = {"min": round(min(samples), 2),
+                                   "mean": round(sum(samples) / len(samples), 2),
+                                   "max": round(max(samples), 2), "samples": len(samples)}
 
 
 # -- orgscan ---------------------------------------------------------------------------------
@@ -214,6 +242,11 @@ def prowler_sample(truth: dict[str, dict[str, str]], k: int) -> list[str]:
     return picked[:k]
 
 
+def _load(tool: dict[str, Any]) -> str:
+    la = tool["load_average_1m"]
+    return f"load average (1 min) {la['mean']} mean, {la['max']} max"
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -236,9 +269,13 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     scenario, _ = write_generated(args.accounts, args.seed, work / "org")
 
-    result: dict[str, Any] = {"accounts_in_org": None, "work": str(work),
+    result: dict[str, Any] = {"date": datetime.now(UTC).date().isoformat(),
+                              "accounts_in_org": None, "work": str(work),
                               "latency_faults": LATENCY_FAULTS, "cpus": os.cpu_count()}
-    o = run_orgscan(scenario, work, python)
+    load: dict[str, Any] = {}
+    with load_sampled(load):
+        o = run_orgscan(scenario, work, python)
+    o.update(load)
     raw_truth = o.pop("truth")
     truth = truth_verdicts(raw_truth)
     all_accounts = sorted(truth)
@@ -247,7 +284,7 @@ def main() -> int:
     o["wall_per_account_s"] = round(o["process"]["wall_s"] / len(all_accounts), 4)
     result["orgscan"] = o
     print(f"orgscan: {o['process']['wall_s']:.1f}s for {len(all_accounts)} accounts, "
-          f"truth {o['vs_truth']['agree']}/{o['vs_truth']['total']}", flush=True)
+          f"truth {o['vs_truth']['agree']}/{o['vs_truth']['total']}, {_load(o)}", flush=True)
 
     names = {a: str(raw_truth["accounts"][a]["name"]) for a in all_accounts}
 
@@ -257,13 +294,15 @@ def main() -> int:
             print(f"c7n-org: not installed in {args.c7n_venv} (bash benchmarks/setup-peers.sh)",
                   flush=True)
         else:
-            c = run_c7n(scenario, work, c7n_venv, all_accounts, names)
+            with load_sampled(load):
+                c = run_c7n(scenario, work, c7n_venv, all_accounts, names)
+            c.update(load)
             c["vs_truth"] = compare(c["verdicts"], truth, all_accounts)
             c["vs_orgscan"] = compare(c["verdicts"], o["verdicts"], all_accounts)
             c["ratio_wall_vs_orgscan"] = round(c["process"]["wall_s"] / o["process"]["wall_s"], 2)
             result["c7n"] = c
             print(f"c7n-org: {c['process']['wall_s']:.1f}s ({c['ratio_wall_vs_orgscan']}x "
-                  f"orgscan), truth {c['vs_truth']['agree']}/{c['vs_truth']['total']}",
+                  f"orgscan), truth {c['vs_truth']['agree']}/{c['vs_truth']['total']}, {_load(c)}",
                   flush=True)
 
     if "prowler" not in args.skip:
@@ -273,7 +312,9 @@ def main() -> int:
                   "(bash benchmarks/setup-peers.sh)", flush=True)
         else:
             sample = prowler_sample(truth, args.prowler_sample)
-            pr = run_prowler(scenario, work, prowler_venv, sample)
+            with load_sampled(load):
+                pr = run_prowler(scenario, work, prowler_venv, sample)
+            pr.update(load)
             pr["sample"] = sample
             pr["vs_truth"] = compare(pr["verdicts"], truth, sample)
             pr["vs_orgscan"] = compare(pr["verdicts"], o["verdicts"], sample)
@@ -283,7 +324,8 @@ def main() -> int:
             result["prowler"] = pr
             print(f"prowler: {pr['wall_per_account_s']:.1f}s per account "
                   f"({pr['ratio_per_account_vs_orgscan']}x orgscan per account), "
-                  f"truth {pr['vs_truth']['agree']}/{pr['vs_truth']['total']}", flush=True)
+                  f"truth {pr['vs_truth']['agree']}/{pr['vs_truth']['total']}, {_load(pr)}",
+                  flush=True)
     placeholders = dict.fromkeys((c7n_venv, prowler_venv), "<peer-venv>")
     venv = venv_of(python)
     if venv is not None:
