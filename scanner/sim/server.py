@@ -7,6 +7,7 @@ one line to stdout when ready: ``SIM READY <endpoint> <json>``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -53,8 +54,36 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     install(state)
     if iam_auth:
         install_action_names()
+    _list_moto_modules_once()
+    _backend_lookup_without_scan()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return SimMiddleware(moto_app, state), state
+
+
+def _list_moto_modules_once() -> None:
+    """moto's dispatcher lists its package directory (a listdir and ~200 stats) on every
+    request, under the lock every request takes: list it once."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+def _backend_lookup_without_scan() -> None:
+    """moto's per-account backend lookup (several per request) copies the list of every
+    account it knows and searches it, under a lock all threads share: its cost grew with the
+    organization's size. An account already known is now found by the dict's own lookup; an
+    unknown one still goes the original way (which creates it)."""
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict.__getitem__
+
+    def getitem(self: Any, account_id: str) -> Any:
+        if dict.__contains__(self, account_id):
+            return dict.__getitem__(self, account_id)
+        return original(self, account_id)
+
+    BackendDict.__getitem__ = getitem  # type: ignore[method-assign]
 
 
 def keep_alive_handler(on_connect: Callable[[], None]) -> type[Any]:
@@ -167,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
         faults = Path(faults[1:]).read_text(encoding="utf-8")
     app, state = build(args.scenario, faults, args.seed, iam_auth=args.iam_auth,
                        authenticate=args.authenticate)
+    # The seeded organization lives as long as the process: out of the collector's sight, so
+    # that a full collection costs what the requests allocated, not the organization's size.
+    gc.collect()
+    gc.freeze()
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(
