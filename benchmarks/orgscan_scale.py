@@ -24,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lib import (
@@ -45,6 +47,7 @@ from lib import (
 
 from scanner.sim.generate import write_generated
 from scanner.sim.groundtruth import ground_truth
+from scanner.sim.regions import DEFAULT_REGIONS
 
 ROOT_RULES = {
     "access_keys": "root-access-keys-present",
@@ -56,6 +59,7 @@ LOOKUP_BURST = 2  # the simulator's token bucket holds `rate` tokens
 REGIONS_AT_ONCE = 6  # event-history regions one account searches at once (eventhistory.py)
 ORG_SERVICES = ("organizations",)
 REPORT_DELAY_S = 0.3  # the simulator's credential-report generation delay (its default)
+GLOBAL_REGION = "us-east-1"  # searched by every scan (eventhistory.py)
 
 
 def journal_results(out: Path) -> list[dict[str, Any]]:
@@ -88,6 +92,21 @@ def compare_truth(found: dict[tuple[str, str], str], truth: dict[str, Any],
                 if len(examples) < 10:
                     examples.append(f"{t['name']} {rule}: orgscan {have}, truth {want}")
     return {"checked": checked, "mismatched": mismatched, "examples": examples}
+
+
+def visible_in(scenario: dict[str, Any], regions: set[str] | None) -> dict[str, Any]:
+    """The scenario as a scan of ``regions`` (None: every enabled region) can know it: root
+    API calls recorded in a region it did not search are left out (the organization trail
+    would see them; the sources these configurations select do not). Sign-ins and the global
+    services' calls are in us-east-1, which orgscan always searches."""
+    if regions is None:
+        return scenario
+    out = dict(scenario)
+    out["accounts"] = [
+        {**a, "events": [e for e in a.get("events") or ()
+                         if e.get("region", GLOBAL_REGION) in regions]}
+        for a in scenario["accounts"]]
+    return out
 
 
 def lookup_chain(k: int) -> float:
@@ -205,12 +224,13 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     # The truth over the scan's own window, which ends when the scan started (the product's
     # definition), not when the simulator did: an event at exactly 90 days before the
     # simulator's start is outside a window that ends seconds later.
-    truth = ground_truth(normalised, scenario_now,
-                         window_end=datetime.fromisoformat(findings["scan"]["started"]))
-    org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
     from scanner.run.config import load_config
 
     cfg = load_config(config, concurrency=concurrency)
+    seen = {GLOBAL_REGION, *cfg.regions} if cfg.regions else None
+    truth = ground_truth(visible_in(normalised, seen), scenario_now,
+                         window_end=datetime.fromisoformat(findings["scan"]["started"]))
+    org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
     depth = max(len(r["account"]["ou_path"].split("/")) for r in results)
     # Regions per account: the configured ones, or (`regions: all`, the default) the account's
     # enabled regions, which orgscan took from the simulator's DescribeRegions answer and
@@ -252,6 +272,19 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     }
 
 
+def with_regions(config: Path, k: str, work: Path) -> Path:
+    """``config`` with its regions set to the first ``k`` default regions, us-east-1 first
+    (``all``: no regions key, every enabled region), written into ``work``."""
+    doc = yaml.safe_load(config.read_text("utf-8")) or {}
+    doc.pop("regions", None)
+    if k != "all":
+        order = sorted(DEFAULT_REGIONS, key=lambda r: (r != GLOBAL_REGION, r))
+        doc["regions"] = order[:int(k)]
+    path = work / f"{config.stem}-regions-{k}.yaml"
+    path.write_text(yaml.safe_dump(doc), "utf-8")
+    return path
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -261,6 +294,9 @@ def main() -> int:
                    default=Path(__file__).resolve().parent / "configs" / "root-checks.yaml")
     p.add_argument("--concurrency", type=int, default=None)
     p.add_argument("--probe-seconds", type=float, default=8.0)
+    p.add_argument("--region-counts", nargs="+", default=None, metavar="K",
+                   help="run the --config once per K: its regions set to K of AWS's default "
+                        "regions (us-east-1 first), or 'all' (every enabled region)")
     p.add_argument("--bundle", action="store_true",
                    help="also write the evidence bundle (off: the peers write none)")
     p.add_argument("--orgscan-src", type=Path, default=None,
@@ -280,12 +316,16 @@ def main() -> int:
         p.error(f"--orgscan-src: no scanner package in {args.orgscan_src}")
     work = from_cwd(args.work) if args.work else Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    configs = [config] if not args.region_counts else [
+        with_regions(config, k, work) for k in args.region_counts]
     runs = []
-    for n in args.accounts:
-        r = run_size(n, args.seed, config, args.concurrency, work, args.probe_seconds,
+    for n, cfg in ((n, c) for n in args.accounts for c in configs):
+        r = run_size(n, args.seed, cfg, args.concurrency, work, args.probe_seconds,
                      src, args.bundle, python)
         runs.append(r)
-        print(f"{n:>5} accounts: wall {r['wall_s']:.1f}s, {r['calls_per_account']} calls/acct, "
+        searched = r["regions_searched_per_account"]
+        print(f"{n:>5} accounts, {searched['median']} regions: wall {r['wall_s']:.1f}s, "
+              f"{r['calls_per_account']} calls/acct, "
               f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
               f"capacity {r['capacity']['rps']} req/s, bound {r['bound']['bound_s']}s "
               f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
