@@ -3,12 +3,17 @@ client CPU per account, peak RSS, and wall against the bound (see README.md, "Th
 
     .venv/bin/python benchmarks/orgscan_scale.py --accounts 50 200 1000 \
         --config benchmarks/configs/root-checks.yaml --out benchmarks/results/scale-root.json
+    .venv/bin/python benchmarks/orgscan_scale.py --accounts 200 1000 5000 --bundle \
+        --config benchmarks/configs/default.yaml --out benchmarks/results/default.json
+    .venv/bin/python benchmarks/orgscan_scale.py --accounts 40 --region-counts 1 3 10 all \
+        --config benchmarks/configs/default.yaml --out benchmarks/results/regions-sweep.json
 
 From the checkout, with orgscan's interpreter (it also runs the scans unless --python names
 another). Each size gets a fresh simulator (its own process, latency faults on, LookupEvents
 throttled at 2/s per account and region), a capacity probe of that simulator, then one
 `orgscan scan` as a child process measured with wait4. Paths on the command line are taken
-from the current directory.
+from the current directory. A scan narrowed to some regions is judged against the truth it can
+see (``lib.visible_in``: root calls in regions it did not search left out).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from lib import (
     sim_env,
     start_sim,
     venv_of,
+    visible_in,
     write_json,
 )
 
@@ -92,21 +98,6 @@ def compare_truth(found: dict[tuple[str, str], str], truth: dict[str, Any],
                 if len(examples) < 10:
                     examples.append(f"{t['name']} {rule}: orgscan {have}, truth {want}")
     return {"checked": checked, "mismatched": mismatched, "examples": examples}
-
-
-def visible_in(scenario: dict[str, Any], regions: set[str] | None) -> dict[str, Any]:
-    """The scenario as a scan of ``regions`` (None: every enabled region) can know it: root
-    API calls recorded in a region it did not search are left out (the organization trail
-    would see them; the sources these configurations select do not). Sign-ins and the global
-    services' calls are in us-east-1, which orgscan always searches."""
-    if regions is None:
-        return scenario
-    out = dict(scenario)
-    out["accounts"] = [
-        {**a, "events": [e for e in a.get("events") or ()
-                         if e.get("region", GLOBAL_REGION) in regions]}
-        for a in scenario["accounts"]]
-    return out
 
 
 def lookup_chain(k: int) -> float:
