@@ -47,6 +47,8 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     scenario = load_scenario(Path(scenario_path))
     mock_random.seed(seed or scenario["seed"])  # deterministic org/OU/policy/key ids
     now = now_utc()
+    _list_moto_modules_once()
+    _backend_lookup_without_scan()  # before seeding: it touches every account's backends
     seeded = seed_organization(scenario)
     spec = FaultSpec.parse(json.loads(faults_json) if faults_json else None)
     state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed),
@@ -54,8 +56,6 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     install(state)
     if iam_auth:
         install_action_names()
-    _list_moto_modules_once()
-    _backend_lookup_without_scan()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return SimMiddleware(moto_app, state), state
 
