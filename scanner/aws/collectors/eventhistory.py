@@ -26,8 +26,8 @@ from scanner.core.timefmt import iso
 EVENT_HISTORY_DAYS = 90  # LookupEvents holds 90 days of management events
 LOOKUP_RATE = 2.0  # LookupEvents: 2 requests/s per account per region
 # AWS's token buckets hold at least one second of the rate; with the limiter charging each call
-# at its answer (ratelimit.py), two back to back never overrun it, and save half a second per
-# account on the critical path (three lookups in us-east-1: 1.1 s -> 0.7 s at 100 ms a call).
+# at its answer (ratelimit.py), two back to back never overrun it, and save half a second
+# wherever a region needs a second lookup (a second page, an AssumeRoot session's key).
 LOOKUP_BURST = 2
 REGIONS_AT_ONCE = 6  # event-history regions one account searches at the same time
 GLOBAL_REGION = "us-east-1"  # IAM, STS (global endpoint) and console sign-in events land here
