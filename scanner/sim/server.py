@@ -77,12 +77,15 @@ def _backend_lookup_without_scan() -> None:
     from moto.core.base_backend import BackendDict
 
     original = BackendDict.__getitem__
+    if getattr(original, "orgscan_sim", False):
+        return  # already in place (several simulators built in one process)
 
     def getitem(self: Any, account_id: str) -> Any:
         if dict.__contains__(self, account_id):
             return dict.__getitem__(self, account_id)
         return original(self, account_id)
 
+    getitem.orgscan_sim = True  # type: ignore[attr-defined]
     BackendDict.__getitem__ = getitem  # type: ignore[method-assign]
 
 
