@@ -196,7 +196,9 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         env = sim_env(sim)
         if src is not None:  # another checkout of orgscan (e.g. the code before a change)
             env["PYTHONPATH"] = str(src)
+        load_before = os.getloadavg()  # other work on the machine skews wall and capacity
         m = run_measured(argv, env=env, cwd=work)
+        load_after = os.getloadavg()
         sim_cpu = sim_cpu_seconds(sim) - sim_cpu0
         c = counters(sim)
         scenario_now, normalised = sim.now, sim.scenario
@@ -244,6 +246,8 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
             "min": min(searched, default=0), "max": max(searched, default=0),
             "median": statistics.median(searched) if searched else 0},
         "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS,
+        "load_average": {"before": [round(x, 2) for x in load_before],
+                         "after": [round(x, 2) for x in load_after]},
         "process": m.to_json(),
         "wall_s": round(m.wall_s, 2),
         "cpu_ms_per_account": round(1000 * m.cpu_s / max(1, len(results)), 1),
@@ -320,7 +324,8 @@ def main() -> int:
               f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
               f"capacity {r['capacity']['rps']} req/s, bound {r['bound']['bound_s']}s "
               f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
-              f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}",
+              f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}, "
+              f"load {r['load_average']['before'][0]} -> {r['load_average']['after'][0]}",
               flush=True)
     venv = venv_of(python)
     write_json(out, {"runs": runs, "work": str(work), "cpus": os.cpu_count(),
