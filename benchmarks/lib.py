@@ -156,6 +156,23 @@ def sim_env(sim: SimServer) -> dict[str, str]:
     return env
 
 
+def visible_in(scenario: dict[str, Any], regions: set[str] | None) -> dict[str, Any]:
+    """The scenario as a scan of ``regions`` (None: every enabled region) can know it: root
+    API calls recorded in a region it did not search are left out (event history of the
+    regions searched does not hold them; the organization trail would). Sign-ins and the global
+    services' calls are in us-east-1, which orgscan always searches. For judging a narrowed
+    scan (or a tool that reads no event history in those regions) against the ground truth:
+    ``ground_truth(visible_in(sim.scenario, regions), sim.now)``."""
+    if regions is None:
+        return scenario
+    out = dict(scenario)
+    out["accounts"] = [
+        {**a, "events": [e for e in a.get("events") or ()
+                         if e.get("region", "us-east-1") in regions]}
+        for a in scenario["accounts"]]
+    return out
+
+
 def sim_cpu_seconds(sim: SimServer) -> float:
     """CPU of the simulator's process so far (for context; never charged to a scanner)."""
     proc = getattr(sim, "_proc", None)

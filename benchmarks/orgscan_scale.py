@@ -3,12 +3,17 @@ client CPU per account, peak RSS, and wall against the bound (see README.md, "Th
 
     .venv/bin/python benchmarks/orgscan_scale.py --accounts 50 200 1000 \
         --config benchmarks/configs/root-checks.yaml --out benchmarks/results/scale-root.json
+    .venv/bin/python benchmarks/orgscan_scale.py --accounts 200 1000 5000 --bundle \
+        --config benchmarks/configs/default.yaml --out benchmarks/results/default.json
+    .venv/bin/python benchmarks/orgscan_scale.py --accounts 40 --region-counts 1 3 10 all \
+        --config benchmarks/configs/default.yaml --out benchmarks/results/regions-sweep.json
 
 From the checkout, with orgscan's interpreter (it also runs the scans unless --python names
 another). Each size gets a fresh simulator (its own process, latency faults on, LookupEvents
 throttled at 2/s per account and region), a capacity probe of that simulator, then one
 `orgscan scan` as a child process measured with wait4. Paths on the command line are taken
-from the current directory.
+from the current directory. A scan narrowed to some regions is judged against the truth it can
+see (``lib.visible_in``: root calls in regions it did not search left out).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -40,11 +47,13 @@ from lib import (
     sim_env,
     start_sim,
     venv_of,
+    visible_in,
     write_json,
 )
 
 from scanner.sim.generate import write_generated
 from scanner.sim.groundtruth import ground_truth
+from scanner.sim.regions import DEFAULT_REGIONS
 
 ROOT_RULES = {
     "access_keys": "root-access-keys-present",
@@ -56,6 +65,7 @@ LOOKUP_BURST = 2  # the simulator's token bucket holds `rate` tokens
 REGIONS_AT_ONCE = 6  # event-history regions one account searches at once (eventhistory.py)
 ORG_SERVICES = ("organizations",)
 REPORT_DELAY_S = 0.3  # the simulator's credential-report generation delay (its default)
+GLOBAL_REGION = "us-east-1"  # searched by every scan (eventhistory.py)
 
 
 def journal_results(out: Path) -> list[dict[str, Any]]:
@@ -186,7 +196,9 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
         env = sim_env(sim)
         if src is not None:  # another checkout of orgscan (e.g. the code before a change)
             env["PYTHONPATH"] = str(src)
+        load_before = os.getloadavg()  # other work on the machine skews wall and capacity
         m = run_measured(argv, env=env, cwd=work)
+        load_after = os.getloadavg()
         sim_cpu = sim_cpu_seconds(sim) - sim_cpu0
         c = counters(sim)
         scenario_now, normalised = sim.now, sim.scenario
@@ -205,12 +217,13 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     # The truth over the scan's own window, which ends when the scan started (the product's
     # definition), not when the simulator did: an event at exactly 90 days before the
     # simulator's start is outside a window that ends seconds later.
-    truth = ground_truth(normalised, scenario_now,
-                         window_end=datetime.fromisoformat(findings["scan"]["started"]))
-    org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
     from scanner.run.config import load_config
 
     cfg = load_config(config, concurrency=concurrency)
+    seen = {GLOBAL_REGION, *cfg.regions} if cfg.regions else None
+    truth = ground_truth(visible_in(normalised, seen), scenario_now,
+                         window_end=datetime.fromisoformat(findings["scan"]["started"]))
+    org_calls = {k: v for k, v in c["by_action"].items() if k.startswith(ORG_SERVICES)}
     depth = max(len(r["account"]["ou_path"].split("/")) for r in results)
     # Regions per account: the configured ones, or (`regions: all`, the default) the account's
     # enabled regions, which orgscan took from the simulator's DescribeRegions answer and
@@ -233,6 +246,8 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
             "min": min(searched, default=0), "max": max(searched, default=0),
             "median": statistics.median(searched) if searched else 0},
         "latency_ms": LATENCY_MS, "jitter_ms": JITTER_MS,
+        "load_average": {"before": [round(x, 2) for x in load_before],
+                         "after": [round(x, 2) for x in load_after]},
         "process": m.to_json(),
         "wall_s": round(m.wall_s, 2),
         "cpu_ms_per_account": round(1000 * m.cpu_s / max(1, len(results)), 1),
@@ -252,6 +267,19 @@ def run_size(n: int, seed: int, config: Path, concurrency: int | None, work: Pat
     }
 
 
+def with_regions(config: Path, k: str, work: Path) -> Path:
+    """``config`` with its regions set to the first ``k`` default regions, us-east-1 first
+    (``all``: no regions key, every enabled region), written into ``work``."""
+    doc = yaml.safe_load(config.read_text("utf-8")) or {}
+    doc.pop("regions", None)
+    if k != "all":
+        order = sorted(DEFAULT_REGIONS, key=lambda r: (r != GLOBAL_REGION, r))
+        doc["regions"] = order[:int(k)]
+    path = work / f"{config.stem}-regions-{k}.yaml"
+    path.write_text(yaml.safe_dump(doc), "utf-8")
+    return path
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -261,6 +289,9 @@ def main() -> int:
                    default=Path(__file__).resolve().parent / "configs" / "root-checks.yaml")
     p.add_argument("--concurrency", type=int, default=None)
     p.add_argument("--probe-seconds", type=float, default=8.0)
+    p.add_argument("--region-counts", nargs="+", default=None, metavar="K",
+                   help="run the --config once per K: its regions set to K of AWS's default "
+                        "regions (us-east-1 first), or 'all' (every enabled region)")
     p.add_argument("--bundle", action="store_true",
                    help="also write the evidence bundle (off: the peers write none)")
     p.add_argument("--orgscan-src", type=Path, default=None,
@@ -280,16 +311,21 @@ def main() -> int:
         p.error(f"--orgscan-src: no scanner package in {args.orgscan_src}")
     work = from_cwd(args.work) if args.work else Path(tempfile.mkdtemp(prefix="orgscan-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    configs = [config] if not args.region_counts else [
+        with_regions(config, k, work) for k in args.region_counts]
     runs = []
-    for n in args.accounts:
-        r = run_size(n, args.seed, config, args.concurrency, work, args.probe_seconds,
+    for n, cfg in ((n, c) for n in args.accounts for c in configs):
+        r = run_size(n, args.seed, cfg, args.concurrency, work, args.probe_seconds,
                      src, args.bundle, python)
         runs.append(r)
-        print(f"{n:>5} accounts: wall {r['wall_s']:.1f}s, {r['calls_per_account']} calls/acct, "
+        searched = r["regions_searched_per_account"]
+        print(f"{n:>5} accounts, {searched['median']} regions: wall {r['wall_s']:.1f}s, "
+              f"{r['calls_per_account']} calls/acct, "
               f"{r['cpu_ms_per_account']} ms CPU/acct, RSS {r['peak_rss_mb']} MB, "
               f"capacity {r['capacity']['rps']} req/s, bound {r['bound']['bound_s']}s "
               f"({r['bound']['bound_by']}), wall/bound {r['wall_over_bound']}, "
-              f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}",
+              f"truth mismatches {r['truth']['mismatched']}/{r['truth']['checked']}, "
+              f"load {r['load_average']['before'][0]} -> {r['load_average']['after'][0]}",
               flush=True)
     venv = venv_of(python)
     write_json(out, {"runs": runs, "work": str(work), "cpus": os.cpu_count(),

@@ -55,6 +55,7 @@ from scanner.core.settings import AwsSettings
 from scanner.run.config import collector_options
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
+from scanner.sim.regions import DEFAULT_REGIONS
 
 SOURCES = ("event_history", "org_trail", "athena", "cloudtrail_lake")
 ORG_FACT = {"org_trail": "orgtrail.root_events", "athena": "athena.root_events",
@@ -63,9 +64,11 @@ REGIONS = ("us-east-1", "eu-west-1", "eu-central-1")  # the generator's
 CONCURRENCY = 32
 
 
-def scenario(accounts: int, events_per_day: int, out: Path) -> Path:
+def scenario(accounts: int, events_per_day: int, out: Path,
+             regions: tuple[str, ...] = REGIONS) -> Path:
     raw, _ = generate(accounts, seed=7)
     raw["background"] = {"events_per_day": events_per_day, "days": 7}
+    raw["regions"] = list(regions)  # where the background traffic (and its log files) lands
     raw["organization"]["event_data_stores"] = [{"name": "org-events"}]
     path = out / f"scenario-{accounts}-{events_per_day}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
@@ -80,10 +83,10 @@ def _calls(aws: Aws) -> dict[str, int]:
 
 
 def _store(aws: Aws, org: Organization, scope: AccountScope, options: Any, sim: SimServer,
-           parent: FactStore | None) -> FactStore:
+           parent: FactStore | None, regions: tuple[str, ...]) -> FactStore:
     account = None if parent is None else org.account(scope.account_id)
     return FactStore(COLLECTORS, make_context=lambda fs: CollectContext(
-        aws=aws, org=org, account=account, account_id=scope.account_id, regions=REGIONS,
+        aws=aws, org=org, account=account, account_id=scope.account_id, regions=regions,
         now=sim.now, options=options, facts=fs), scope=scope, parent=parent)
 
 
@@ -93,14 +96,15 @@ def _settings(sim: SimServer) -> AwsSettings:
         creds["aws_access_key_id"], creds["aws_secret_access_key"]))
 
 
-async def measure(sim: SimServer, source: str) -> dict[str, Any]:
+async def measure(sim: SimServer, source: str,
+                  regions: tuple[str, ...] = REGIONS) -> dict[str, Any]:
     options = collector_options({"root_usage": {"sources": [source]}})
     async with Aws(_settings(sim)) as aws:
         base = await aws.base_scope()
         with account_scope(base):
             org = await walk(aws)
         before = _calls(aws)
-        org_store = _store(aws, org, base, options, sim, None)
+        org_store = _store(aws, org, base, options, sim, None, regions)
         cpu0, t0 = time.process_time(), time.monotonic()
         events = 0
         failed: list[str] = []
@@ -115,7 +119,7 @@ async def measure(sim: SimServer, source: str) -> dict[str, Any]:
                                  else await aws.assume(base, account_id))
                     except AwsError:
                         return 0  # not assessable (no audit role): a scan reports it so
-                    store = _store(aws, org, scope, options, sim, org_store)
+                    store = _store(aws, org, scope, options, sim, org_store, regions)
                     fact = await store.get("cloudtrail.root_events")
                     if isinstance(fact, FactError):
                         failed.append(account_id)
@@ -189,22 +193,29 @@ def main() -> int:
     parser.add_argument("--accounts", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--events-per-day", type=int, nargs="+", default=[2])
     parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES))
+    parser.add_argument("--regions", choices=("3", "all"), default="3",
+                        help="3: the generator's three regions; all: AWS's 17 default regions "
+                             "(background traffic spread over them, event history searching "
+                             "each)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    regions = REGIONS if args.regions == "3" else tuple(
+        sorted(DEFAULT_REGIONS, key=lambda r: (r != "us-east-1", r)))
     out = from_cwd(args.out)
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="orgscan-sources-") as tmp:
         for accounts in args.accounts:
             for per_day in args.events_per_day:
-                path = scenario(accounts, per_day, Path(tmp))
+                path = scenario(accounts, per_day, Path(tmp), regions)
                 t0 = time.monotonic()
                 sim = start_sim(path, LATENCY_FAULTS)
                 try:
                     started = round(time.monotonic() - t0, 1)
                     built = asyncio.run(warm(sim))
                     for source in args.sources:
-                        result = asyncio.run(measure(sim, source))
+                        result = asyncio.run(measure(sim, source, regions))
                         result |= {"accounts": accounts + 1, "events_per_day": per_day,
+                                   "regions": len(regions),
                                    "sim_start_s": started, "sim_tables_s": built}
                         print(json.dumps(result), flush=True)
                         runs.append(result)
@@ -212,7 +223,7 @@ def main() -> int:
                     sim.stop()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"latency": LATENCY_FAULTS, "concurrency": CONCURRENCY,
-                               "regions": REGIONS, "runs": runs}, indent=2) + "\n",
+                               "regions": regions, "runs": runs}, indent=2) + "\n",
                    encoding="utf-8")
     return 0
 

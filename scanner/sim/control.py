@@ -20,6 +20,9 @@ import yaml
 from scanner.sim.scenario import Scenario, normalise, read_raw
 
 START_TIMEOUT_S = 120.0
+# Seeding is linear in the accounts (~25 ms each on a loaded 2-core machine): a 5,000-account
+# organization may take minutes to be ready.
+START_TIMEOUT_PER_ACCOUNT_S = 0.05
 CALLERS = ("management", "delegated_administrator")
 
 
@@ -158,7 +161,8 @@ class SimServer:
         assert self._proc is not None and self._proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(self._proc.stdout, selectors.EVENT_READ)
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + START_TIMEOUT_S + START_TIMEOUT_PER_ACCOUNT_S * len(
+            self.scenario["accounts"])
         buf = b""
         try:
             while time.monotonic() < deadline:

@@ -31,6 +31,8 @@ class Counters:
         # Error answers other than injected faults (expired tokens, denials, 4xx/5xx), by
         # "svc:Action status".
         self.errors: Counter[str] = Counter()
+        # CPU seconds the simulator's request threads spent answering, by "svc:Action".
+        self.cpu_s: dict[str, float] = {}
 
     def reset(self) -> None:
         with self._lock:
@@ -47,6 +49,11 @@ class Counters:
             self.by_access_key[access_key] += 1
             if service == "cloudtrail" and action == "LookupEvents":
                 self.lookup_regions.setdefault(account, Counter())[region] += 1
+
+    def cpu(self, service: str, action: str, seconds: float) -> None:
+        with self._lock:
+            key = f"{service}:{action}"
+            self.cpu_s[key] = self.cpu_s.get(key, 0.0) + seconds
 
     def connection(self) -> None:
         with self._lock:
@@ -86,4 +93,5 @@ class Counters:
                 "assume_role_denials": dict(self.assume_role_denials),
                 "assume_role_denials_total": sum(self.assume_role_denials.values()),
                 "errors": dict(self.errors),
+                "cpu_s_by_action": {k: round(v, 4) for k, v in self.cpu_s.items()},
             }

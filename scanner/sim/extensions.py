@@ -11,6 +11,7 @@ from scanner.sim import (
     lookup,
     monitoring,
     orgtrail,
+    request,
     rootstate,
     trails,
 )
@@ -19,6 +20,7 @@ from scanner.sim.state import SimState
 
 def install(state: SimState) -> None:
     """Register handlers and patch backends."""
+    request.install()
     rootstate.install(state)
     features.install(state)
     lookup.install(state)

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from scanner.sim.groundtruth import ground_truth
-from scanner.sim.regions import opt_in_choices
+from scanner.sim.regions import DEFAULT_REGIONS, opt_in_choices
 from scanner.sim.scenario import normalise, now_utc
 
 DENY_ROOT = {
@@ -74,16 +74,36 @@ def _events(rng: random.Random, root: dict[str, Any]) -> list[dict[str, Any]]:
     if keys and keys[0]["active"] and rng.random() < 0.6:
         out.append({"kind": "api_call", "at": f"-{rng.randint(1, 60)}d", "event_name": "PutObject",
                     "event_source": "s3.amazonaws.com", "read_only": False,
-                    "access_key_id": f"AKIA{rng.randrange(16**16):016X}",
-                    "region": rng.choice(["us-east-1", "eu-west-1"])})
+                    "access_key_id": f"AKIA{rng.randrange(16**16):016X}"})
+        # This draw once chose the call's region (now _spread's): kept, so that the rest of an
+        # organization stays what it was for a seed.
+        rng.choice(["us-east-1", "eu-west-1"])
     return out
 
 
 def _opt_in(rng: random.Random) -> list[str]:
-    """About one account in five has enabled one to three opt-in regions."""
+    """About one account in five has enabled two to four opt-in regions."""
     if rng.random() >= 0.2:
         return []
-    return sorted(rng.sample(opt_in_choices(), rng.randint(1, 3)))
+    return sorted(rng.sample(opt_in_choices(), rng.randint(2, 4)))
+
+
+def _spread(rng: random.Random, events: list[dict[str, Any]], opted: list[str]) -> None:
+    """Root API calls placed in the account's enabled regions, as a region's services record
+    them: about half in us-east-1, the rest in another default region or, in an account with
+    opt-in regions, one of those half the time. Sign-ins, password recovery and the calls of
+    the global services stay in us-east-1 (events.py)."""
+    others = [r for r in DEFAULT_REGIONS if r != "us-east-1"]
+    for event in events:
+        if event["kind"] != "api_call":
+            continue
+        roll = rng.random()
+        if roll < 0.5:
+            event["region"] = "us-east-1"
+        elif opted and roll < 0.75:
+            event["region"] = rng.choice(opted)
+        else:
+            event["region"] = rng.choice(others)
 
 
 def generate(accounts: int, seed: int, *,
@@ -93,6 +113,7 @@ def generate(accounts: int, seed: int, *,
     rng = random.Random(seed)
     # A generator of its own, so the rest of an organization stays what it was for a seed.
     regions_rng = random.Random(f"{seed}:opt-in-regions")
+    spread_rng = random.Random(f"{seed}:root-event-regions")
     members: list[dict[str, Any]] = []
     fixed = [
         ("log-archive", "Root/Security"), ("audit", "Root/Security"),
@@ -110,6 +131,7 @@ def generate(accounts: int, seed: int, *,
         opted = _opt_in(regions_rng)
         if opted:
             acct["opt_in_regions"] = opted
+        _spread(spread_rng, acct["events"], opted)
         if rng.random() < 0.3:
             acct["monitoring"] = {"chain": rng.choice(
                 ["complete", "complete", "complete", "wrong_case", "missing_clause",

@@ -25,7 +25,7 @@ from typing import Any
 
 from scanner.sim import awserrors
 from scanner.sim.awserrors import Reply
-from scanner.sim.request import SimRequest
+from scanner.sim.request import SimRequest, remember_key
 
 # Services whose requests the middleware authorizes (S3: moto, with resource ARNs).
 CHECKED_HERE = frozenset({"iam", "sts", "organizations", "cloudtrail", "logs", "monitoring",
@@ -130,6 +130,7 @@ class IssuedCredentials:
                         found["SessionToken"].group(1).decode(), expires)
         with self._lock:
             self._by_key[issued.access_key_id] = issued
+        remember_key(issued.access_key_id, account)
         return body
 
     def expired(self, access_key: str, signed_at: float | None = None) -> bool:

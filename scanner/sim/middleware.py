@@ -56,7 +56,16 @@ class SimMiddleware:
             return _send(self._control(environ, path), start_response)
         if path.startswith("/moto-api"):
             return self.app(environ, start_response)  # type: ignore[no-any-return]
+        began = time.thread_time()
         req = parse(environ)
+        # Answered in full here (moto's answers are in memory anyway), so that the CPU the
+        # simulator spent on the request is known: its counters keep it by action.
+        body = list(self._serve(req, environ, start_response))
+        self.state.counters.cpu(req.service, req.action, time.thread_time() - began)
+        return body
+
+    def _serve(self, req: SimRequest, environ: dict[str, Any],
+               start_response: StartResponse) -> Iterable[bytes]:
         reply = self._intercept(req, environ)
         if reply is not None:
             return _send(reply, start_response)

@@ -9,28 +9,65 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from moto.iam.models import get_account_id_from
+from moto.iam import models as iam_models
 
 # moto answers unknown keys with its default account.
 DEFAULT_ACCOUNT_ID = "123456789012"
 
-_key_cache: dict[str, str] = {}
+# access key -> (account, partition) whose IAM backend holds it. moto finds a key's account by
+# walking every account's IAM backends in every partition (creating the missing ones on the
+# way), on each request: at 2,000 accounts that walk was most of the simulator's CPU, so its
+# cost per request grew with the organization, which AWS's does not.
+_key_index: dict[str, tuple[str, str]] = {}
 _key_lock = threading.Lock()
 
 
+def _holds(account: str, partition: str, access_key: str) -> bool:
+    # dict.get: looking must not create backends (moto's __getitem__ does).
+    per_account = dict.get(iam_models.iam_backends, account)
+    backend = dict.get(per_account, partition) if per_account is not None else None
+    return backend is not None and access_key in backend.access_keys
+
+
+def _walk(access_key: str) -> tuple[str, str] | None:
+    """moto's own search, over the backends that exist (a key lives only in one of them)."""
+    for account in list(dict.keys(iam_models.iam_backends)):
+        for partition in iam_models.PARTITION_NAMES:  # type: ignore[attr-defined]
+            if _holds(account, partition, access_key):
+                return account, partition
+    return None
+
+
 def account_for_key(access_key: str) -> str:
-    """The account an access key belongs to, as moto decides it (cached: keys never move)."""
+    """The account an access key belongs to, as moto decides it: indexed, and checked against
+    moto's backends on every use (a deleted key falls back to the default account)."""
     if not access_key:
         return DEFAULT_ACCOUNT_ID
     with _key_lock:
-        hit = _key_cache.get(access_key)
-    if hit:
-        return hit
-    account = str(get_account_id_from(access_key))
-    if account != DEFAULT_ACCOUNT_ID:
-        with _key_lock:
-            _key_cache[access_key] = account
-    return account
+        hit = _key_index.get(access_key)
+    if hit is not None and _holds(*hit, access_key):
+        return hit[0]
+    found = _walk(access_key)
+    if found is None:
+        return DEFAULT_ACCOUNT_ID
+    with _key_lock:
+        _key_index[access_key] = found
+    return found[0]
+
+
+def remember_key(access_key: str, account: str) -> None:
+    """Index a key just issued in ``account`` (AssumeRole's answer), so its first use does not
+    walk every account either."""
+    for partition in iam_models.PARTITION_NAMES:  # type: ignore[attr-defined]
+        if _holds(account, partition, access_key):
+            with _key_lock:
+                _key_index[access_key] = (account, partition)
+            return
+
+
+def install() -> None:
+    """moto's request handling looks the caller's account up the same way: use the index."""
+    iam_models.get_account_id_from = account_for_key
 
 
 @dataclass

@@ -7,6 +7,7 @@ one line to stdout when ready: ``SIM READY <endpoint> <json>``.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -46,6 +47,8 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
     scenario = load_scenario(Path(scenario_path))
     mock_random.seed(seed or scenario["seed"])  # deterministic org/OU/policy/key ids
     now = now_utc()
+    _list_moto_modules_once()
+    _backend_lookup_without_scan()  # before seeding: it touches every account's backends
     seeded = seed_organization(scenario)
     spec = FaultSpec.parse(json.loads(faults_json) if faults_json else None)
     state = SimState(scenario=scenario, now=now, seeded=seeded, faults=Faults(spec, seed),
@@ -55,6 +58,35 @@ def build(scenario_path: str, faults_json: str | None, seed: int,
         install_action_names()
     moto_app = DomainDispatcherApplication(create_backend_app)
     return SimMiddleware(moto_app, state), state
+
+
+def _list_moto_modules_once() -> None:
+    """moto's dispatcher lists its package directory (a listdir and ~200 stats) on every
+    request, under the lock every request takes: list it once."""
+    from moto import backends
+
+    modules = tuple(backends.list_of_moto_modules())
+    backends.list_of_moto_modules = lambda: modules
+
+
+def _backend_lookup_without_scan() -> None:
+    """moto's per-account backend lookup (several per request) copies the list of every
+    account it knows and searches it, under a lock all threads share: its cost grew with the
+    organization's size. An account already known is now found by the dict's own lookup; an
+    unknown one still goes the original way (which creates it)."""
+    from moto.core.base_backend import BackendDict
+
+    original = BackendDict.__getitem__
+    if getattr(original, "orgscan_sim", False):
+        return  # already in place (several simulators built in one process)
+
+    def getitem(self: Any, account_id: str) -> Any:
+        if dict.__contains__(self, account_id):
+            return dict.__getitem__(self, account_id)
+        return original(self, account_id)
+
+    getitem.orgscan_sim = True  # type: ignore[attr-defined]
+    BackendDict.__getitem__ = getitem  # type: ignore[method-assign]
 
 
 def keep_alive_handler(on_connect: Callable[[], None]) -> type[Any]:
@@ -167,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
         faults = Path(faults[1:]).read_text(encoding="utf-8")
     app, state = build(args.scenario, faults, args.seed, iam_auth=args.iam_auth,
                        authenticate=args.authenticate)
+    # The seeded organization lives as long as the process: out of the collector's sight, so
+    # that a full collection costs what the requests allocated, not the organization's size.
+    gc.collect()
+    gc.freeze()
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server(

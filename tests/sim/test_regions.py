@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from scanner.sim import SimServer
 from scanner.sim.generate import generate
-from scanner.sim.regions import DEFAULT_REGIONS
+from scanner.sim.regions import DEFAULT_REGIONS, opt_in_choices
 from scanner.sim.scenario import ScenarioError, normalise
 from tests.sim.conftest import assume, client
 
@@ -111,5 +111,19 @@ def test_generator_opts_some_accounts_in_deterministically() -> None:
     assert opted == {a["name"]: a["opt_in_regions"] for a in again["accounts"]
                      if a.get("opt_in_regions")}
     assert 20 <= len(opted) <= 60  # about one in five
-    assert all(1 <= len(r) <= 3 and not set(r) & set(DEFAULT_REGIONS) for r in opted.values())
+    assert all(2 <= len(r) <= 4 and not set(r) & set(DEFAULT_REGIONS) for r in opted.values())
     normalise(first)  # a valid scenario
+
+
+def test_generator_spreads_root_api_calls_over_enabled_regions() -> None:
+    raw, _ = generate(300, seed=7)
+    calls = [(a, e) for a in raw["accounts"] for e in a["events"] if e["kind"] == "api_call"]
+    regions = {e["region"] for _, e in calls}
+    assert len(regions) >= 6 and "us-east-1" in regions
+    assert regions & set(opt_in_choices())  # some in an account's opt-in region
+    for account, event in calls:
+        assert event["region"] in set(DEFAULT_REGIONS) | set(account.get("opt_in_regions", []))
+    # Sign-ins stay where AWS records them.
+    assert all("region" not in e for a in raw["accounts"] for e in a["events"]
+               if e["kind"] != "api_call")
+    normalise(raw)

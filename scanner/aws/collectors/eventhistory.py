@@ -1,9 +1,9 @@
 """Root events from CloudTrail event history (LookupEvents), per account and region.
 
 Event history holds 90 days of management events in each region. Root's API calls and
-sign-ins are found by user name, console sign-ins and password recovery also by event name in
-us-east-1, and AssumeRoot sessions by the access keys that the management account's AssumeRoot
-calls issued (an organization-scope fact, looked up once).
+sign-ins are found by user name (one lookup per region searched), and AssumeRoot sessions by
+the access keys that the management account's AssumeRoot calls issued (an organization-scope
+fact, looked up once). docs/root-usage.md says why each lookup is needed and no other.
 """
 
 from __future__ import annotations
@@ -26,16 +26,17 @@ from scanner.core.timefmt import iso
 EVENT_HISTORY_DAYS = 90  # LookupEvents holds 90 days of management events
 LOOKUP_RATE = 2.0  # LookupEvents: 2 requests/s per account per region
 # AWS's token buckets hold at least one second of the rate; with the limiter charging each call
-# at its answer (ratelimit.py), two back to back never overrun it, and save half a second per
-# account on the critical path (three lookups in us-east-1: 1.1 s -> 0.7 s at 100 ms a call).
+# at its answer (ratelimit.py), two back to back never overrun it, and save half a second
+# wherever a region needs a second lookup (a second page, an AssumeRoot session's key).
 LOOKUP_BURST = 2
 REGIONS_AT_ONCE = 6  # event-history regions one account searches at the same time
 GLOBAL_REGION = "us-east-1"  # IAM, STS (global endpoint) and console sign-in events land here
-# Lookups per region. Username=root finds root's API calls and sign-ins; the sign-in events are
-# also looked up by name in us-east-1 in case their Username is not "root" (failed sign-ins,
-# password recovery). AssumeRoot sessions are found by their access keys (see below).
+# Lookups per region. Username=root finds every event whose identity is the root user (event
+# history names the root identity "root"): its API calls and, in us-east-1, its sign-ins,
+# failed ones and password recovery included. Looking sign-in events up by name as well found
+# nothing more: orgscan keeps only root-identity events, which Username=root already returns.
+# AssumeRoot sessions are found by their access keys (see below).
 ROOT_LOOKUPS = (("Username", "root"),)
-GLOBAL_LOOKUPS = (("EventName", "ConsoleLogin"), ("EventName", "PasswordRecoveryRequested"))
 
 
 def event_history_regions(ctx: CollectContext) -> list[str]:
@@ -178,8 +179,6 @@ async def fetch_event_history(ctx: CollectContext) -> JSON:
     lookups: dict[str, list[tuple[str, str]]] = {}
     for r in regions:
         lookups[r] = list(ROOT_LOOKUPS) + [("AccessKeyId", k) for k in session_keys]
-        if r == GLOBAL_REGION:
-            lookups[r] += list(GLOBAL_LOOKUPS)
     fact = await _history(ctx, regions, lookups, EVENT_HISTORY, keep_account=ctx.account_id)
     win = window(ctx)
     mine = {e["eventID"]: e for e in fact["events"]}
