@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import aiohttp
@@ -30,6 +31,7 @@ from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 from botocore.exceptions import ProfileNotFound
 from botocore.httpsession import create_urllib3_context, get_cert_path
+from botocore.loaders import Loader, create_loader
 
 from scanner import __version__
 from scanner.aws.circuit import Circuits
@@ -178,6 +180,25 @@ def shared_tls_context(verify: bool | str) -> ssl.SSLContext:
     return context
 
 
+@cache
+def shared_loader() -> Loader:
+    """botocore's data loader for its default search path, one per process. A loader caches
+    what it has read (endpoint data, service models: tens of ms of JSON decoding each), so the
+    config check's region names (regions.py) and every session of the process (one per
+    organization) decode each file once instead of once per session."""
+    return create_loader()
+
+
+def _share_loader(session: Any) -> None:
+    """Give ``session`` the process's loader, as botocore would build its own: from the
+    ``data_path`` config variable, read on first use; a custom data path gets its own."""
+    def data_loader() -> Loader:
+        path = session.get_config_variable("data_path")
+        return shared_loader() if path is None else create_loader(path)
+
+    session.lazy_register_component("data_loader", data_loader)
+
+
 class Aws:
     """One per scan: the shared session, clients, credentials and limiters."""
 
@@ -189,6 +210,7 @@ class Aws:
         # aiobotocore's session (not aioboto3's, which only adds boto3 resources and costs
         # boto3's import at start-up).
         self._session: Any = AioSession()
+        _share_loader(self._session)
         if settings.credentials is not None:
             key, secret = settings.credentials
             self._session.set_credentials(key, secret)
