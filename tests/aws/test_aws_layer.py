@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import ssl
 from typing import Any
 
 import pytest
+from botocore.context import ClientContext, get_context, reset_context, set_context
 
 from scanner.aws import session as session_module
 from scanner.aws.session import (
@@ -180,3 +182,49 @@ async def test_one_tls_context_for_every_client(walk_sim: SimServer,
     assert len(contexts) == 1
     assert len(loads) == 1
     assert shared_tls_context(True) is shared_tls_context(True)
+
+
+def _ua_parts(header: str) -> list[str]:
+    """A User-Agent's components, the feature ids (``m/A,B``: a set's order) sorted."""
+    return sorted(f"m/{','.join(sorted(p[2:].split(',')))}" if p.startswith("m/") else p
+                  for p in header.split(" "))
+
+
+async def test_user_agent_is_the_one_botocore_builds(walk_sim: SimServer) -> None:
+    """The header is built once per set of feature ids (session.cache_user_agent): every
+    request still carries what botocore would have built for it, feature ids included."""
+    sent: list[tuple[str, frozenset[str]]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        context = get_context()
+        header = request.headers["User-Agent"]
+        sent.append((header.decode() if isinstance(header, bytes) else header,
+                     frozenset(context.features) if context else frozenset()))
+
+    async with Aws(settings_for(walk_sim)) as aws:
+        base = await aws.base_scope()
+        org = await aws.client("organizations")
+        org.meta.events.register("before-send.*.*", capture)
+        with account_scope(base):
+            await org.describe_organization()
+            [page async for page in org.get_paginator("list_accounts").paginate()]
+            await org.describe_organization()
+        creator = org._user_agent_creator
+        for header, features in sent:
+            token = set_context(ClientContext(features=set(features)))
+            try:
+                built = type(creator).to_string(creator)  # botocore's own, uncached
+            finally:
+                reset_context(token)
+            assert _ua_parts(header) == _ua_parts(built)
+            assert "orgscan/" in header
+    # The paginated call registers a feature id of its own: two different headers were sent.
+    assert len({features for _, features in sent}) >= 2
+    assert len({header for header, _ in sent}) >= 2
+
+
+def test_client_context_copies_are_deep() -> None:
+    context = ClientContext(features={"A"})
+    copied = copy.deepcopy(context)
+    copied.features.add("B")
+    assert context.features == {"A"} and copied.features == {"A", "B"}
