@@ -13,7 +13,6 @@ pin), or install it elsewhere with `pip install --target DIR` and put DIR on PYT
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 import time
