@@ -10,14 +10,17 @@ import pytest
 from botocore.context import ClientContext, get_context, reset_context, set_context
 
 from scanner.aws import session as session_module
+from scanner.aws.ratelimit import CallStats
 from scanner.aws.session import (
     Aws,
     RateLimiter,
     account_scope,
     is_read_operation,
+    shared_loader,
     shared_tls_context,
 )
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
+from scanner.core.settings import AwsSettings
 from scanner.sim import SimServer
 from tests.conftest import DENIED, MGMT, settings_for
 
@@ -228,3 +231,28 @@ def test_client_context_copies_are_deep() -> None:
     copied = copy.deepcopy(context)
     copied.features.add("B")
     assert context.features == {"A"} and copied.features == {"A", "B"}
+
+
+async def test_sessions_share_one_data_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Endpoint data and service models are decoded once per process, not per session; a
+    custom data path (AWS_DATA_PATH) still gets a loader of its own, as botocore builds it."""
+    settings = AwsSettings(endpoint_url="http://127.0.0.1:9", credentials=("k", "s"))
+    async with Aws(settings) as one, Aws(settings) as two:
+        assert one._session.get_component("data_loader") is shared_loader()
+        assert two._session.get_component("data_loader") is shared_loader()
+    monkeypatch.setenv("AWS_DATA_PATH", "/nonexistent-models")
+    async with Aws(settings) as custom:
+        loader = custom._session.get_component("data_loader")
+        assert loader is not shared_loader()
+        assert "/nonexistent-models" in loader.search_paths
+
+
+def test_call_counts_by_account() -> None:
+    stats = CallStats()
+    for account, op in [("a", "iam:GetAccountSummary"), ("b", "sts:AssumeRole"),
+                        ("a", "iam:GetAccountSummary"), ("a", "ec2:DescribeRegions")]:
+        stats.attempted(account, op)
+    assert stats.calls_for("a") == {"iam:GetAccountSummary": 2, "ec2:DescribeRegions": 1}
+    assert stats.calls_for("b") == {"sts:AssumeRole": 1}
+    assert stats.calls_for("c") == {}
+    assert stats.attempts[("a", "iam:GetAccountSummary")] == 2
