@@ -57,6 +57,17 @@ class CallStats:
 
     attempts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (account, svc:Op)
     throttles: Counter[str] = field(default_factory=Counter)  # account -> throttled answers
+    # The same counts by account: each account's finish reads its own calls, so a scan of N
+    # accounts does not search every account's counts N times.
+    _by_account: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def attempted(self, account: str, operation: str) -> None:
+        """One HTTP attempt of ``operation`` (svc:Op) for ``account``."""
+        self.attempts[(account, operation)] += 1
+        calls = self._by_account.get(account)
+        if calls is None:
+            calls = self._by_account[account] = Counter()
+        calls[operation] += 1
 
     def calls_for(self, account_id: str) -> dict[str, int]:
-        return {op: n for (acct, op), n in self.attempts.items() if acct == account_id}
+        return dict(self._by_account.get(account_id, ()))

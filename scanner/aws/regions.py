@@ -10,11 +10,10 @@ from __future__ import annotations
 from functools import cache
 
 from botocore.exceptions import UnknownRegionError
-from botocore.loaders import create_loader
 from botocore.regions import EndpointResolver
 
 from scanner.aws.calls import call
-from scanner.aws.session import Aws
+from scanner.aws.session import Aws, shared_loader
 
 # Regions an account answers for without opting in, or has opted in to.
 _ENABLED = (None, "opt-in-not-required", "opted-in")
@@ -24,7 +23,7 @@ _ENABLED = (None, "opt-in-not-required", "opted-in")
 def _endpoint_data() -> EndpointResolver:
     """botocore's endpoint data, read without a session: a session would read the AWS config
     files first (and fail on a profile that does not exist) to learn where the data is."""
-    loader = create_loader()
+    loader = shared_loader()
     data, path = loader.load_data_with_path("endpoints")
     return EndpointResolver(data, uses_builtin_data=loader.is_builtin_path(path))
 

@@ -69,11 +69,11 @@ def load_selected_rules(config: ScanConfig) -> list[Rule]:
 
 def _other_inputs(config: ScanConfig, opts: RunOptions) -> list[Exception_] | None:
     """The exceptions file and the baseline, read and checked now."""
-    from scanner.report.diffload import load_snapshot
-
     exceptions = (load_exceptions(Path(config.exceptions_file))
                   if config.exceptions_file else None)
     if opts.baseline is not None:
+        # Imported only for a baseline: start-up to the first AWS request does not pay for it.
+        from scanner.report.diffload import load_snapshot
         load_snapshot(opts.baseline)  # fails now, with the reason, if it is not a scan
     return exceptions
 

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import ssl
 from typing import Any
 
 import pytest
+from botocore.context import ClientContext, get_context, reset_context, set_context
 
 from scanner.aws import session as session_module
+from scanner.aws.ratelimit import CallStats
 from scanner.aws.session import (
     Aws,
     RateLimiter,
     account_scope,
     is_read_operation,
+    shared_loader,
     shared_tls_context,
 )
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
+from scanner.core.settings import AwsSettings
 from scanner.sim import SimServer
 from tests.conftest import DENIED, MGMT, settings_for
 
@@ -180,3 +185,74 @@ async def test_one_tls_context_for_every_client(walk_sim: SimServer,
     assert len(contexts) == 1
     assert len(loads) == 1
     assert shared_tls_context(True) is shared_tls_context(True)
+
+
+def _ua_parts(header: str) -> list[str]:
+    """A User-Agent's components, the feature ids (``m/A,B``: a set's order) sorted."""
+    return sorted(f"m/{','.join(sorted(p[2:].split(',')))}" if p.startswith("m/") else p
+                  for p in header.split(" "))
+
+
+async def test_user_agent_is_the_one_botocore_builds(walk_sim: SimServer) -> None:
+    """The header is built once per set of feature ids (session.cache_user_agent): every
+    request still carries what botocore would have built for it, feature ids included."""
+    sent: list[tuple[str, frozenset[str]]] = []
+
+    def capture(request: Any, **_: Any) -> None:
+        context = get_context()
+        header = request.headers["User-Agent"]
+        sent.append((header.decode() if isinstance(header, bytes) else header,
+                     frozenset(context.features) if context else frozenset()))
+
+    async with Aws(settings_for(walk_sim)) as aws:
+        base = await aws.base_scope()
+        org = await aws.client("organizations")
+        org.meta.events.register("before-send.*.*", capture)
+        with account_scope(base):
+            await org.describe_organization()
+            [page async for page in org.get_paginator("list_accounts").paginate()]
+            await org.describe_organization()
+        creator = org._user_agent_creator
+        for header, features in sent:
+            token = set_context(ClientContext(features=set(features)))
+            try:
+                built = type(creator).to_string(creator)  # botocore's own, uncached
+            finally:
+                reset_context(token)
+            assert _ua_parts(header) == _ua_parts(built)
+            assert "orgscan/" in header
+    # The paginated call registers a feature id of its own: two different headers were sent.
+    assert len({features for _, features in sent}) >= 2
+    assert len({header for header, _ in sent}) >= 2
+
+
+def test_client_context_copies_are_deep() -> None:
+    context = ClientContext(features={"A"})
+    copied = copy.deepcopy(context)
+    copied.features.add("B")
+    assert context.features == {"A"} and copied.features == {"A", "B"}
+
+
+async def test_sessions_share_one_data_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Endpoint data and service models are decoded once per process, not per session; a
+    custom data path (AWS_DATA_PATH) still gets a loader of its own, as botocore builds it."""
+    settings = AwsSettings(endpoint_url="http://127.0.0.1:9", credentials=("k", "s"))
+    async with Aws(settings) as one, Aws(settings) as two:
+        assert one._session.get_component("data_loader") is shared_loader()
+        assert two._session.get_component("data_loader") is shared_loader()
+    monkeypatch.setenv("AWS_DATA_PATH", "/nonexistent-models")
+    async with Aws(settings) as custom:
+        loader = custom._session.get_component("data_loader")
+        assert loader is not shared_loader()
+        assert "/nonexistent-models" in loader.search_paths
+
+
+def test_call_counts_by_account() -> None:
+    stats = CallStats()
+    for account, op in [("a", "iam:GetAccountSummary"), ("b", "sts:AssumeRole"),
+                        ("a", "iam:GetAccountSummary"), ("a", "ec2:DescribeRegions")]:
+        stats.attempted(account, op)
+    assert stats.calls_for("a") == {"iam:GetAccountSummary": 2, "ec2:DescribeRegions": 1}
+    assert stats.calls_for("b") == {"sts:AssumeRole": 1}
+    assert stats.calls_for("c") == {}
+    assert stats.attempts[("a", "iam:GetAccountSummary")] == 2
