@@ -28,7 +28,7 @@ DEMO_CONFIG_SOURCE = f"<demo> (the defaults, root_usage.sources: {', '.join(DEMO
 
 def _formats() -> tuple[str, ...]:
     """Every format; report.pdf only when its optional extra is installed (said, not fatal)."""
-    from scanner.report.pdf import INSTALL, pdf_problem
+    from scanner.report.pdfextra import INSTALL, pdf_problem
 
     problem = pdf_problem()
     if problem is None:

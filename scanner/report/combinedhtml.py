@@ -15,9 +15,8 @@ from typing import Any
 
 from scanner.core.multiorg import OrgReport, organization_entry, totals
 from scanner.report.files import write_text
-from scanner.report.html import _sha256
 from scanner.report.markdown import when
-from scanner.report.markup import h
+from scanner.report.markup import csp_hash, h
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}
@@ -47,7 +46,7 @@ def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: s
         "<h2>Organizations</h2>", _table(entries, out), _chart(entries),
         "<h2>Accounts that used root</h2>", _root_users(orgs),
     ]
-    csp = f"default-src 'none'; style-src '{_sha256(CSS)}'; img-src 'none'"
+    csp = f"default-src 'none'; style-src '{csp_hash(CSS)}'; img-src 'none'"
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"

@@ -12,8 +12,9 @@ and this keeps a 1,000-account organization's report to a few minutes' reading o
 and well under a minute to render (benchmarks/report_render.py).
 
 WeasyPrint is an optional extra (``orgscan[pdf]``) that needs the Pango system library;
-``pdf_problem`` says what is missing, and ``--format pdf`` checks it before any scan
-(``require_pdf``), so a missing extra is one line and exit 2, never a traceback.
+``pdfextra.pdf_problem`` says what is missing, and ``--format pdf`` checks it before any scan
+(``pdfextra.require_pdf``, which imports none of this writer), so a missing extra is one line
+and exit 2, never a traceback.
 
 The cover cannot state the SHA-256 of the evidence bundle: the PDF is in the bundle, and its hash
 in the bundle's manifest. It states the digest of the evidence files instead
@@ -24,50 +25,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from scanner.core.audit_report import AuditReport, RootUseRow
-from scanner.core.errors import ConfigError
 from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report.bundle import BUNDLE_NAME, MANIFEST, evidence_digest
 from scanner.report.charts import control_compliance, findings_by_ou, root_timeline
 from scanner.report.markdown import regions_statement, when
-from scanner.report.markup import clip, h
+from scanner.report.markup import asset, clip, h
+from scanner.report.pdfextra import INSTALL, pdf_problem, require_pdf
 
 PDF_NAME = "report.pdf"
-INSTALL = ("pip install 'orgscan[pdf]', and the Pango library it needs "
-           "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0; "
-           "macOS: brew install pango)")
 MESSAGE_LIMIT = 600  # characters of one finding's message in the PDF (findings.json has all)
 # Statuses written one finding per line, worst first; the others are listed by rule id.
 LINED = (Status.FAIL, Status.ERROR, Status.NOT_ASSESSED, Status.MUTED)
 LISTED = (Status.PASS, Status.NOT_APPLICABLE)
-
-
-# --- the optional extra ----------------------------------------------------------------------
-
-def pdf_problem() -> str | None:
-    """Why report.pdf cannot be written here (WeasyPrint or its system libraries missing), or
-    None when it can."""
-    try:
-        importlib.import_module("weasyprint")
-    except ImportError as exc:
-        return f"WeasyPrint is not installed ({exc})"
-    except OSError as exc:  # WeasyPrint is installed, Pango is not (or cannot be loaded)
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"WeasyPrint cannot load its system libraries ({first})"
-    return None
-
-
-def require_pdf() -> None:
-    """Raise a one-line ConfigError naming the install command when the extra is missing."""
-    problem = pdf_problem()
-    if problem is not None:
-        raise ConfigError("--format pdf", f"report.pdf needs WeasyPrint: {problem}",
-                          hint=f"install it: {INSTALL}")
 
 
 # --- page parts ------------------------------------------------------------------------------
@@ -401,8 +375,7 @@ def _appendix(report: AuditReport) -> str:
 def render_pdf_html(report: AuditReport) -> str:
     """The HTML WeasyPrint lays out (print only: no script, no interaction)."""
     result = report.result
-    css = resources.files("scanner.report").joinpath("templates", "report-pdf.css") \
-        .read_text("utf-8")
+    css = asset("report-pdf.css")
     running = h(f"orgscan · {result.org.id} · scan {result.scan_id}")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
