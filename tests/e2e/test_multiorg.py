@@ -269,7 +269,8 @@ def test_the_combined_manifest_verifies_and_names_what_was_changed(
     shutil.copytree(run.out, out)
     clean = verify_combined(out)
     assert clean.ok, clean.text()
-    assert len(clean.bundles) == 2 and all(b.ok for b in clean.bundles)
+    assert [b.label for b in clean.bundles] == ["acme", "globex"]
+    assert all(b.ok for b in clean.bundles)
     with (out / "root-usage.csv").open("a", encoding="utf-8") as fh:
         fh.write("acme,o-forged,999999999999\r\n")
     (out / "globex" / "evidence-bundle" / MANIFEST_NAME).write_text("{}", "utf-8")
@@ -280,6 +281,50 @@ def test_the_combined_manifest_verifies_and_names_what_was_changed(
 
 
 MANIFEST_NAME = "manifest.json"
+
+
+def test_verify_re_evaluates_each_bundle_and_names_the_organization_whose_finding_was_forged(
+        run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A careful forger turns one of globex's FAILs into a PASS and writes every hash again:
+    its bundle's manifest, its zip, the combined manifest. Only re-evaluating the findings
+    over the bundled evidence sees it, and verify names the organization."""
+    from scanner.cli.main import main
+
+    from ..reliability.test_verify import rehash, set_status, zip_dir
+
+    out = tmp_path / "package"
+    shutil.copytree(run.out, out)
+    assert main(["verify", str(out)]) == 0, capsys.readouterr().out
+    clean = capsys.readouterr().out
+    assert "organization acme: OK" in clean and "organization globex: OK" in clean
+    bundle = out / "globex" / "evidence-bundle"
+    fail = next(f for f in _json(bundle / "reports" / "findings.json")["findings"]
+                if f["status"] == "FAIL" and f["account_id"]
+                and (bundle / "evidence" / f"{f['account_id']}.json").is_file())
+    set_status(bundle, fail["account_id"], fail["rule_id"], "PASS")
+    rehash(bundle)
+    (out / "globex" / "evidence-bundle.zip").unlink()
+    zip_dir(bundle, out / "globex" / "evidence-bundle.zip")
+    manifest = _json(out / "organizations-manifest.json")
+    for entry in manifest["organizations"]:
+        if entry["label"] == "globex":
+            entry["bundle"].update(
+                manifest_sha256=sha256_file(bundle / MANIFEST_NAME),
+                zip_sha256=sha256_file(out / "globex" / "evidence-bundle.zip"))
+    (out / "organizations-manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    assert main(["verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "TAMPERED" not in text  # every hash is right: only re-evaluation sees it
+    assert "organization acme: OK" in text and "organization globex: FAILED" in text
+    assert (f"DOES NOT FOLLOW reports/findings.json: account {fail['account_id']} rule "
+            f"{fail['rule_id']}: bundled PASS, re-evaluated FAIL") in text
+    assert text.rstrip().endswith("1 organization(s) whose bundle does not verify: globex")
+    assert main(["verify", str(out), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed_organizations"] == ["globex"]
+    globex = next(b for b in doc["bundles"] if b["organization"] == "globex")
+    assert globex["findings_checked"] > 0 and globex["not_following"]
 
 
 def test_diff_of_two_runs_names_organizations_added_removed_and_each_ones_changes(
