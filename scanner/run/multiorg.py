@@ -6,8 +6,9 @@ its own output directory, journal and evidence bundle. The scans share one event
 concurrency budget (``fairshare.FairShare``: a freed slot goes to the organization holding the
 fewest; ``budget``: the sum of the organizations' ``scan.concurrency``). An organization whose
 credentials or walk fail is NOT_ASSESSED as a whole, with the reason; the others complete.
-Ctrl-C stops every scan; what each journaled stands, and ``--resume`` continues each from its
-own journal.
+An organization's outputs are written as soon as its scan ends, in a worker process
+(``outputpool``), while the others are still scanned. Ctrl-C stops every scan; what each
+journaled stands, and ``--resume`` continues each from its own journal.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import contextlib
 import io
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, wait
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from scanner.aws.session import utcnow
 from scanner.aws.tasks import task_group
@@ -30,7 +32,6 @@ from scanner.core.mutelist import Exception_
 from scanner.core.results import ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
-from scanner.report.bundle import BundleError
 from scanner.report.combined import write_combined, write_combined_manifest
 from scanner.report.combinedhtml import write_combined_html
 from scanner.run.fairshare import FairShare
@@ -38,8 +39,9 @@ from scanner.run.inputs import load_exceptions
 from scanner.run.interrupts import Stop
 from scanner.run.orgconfig import OrgConfig
 from scanner.run.outlock import locked_output
+from scanner.run.outputpool import OutputPool, collect, finish_named, workers_for
 from scanner.run.progress import Progress
-from scanner.run.runner import RunOptions, RunOutcome, finish, load_selected_rules
+from scanner.run.runner import RunOptions, RunOutcome, load_selected_rules
 
 INTERRUPTED_EARLY = "interrupted before any account was scanned (rerun with --resume)"
 
@@ -99,32 +101,63 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
         locks.enter_context(locked_output(Path(base.output_dir)))
         for org in orgs:
             locks.enter_context(locked_output(Path(org.config.output_dir)))
+        pool = OutputPool(workers_for(len(orgs)))
+        writing: dict[str, Future[Any]] = {}
         try:
-            results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}, stop))
+            try:
+                results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {},
+                                                stop, _Writer(pool, writing, opts, rules,
+                                                              exceptions, stop)))
+            finally:
+                stop.detach()  # from here a signal is recorded; the reports are finished
+            with stop.deferring():
+                return _write_all(base, orgs, results, writing, opts, rules, exceptions, stop)
         finally:
-            stop.detach()  # from here a signal is recorded; the reports are finished
-        with stop.deferring():
-            return _write_all(base, orgs, results, opts, rules, exceptions, stop)
+            pool.close()
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Hands an organization whose scan is complete to a worker, to write its outputs while
+    the others are scanned."""
+
+    pool: OutputPool
+    writing: dict[str, Future[Any]]
+    opts: RunOptions
+    rules: list[Rule]
+    exceptions: list[Exception_] | None
+    stop: Stop
+
+    def scanned(self, org: OrgConfig, result: ScanResult) -> None:
+        # An interrupted scan (or any after a signal) is written by the run's process, marked
+        # interrupted, as a one-organization run writes it (runner.finish with its Stop).
+        if self.pool.enabled and not result.interrupted and self.stop.signum is None:
+            self.writing[org.label] = self.pool.submit(result, org.config, self.opts,
+                                                       self.rules, self.exceptions)
 
 
 def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
-               results: Mapping[str, ScanResult | str], opts: RunOptions,
-               rules: list[Rule], exceptions: list[Exception_] | None,
+               results: Mapping[str, ScanResult | str], writing: Mapping[str, Future[Any]],
+               opts: RunOptions, rules: list[Rule], exceptions: list[Exception_] | None,
                stop: Stop) -> MultiOutcome:
+    if writing:
+        wait(writing.values())  # no directory is written by two processes at once
+        if stop.signum is not None:
+            # A signal during the run marks every organization's outputs interrupted, as a
+            # one-organization run's (runner.finish): a worker's are written again, marked.
+            writing = {}
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
         if isinstance(got, str):
             runs.append(OrgRun(org.label, org.config, None, got))
             continue
-        try:
-            runs.append(OrgRun(org.label, org.config,
-                               finish(got, org.config, opts, rules, exceptions, stop=stop)))
-        except BundleError as exc:
-            # Its reports stand without the bundle; the other organizations go on.
-            runs.append(OrgRun(org.label, org.config, finish(
-                got, org.config, replace(opts, bundle=False), rules, exceptions, stop=stop),
-                bundle_error=str(exc)))
+        if org.label in writing:  # written by a worker (its error raised here, named)
+            outcome, bundle_error = collect(org.label, writing[org.label])
+        else:
+            outcome, bundle_error = finish_named(org.label, got, org.config, opts, rules,
+                                                 exceptions, stop)
+        runs.append(OrgRun(org.label, org.config, outcome, bundle_error=bundle_error))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
     reports = [r.report for r in runs]
@@ -148,7 +181,7 @@ def budget(orgs: Sequence[OrgConfig]) -> int:
 
 async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,
                     budget: int, now: Mapping[str, datetime],
-                    stop: Stop) -> dict[str, ScanResult | str]:
+                    stop: Stop, writer: _Writer) -> dict[str, ScanResult | str]:
     """Each organization's result, or the reason it has none (its AwsError)."""
     stop.attach()  # a signal cancels this task: every organization's scan with it
     share = FairShare(budget)
@@ -157,8 +190,9 @@ async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunO
     async def one(org: OrgConfig) -> None:
         progress = Progress(total=0, quiet=opts.quiet, stream=_labelled(org.label))
         try:
-            results[org.label] = await _scan(org, rules, opts, progress, share,
-                                             now.get(org.label))
+            result = await _scan(org, rules, opts, progress, share, now.get(org.label))
+            results[org.label] = result
+            writer.scanned(org, result)
         except AwsError as exc:
             results[org.label] = _reason(exc)
             progress.note(f"not assessed: {results[org.label]}")

@@ -349,3 +349,23 @@ def test_diff_of_two_runs_names_organizations_added_removed_and_each_ones_change
     assert main(["diff", str(run.out), str(new)]) == 0
     text = capsys.readouterr().out
     assert "Organizations added: newco" in text and "## acme" in text
+
+
+def test_an_error_writing_one_organizations_outputs_names_it_and_fails_the_run(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each organization's outputs are written by a worker process as soon as its scan ends:
+    an error there reaches the run, naming the organization, never a pass."""
+    from scanner.core.errors import OutputError
+    from scanner.run.outputpool import workers_for
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(run.config.parent / "credentials"))
+    out = tmp_path / "blocked"
+    (out / "globex" / "findings.json" / "a directory").mkdir(parents=True)
+    base, orgs = load_organizations(run.config, out=str(out))
+    with pytest.raises(OutputError) as caught:
+        run_many(base, orgs, RunOptions(quiet=True),
+                 now={label: run.fleet[label].now for label in run.fleet})
+    assert "(organization globex)" in str(caught.value)
+    assert str(out / "globex" / "findings.json") in str(caught.value)
+    if workers_for(len(orgs)):  # acme's outputs were written meanwhile, in its worker
+        assert (out / "acme" / "findings.json").is_file()
