@@ -19,7 +19,7 @@ import io
 import sys
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -71,19 +71,36 @@ class MultiOutcome:
     signum: int | None = None  # the signal that interrupted the run (SIGINT or SIGTERM)
 
 
-def check_options(opts: RunOptions, shard: object = None, frameworks: Sequence[str] = ()) -> None:
-    """What a multi-organization run cannot do yet, refused before any call."""
+def check_options(opts: RunOptions, shard: object = None) -> None:
+    """What a multi-organization run cannot do, refused before any call."""
     if opts.ou is not None:
-        raise ConfigError("--ou", "an OU path belongs to one organization; not available "
-                          "with organizations:")
-    if opts.baseline is not None:
-        raise ConfigError("--baseline", "not available with organizations: (compare each "
-                          "organization's directory with `orgscan report diff`)")
+        raise ConfigError("--ou", "an OU path names a unit of one organization and this run "
+                          "scans several: limit that organization with `scope:` "
+                          "(include/exclude ous) in its organizations: entry")
     if shard is not None:
-        raise ConfigError("--shard", "not available with organizations:")
-    if frameworks:
-        raise ConfigError("--framework", "not available with organizations: (each "
-                          "organization's ou-summary.json lists its framework controls)")
+        raise ConfigError("--shard", "a shard splits one organization's accounts across runs "
+                          "and this run scans several: limit each organization with `scope:` "
+                          "in its organizations: entry, or run some with --organization")
+
+
+def baselines(opts: RunOptions, orgs: Sequence[OrgConfig]) -> dict[str, RunOptions]:
+    """Each organization's options: with ``--baseline`` (an earlier multi-organization run's
+    directory), its own directory there, read and checked now, before any call; an
+    organization the baseline lacks (or did not assess) has none, and the combined diff says
+    it was added."""
+    if opts.baseline is None:
+        return {o.label: opts for o in orgs}
+    from scanner.report.combineddiff import earlier_directories
+    from scanner.report.diffload import load_snapshot
+
+    try:
+        earlier = earlier_directories(opts.baseline)
+        for org in orgs:
+            if org.label in earlier:
+                load_snapshot(earlier[org.label])
+    except ConfigError as exc:
+        raise ConfigError("--baseline", str(exc)) from None
+    return {o.label: replace(opts, baseline=earlier.get(o.label)) for o in orgs}
 
 
 def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
@@ -92,6 +109,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     own directory and the combined outputs into ``base.output_dir``. ``now``: where a
     window must end, by label (a simulator's clock); else the time each scan starts."""
     check_options(opts)
+    org_opts = baselines(opts, orgs)
     rules = load_selected_rules(base)
     exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
     stop = Stop()
@@ -106,12 +124,13 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
         try:
             try:
                 results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {},
-                                                stop, _Writer(pool, writing, opts, rules,
+                                                stop, _Writer(pool, writing, org_opts, rules,
                                                               exceptions, stop)))
             finally:
                 stop.detach()  # from here a signal is recorded; the reports are finished
             with stop.deferring():
-                return _write_all(base, orgs, results, writing, opts, rules, exceptions, stop)
+                return _write_all(base, orgs, results, writing, org_opts, opts.baseline, rules,
+                                  exceptions, stop)
         finally:
             pool.close()
 
@@ -123,7 +142,7 @@ class _Writer:
 
     pool: OutputPool
     writing: dict[str, Future[Any]]
-    opts: RunOptions
+    opts: Mapping[str, RunOptions]  # by label
     rules: list[Rule]
     exceptions: list[Exception_] | None
     stop: Stop
@@ -132,14 +151,15 @@ class _Writer:
         # An interrupted scan (or any after a signal) is written by the run's process, marked
         # interrupted, as a one-organization run writes it (runner.finish with its Stop).
         if self.pool.enabled and not result.interrupted and self.stop.signum is None:
-            self.writing[org.label] = self.pool.submit(result, org.config, self.opts,
-                                                       self.rules, self.exceptions)
+            self.writing[org.label] = self.pool.submit(result, org.config,
+                                                       self.opts[org.label], self.rules,
+                                                       self.exceptions)
 
 
 def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
                results: Mapping[str, ScanResult | str], writing: Mapping[str, Future[Any]],
-               opts: RunOptions, rules: list[Rule], exceptions: list[Exception_] | None,
-               stop: Stop) -> MultiOutcome:
+               opts: Mapping[str, RunOptions], baseline: Path | None, rules: list[Rule],
+               exceptions: list[Exception_] | None, stop: Stop) -> MultiOutcome:
     if writing:
         wait(writing.values())  # no directory is written by two processes at once
         if stop.signum is not None:
@@ -155,8 +175,8 @@ def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
         if org.label in writing:  # written by a worker (its error raised here, named)
             outcome, bundle_error = collect(org.label, writing[org.label])
         else:
-            outcome, bundle_error = finish_named(org.label, got, org.config, opts, rules,
-                                                 exceptions, stop)
+            outcome, bundle_error = finish_named(org.label, got, org.config,
+                                                 opts[org.label], rules, exceptions, stop)
         runs.append(OrgRun(org.label, org.config, outcome, bundle_error=bundle_error))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
@@ -164,6 +184,10 @@ def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
     written = write_combined(reports, out, generated_at=generated)
     if "html" in base.formats:
         written.append(write_combined_html(reports, out, generated_at=generated))
+    if baseline is not None:
+        from scanner.report.combineddiff import write_combined_diff
+
+        written += write_combined_diff(baseline, out)
     written.append(write_combined_manifest(reports, out, written, generated_at=generated))
     interrupted = any(r.reason == INTERRUPTED_EARLY
                       or (r.outcome is not None and r.outcome.result.interrupted) for r in runs)

@@ -369,3 +369,61 @@ def test_an_error_writing_one_organizations_outputs_names_it_and_fails_the_run(
     assert str(out / "globex" / "findings.json") in str(caught.value)
     if workers_for(len(orgs)):  # acme's outputs were written meanwhile, in its worker
         assert (out / "acme" / "findings.json").is_file()
+
+
+FRAMEWORK = "cis-aws-foundations-5.0"
+
+
+def test_baseline_and_framework_over_several_organizations(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`orgscan scan --baseline PREVIOUS --framework F` with an organizations: config: each
+    organization diffed against its own directory of the previous run (one the previous run
+    did not have is said to be added, one it had and this run lacks removed), each one's
+    framework summary and the combined one over the organizations assessed."""
+    from scanner.cli.main import main
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(run.config.parent / "credentials"))
+    previous = tmp_path / "previous"
+    shutil.copytree(run.out, previous)
+    doc = _json(previous / "organizations.json")  # globex was "oldco" in the previous run
+    for e in doc["organizations"]:
+        if e["label"] == "globex":
+            e.update(label="oldco", directory="oldco")
+    (previous / "globex").rename(previous / "oldco")
+    (previous / "organizations.json").write_text(json.dumps(doc), "utf-8")
+    out = tmp_path / "now"
+    code = main(["scan", "--config", str(run.config), "--out", str(out), "--quiet",
+                 "--baseline", str(previous), "--framework", FRAMEWORK])
+    text = capsys.readouterr().out
+    assert code == EXIT_PARTIAL, text
+
+    d = _json(out / "diff.json")
+    assert d["organizations_added"] == ["globex"] and d["organizations_removed"] == ["oldco"]
+    assert list(d["organizations"]) == ["acme"]
+    assert "1 organization(s) added (globex), 1 removed (oldco)" in text
+    # acme against its own earlier directory: the same organization, nothing resolved.
+    own = _json(out / "acme" / "diff.json")
+    assert own["summary"] == d["organizations"]["acme"]["summary"]
+    assert own["old"]["scan_id"] == _org(run, "acme").outcome.result.scan_id
+    assert own["summary"]["resolved"] == 0
+    assert own["summary"]["unchanged"] > 0
+    assert not (out / "globex" / "diff.json").exists()  # nothing to compare it with
+    assert "## acme" in (out / "diff.md").read_text("utf-8")
+    manifest = _json(out / "organizations-manifest.json")
+    assert {"diff.json", "diff.md"} <= {f["path"] for f in manifest["files"]}
+
+    combined = _json(out / f"framework-{FRAMEWORK}.json")
+    assert combined["organizations"] == ["acme", "globex"]
+    assert combined["not_assessed"] == [FAILING]
+    per_org = {label: {c["control"]: c for c in _json(out / label / f"framework-{FRAMEWORK}.json")}
+               for label in ("acme", "globex")}
+    assert combined["controls"]
+    for control in combined["controls"]:
+        for status, n in control["counts"].items():
+            assert n == sum(o[control["control"]]["counts"].get(status, 0)
+                            for o in per_org.values() if control["control"] in o), control
+    for heading in (f"{FRAMEWORK}, acme:", f"{FRAMEWORK}, globex:",
+                    f"{FRAMEWORK}, {FAILING}: not assessed",
+                    f"{FRAMEWORK}, every organization assessed (acme, globex):"):
+        assert heading in text
