@@ -372,21 +372,33 @@ def _appendix(report: AuditReport) -> str:
             f"error, event id.</p>{body}</section>")
 
 
+def pdf_css() -> str:
+    return asset("report-pdf.css")
+
+
+def pdf_body(report: AuditReport) -> str:
+    """Every section of one organization's report, from its cover to the appendix (the
+    combined report of several organizations puts one after another: report/combinedpdf.py)."""
+    return (_cover(report) + _root_use(report) + _charts(report) + _per_ou(report.units)
+            + _not_assessed(report.result) + _findings(report) + _appendix(report))
+
+
+def running_header(report: AuditReport) -> str:
+    result = report.result
+    return (f'<div class="running">'
+            f'{h(f"orgscan · {result.org.id} · scan {result.scan_id}")}</div>')
+
+
 def render_pdf_html(report: AuditReport) -> str:
     """The HTML WeasyPrint lays out (print only: no script, no interaction)."""
     result = report.result
-    css = asset("report-pdf.css")
-    running = h(f"orgscan · {result.org.id} · scan {result.scan_id}")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>orgscan report · {h(result.org.id)} · {h(when(result.started))}</title>"
         f'<meta name="author" content="{h(result.caller_arn)}">'
         f'<meta name="generator" content="orgscan {h(result.tool_version)}">'
-        f"<style>{css}</style></head><body>"
-        f'<div class="running">{running}</div>'
-        + _cover(report) + _root_use(report) + _charts(report) + _per_ou(report.units)
-        + _not_assessed(result) + _findings(report) + _appendix(report)
-        + "</body></html>")
+        f"<style>{pdf_css()}</style></head><body>"
+        + running_header(report) + pdf_body(report) + "</body></html>")
 
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
@@ -395,13 +407,19 @@ def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
 
 
 def write_pdf(report: AuditReport, out: Path) -> list[Path]:
+    return [write_pdf_document(render_pdf_html(report), out / PDF_NAME)]
+
+
+def write_pdf_document(html: str, path: Path) -> Path:
+    """``html`` laid out by WeasyPrint into ``path`` (written whole or not at all; nothing
+    fetched)."""
     require_pdf()
     weasyprint: Any = importlib.import_module("weasyprint")
-    path = out / PDF_NAME
     tmp = path.with_suffix(".pdf.tmp")
-    weasyprint.HTML(string=render_pdf_html(report), url_fetcher=_no_fetch).write_pdf(str(tmp))
+    weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf(str(tmp))
     tmp.replace(path)
-    return [path]
+    return path
 
 
-__all__ = ["INSTALL", "PDF_NAME", "pdf_problem", "render_pdf_html", "require_pdf", "write_pdf"]
+__all__ = ["INSTALL", "PDF_NAME", "pdf_body", "pdf_css", "pdf_problem", "render_pdf_html",
+           "require_pdf", "running_header", "write_pdf", "write_pdf_document"]

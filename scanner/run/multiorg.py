@@ -184,6 +184,10 @@ def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
     written = write_combined(reports, out, generated_at=generated)
     if "html" in base.formats:
         written.append(write_combined_html(reports, out, generated_at=generated))
+    if "pdf" in base.formats:
+        from scanner.report.combinedpdf import write_combined_pdf
+
+        written.append(write_combined_pdf(reports, out, generated_at=generated))
     if baseline is not None:
         from scanner.report.combineddiff import write_combined_diff
 
