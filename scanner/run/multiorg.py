@@ -120,6 +120,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
         for org in orgs:
             locks.enter_context(locked_output(Path(org.config.output_dir)))
         pool = OutputPool(workers_for(len(orgs)))
+        pool.start()  # its start-up overlaps the walks, not the first organization's outputs
         writing: dict[str, Future[Any]] = {}
         try:
             try:
@@ -150,7 +151,8 @@ class _Writer:
     def scanned(self, org: OrgConfig, result: ScanResult) -> None:
         # An interrupted scan (or any after a signal) is written by the run's process, marked
         # interrupted, as a one-organization run writes it (runner.finish with its Stop).
-        if self.pool.enabled and not result.interrupted and self.stop.signum is None:
+        if (self.pool.idle(self.writing.values()) and not result.interrupted
+                and self.stop.signum is None):
             self.writing[org.label] = self.pool.submit(result, org.config,
                                                        self.opts[org.label], self.rules,
                                                        self.exceptions)
@@ -160,24 +162,27 @@ def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
                results: Mapping[str, ScanResult | str], writing: Mapping[str, Future[Any]],
                opts: Mapping[str, RunOptions], baseline: Path | None, rules: list[Rule],
                exceptions: list[Exception_] | None, stop: Stop) -> MultiOutcome:
-    if writing:
+    if writing and stop.signum is not None:
         wait(writing.values())  # no directory is written by two processes at once
-        if stop.signum is not None:
-            # A signal during the run marks every organization's outputs interrupted, as a
-            # one-organization run's (runner.finish): a worker's are written again, marked.
-            writing = {}
+        # A signal during the run marks every organization's outputs interrupted, as a
+        # one-organization run's (runner.finish): a worker's are written again, marked.
+        writing = {}
+    done: dict[str, tuple[RunOutcome, str]] = {}
+    for org in orgs:
+        got = results[org.label]
+        if not isinstance(got, str) and org.label not in writing:
+            done[org.label] = finish_named(org.label, got, org.config, opts[org.label], rules,
+                                           exceptions, stop)
+    for label, future in writing.items():  # its error raised here, naming it
+        done[label] = collect(label, future)
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
         if isinstance(got, str):
             runs.append(OrgRun(org.label, org.config, None, got))
-            continue
-        if org.label in writing:  # written by a worker (its error raised here, named)
-            outcome, bundle_error = collect(org.label, writing[org.label])
         else:
-            outcome, bundle_error = finish_named(org.label, got, org.config,
-                                                 opts[org.label], rules, exceptions, stop)
-        runs.append(OrgRun(org.label, org.config, outcome, bundle_error=bundle_error))
+            outcome, bundle_error = done[org.label]
+            runs.append(OrgRun(org.label, org.config, outcome, bundle_error=bundle_error))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
     reports = [r.report for r in runs]

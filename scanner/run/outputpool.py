@@ -20,9 +20,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from typing import Any
 
 from scanner.core.errors import ConfigError, OutputError
 from scanner.core.mutelist import Exception_
@@ -70,10 +72,11 @@ def _in_worker(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: 
         return _Failed("other", config.output_dir, f"{type(exc).__name__}: {exc}")
 
 
-def _ignore_signals() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group; the run's process alone handles it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    import scanner.report  # noqa: F401  (the writers, imported before the first is needed)
 
 
 def workers_for(organizations: int) -> int:
@@ -95,13 +98,25 @@ class OutputPool:
     def enabled(self) -> bool:
         return self.workers > 0
 
+    def start(self) -> None:
+        """Start the workers now: each imports the writers while the scans are at work."""
+        if self.enabled and self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers,
+                                             mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_start_worker)
+            self._pool.submit(int)  # a process is started with the first task
+
+    def idle(self, writing: Iterable[Future[Any]]) -> bool:
+        """A worker is free: fewer of ``writing`` are unfinished than there are workers (an
+        organization is never queued behind another: the run writes it itself when the
+        scans end, beside the workers)."""
+        return self.enabled and sum(not f.done() for f in writing) < self.workers
+
     def submit(self, result: ScanResult, config: ScanConfig, opts: RunOptions,
                rules: list[Rule], exceptions: list[Exception_] | None
                ) -> Future[tuple[RunOutcome, str] | _Failed]:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers,
-                                             mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_ignore_signals)
+        self.start()
+        assert self._pool is not None
         return self._pool.submit(_in_worker, result, config, replace(opts, quiet=True), rules,
                                  exceptions)
 
