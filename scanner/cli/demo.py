@@ -28,7 +28,7 @@ DEMO_CONFIG_SOURCE = f"<demo> (the defaults, root_usage.sources: {', '.join(DEMO
 
 def _formats() -> tuple[str, ...]:
     """Every format; report.pdf only when its optional extra is installed (said, not fatal)."""
-    from scanner.report.pdf import INSTALL, pdf_problem
+    from scanner.report.pdfextra import INSTALL, pdf_problem
 
     problem = pdf_problem()
     if problem is None:
@@ -118,7 +118,7 @@ def demo_many(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     t0 = time.monotonic()
     base = load_config(None, defaults_name=DEMO_CONFIG_SOURCE, out=args.out,
-                       formats=ALL_FORMATS, root_usage_sources=list(DEMO_SOURCES))
+                       formats=_formats(), root_usage_sources=list(DEMO_SOURCES))
     if not args.quiet:
         print(f"orgscan demo: starting {count} simulated organizations ...", file=sys.stderr)
     try:

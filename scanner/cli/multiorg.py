@@ -33,12 +33,66 @@ def scan_many(args: argparse.Namespace, overrides: dict[str, Any]) -> int:
         raise ConfigError("--organization", f"the config ({where}) lists no organizations")
     opts = RunOptions(resume=args.resume, quiet=args.quiet, ou=args.ou,
                       baseline=args.baseline, bundle=not args.no_bundle)
-    check_options(opts, args.shard, args.frameworks or ())
+    check_options(opts, args.shard)  # --framework: checked by cli.scan before
     base, orgs = load_organizations(args.config, only=tuple(args.organizations or ()),
                                     **overrides)
     outcome = run_many(base, orgs, opts)
     print_combined_summary(outcome)
+    for framework in args.frameworks or ():
+        print_framework_summaries(outcome, framework)
+    if opts.baseline is not None:
+        print_combined_diff(outcome)
     return multi_exit_code(outcome, args.fail_on)
+
+
+def print_framework_summaries(outcome: MultiOutcome, framework: str) -> None:
+    """``--framework``: each organization's control summary (printed, and written as its
+    ``framework-<name>.json`` as a one-organization scan writes it), then the combined one over
+    every organization assessed (the combined ``framework-<name>.json`` names them and those
+    not assessed, whose controls it does not cover)."""
+    import json
+
+    from scanner.core.frameworks import format_summary, summarize
+    from scanner.report.files import write_json, write_text
+
+    name = f"framework-{framework}.json"
+    findings = []
+    for r in outcome.orgs:
+        if r.outcome is None:
+            print(f"\n{framework}, {r.label}: not assessed ({r.reason})")
+            continue
+        own = summarize(r.outcome.result.findings, framework)
+        print(f"\n{framework}, {r.label}:")
+        print(format_summary(own))
+        write_text(outcome.out_dir / r.label / name,
+                   json.dumps([s.to_json() for s in own], indent=2) + "\n")
+        findings += r.outcome.result.findings
+    combined = summarize(findings, framework)
+    assessed = [r.label for r in outcome.orgs if r.outcome is not None]
+    print(f"\n{framework}, every organization assessed ({', '.join(assessed) or 'none'}):")
+    print(format_summary(combined))
+    write_json(outcome.out_dir / name, {
+        "framework": framework, "organizations": assessed,
+        "not_assessed": [r.label for r in outcome.orgs if r.outcome is None],
+        "controls": [s.to_json() for s in combined]})
+
+
+def print_combined_diff(outcome: MultiOutcome) -> None:
+    """``--baseline``: the combined diff.json's headline (each organization's diff is in its
+    own directory, all of them in the combined diff.md)."""
+    import json
+
+    d = json.loads((outcome.out_dir / "diff.json").read_text("utf-8"))
+    added, removed = d["organizations_added"], d["organizations_removed"]
+    print(f"\nAgainst {d['old']}: {len(added)} organization(s) added"
+          + (f" ({', '.join(added)})" if added else "") + f", {len(removed)} removed"
+          + (f" ({', '.join(removed)})" if removed else "")
+          + f", {len(d['status_changed'])} changed status")
+    for label, one in d["organizations"].items():
+        s = one["summary"]
+        print(f"  {label}: {s['new']} new, {s['resolved']} resolved, {s['changed']} changed; "
+              f"root started {s['root_started']}, stopped {s['root_stopped']}")
+    print(f"Diff in {outcome.out_dir}/diff.md and diff.json")
 
 
 def print_combined_summary(outcome: MultiOutcome) -> None:

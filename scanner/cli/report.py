@@ -48,20 +48,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 def cmd_verify(args: argparse.Namespace, out: TextIO | None = None,
                err: TextIO | None = None) -> int:
     out, err = out or sys.stdout, err or sys.stderr
-    from dataclasses import replace
-
     from scanner.core.errors import ConfigError
-    from scanner.report.bundleverify import verify
-    from scanner.run.reevaluate import reevaluate
+    from scanner.run.reevaluate import verify_bundle
 
     try:
-        result = verify(args.bundle)
-        again = reevaluate(args.bundle)
+        result = verify_bundle(args.bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE
-    result = replace(result, findings_checked=again.checked, not_following=again.mismatches,
-                     problems=(*result.problems, *again.problems))
     if args.json:
         print(json.dumps(result.to_json(), indent=2), file=out)
     else:
@@ -141,12 +135,14 @@ def verify_any(args: argparse.Namespace, out: TextIO | None = None,
 
 def _verify_combined(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """`orgscan verify DIR` of a multi-organization run: every combined file and bundle
-    against organizations-manifest.json, then every bundle against its own manifest."""
+    against organizations-manifest.json, then every bundle as `orgscan verify BUNDLE` checks
+    one (its files against its manifest, its findings re-evaluated)."""
     from scanner.core.errors import ConfigError
     from scanner.report.combinedverify import verify_combined
+    from scanner.run.reevaluate import verify_bundle
 
     try:
-        result = verify_combined(args.bundle)
+        result = verify_combined(args.bundle, verify_bundle)
     except ConfigError as exc:
         print(f"orgscan: {exc}", file=err)
         return EXIT_USAGE

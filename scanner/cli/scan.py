@@ -76,6 +76,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if getattr(args, "organizations", None) or has_organizations(args.config):
         # A config's organizations: list (or --organization): several organizations, one run.
         from scanner.cli.multiorg import scan_many
+        check_frameworks(args.frameworks or ())
         from scanner.report.bundle import BundleError
         from scanner.run.interrupts import Interrupted
         from scanner.run.outlock import OutputLocked

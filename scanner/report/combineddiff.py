@@ -1,6 +1,8 @@
 """`orgscan diff OLD NEW` of two multi-organization runs: organizations added and removed (by
 label), organizations whose status changed, and, for each organization assessed in both,
-its own diff (``diffload.diff_paths`` over its two directories)."""
+its own diff (``diffload.diff_paths`` over its two directories). The same, written as the
+combined ``diff.json`` / ``diff.md`` of a run given ``--baseline`` (``write_combined_diff``);
+``earlier_directories`` gives each organization's own directory in that baseline."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from scanner.core.errors import ConfigError
 from scanner.report.combined import ORGANIZATIONS
 from scanner.report.diffload import diff_paths
 from scanner.report.diffrender import diff_markdown, md_cell
+from scanner.report.files import write_json, write_text
 
 
 def is_combined_run(path: Path) -> bool:
@@ -25,6 +28,24 @@ def _entries(run: Path) -> dict[str, dict[str, Any]]:
         return {str(e["label"]): e for e in doc["organizations"]}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(str(run / ORGANIZATIONS), f"not a multi-organization run: {exc}") from exc
+
+
+def earlier_directories(run: Path) -> dict[str, Path]:
+    """Each organization assessed in an earlier multi-organization run: its directory there."""
+    if not is_combined_run(run):
+        raise ConfigError(str(run), f"not an earlier multi-organization run (no {ORGANIZATIONS})",
+                          hint="with organizations:, --baseline takes the directory of an "
+                               "earlier run over them; compare one organization's directories "
+                               "with `orgscan diff OLD NEW`")
+    return {label: run / str(e["directory"]) for label, e in _entries(run).items()
+            if e["status"] != "NOT_ASSESSED"}
+
+
+def write_combined_diff(old: Path, new: Path) -> list[Path]:
+    """``diff.json`` and ``diff.md`` beside ``new``'s organizations.json."""
+    d = diff_combined(old, new)
+    md = write_text(new / "diff.md", combined_diff_markdown(d))
+    return [write_json(new / "diff.json", d), md]
 
 
 def diff_combined(old: Path, new: Path) -> dict[str, Any]:

@@ -15,9 +15,8 @@ from typing import Any
 
 from scanner.core.multiorg import OrgReport, organization_entry, totals
 from scanner.report.files import write_text
-from scanner.report.html import _sha256
 from scanner.report.markdown import when
-from scanner.report.markup import h
+from scanner.report.markup import csp_hash, h
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}
@@ -33,21 +32,25 @@ svg text{font:12px system-ui,sans-serif}
 BAR_W, ROW_H, LABEL_W = 260, 22, 150
 
 
+def overview_sentence(entries: Sequence[Mapping[str, Any]], generated_at: str) -> str:
+    sums = totals(entries)
+    return (f"<p>Generated {h(when(generated_at))}. {sums['organizations']} organization(s): "
+            f"{sums['organizations_by_status']['ASSESSED']} assessed "
+            f"({sums['organizations_complete']} completely), "
+            f"{sums['organizations_by_status']['NOT_ASSESSED']} not assessed. "
+            f"{sums['coverage']['accounts']} account(s) in scope; root used in "
+            f"{sums['root_use']['accounts_using_root']}.</p>")
+
+
 def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: str) -> Path:
     entries = [organization_entry(o) for o in orgs]
-    sums = totals(entries)
     body = [
         "<h1>Root-user audit: several organizations</h1>",
-        f"<p>Generated {h(when(generated_at))}. {sums['organizations']} organization(s): "
-        f"{sums['organizations_by_status']['ASSESSED']} assessed "
-        f"({sums['organizations_complete']} completely), "
-        f"{sums['organizations_by_status']['NOT_ASSESSED']} not assessed. "
-        f"{sums['coverage']['accounts']} account(s) in scope; root used in "
-        f"{sums['root_use']['accounts_using_root']}.</p>",
-        "<h2>Organizations</h2>", _table(entries, out), _chart(entries),
-        "<h2>Accounts that used root</h2>", _root_users(orgs),
+        overview_sentence(entries, generated_at),
+        "<h2>Organizations</h2>", overview_table(entries, out), overview_chart(entries),
+        "<h2>Accounts that used root</h2>", root_users_table(orgs),
     ]
-    csp = f"default-src 'none'; style-src '{_sha256(CSS)}'; img-src 'none'"
+    csp = f"default-src 'none'; style-src '{csp_hash(CSS)}'; img-src 'none'"
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"
@@ -58,14 +61,17 @@ def write_combined_html(orgs: Sequence[OrgReport], out: Path, *, generated_at: s
     return path
 
 
-def _table(entries: Sequence[Mapping[str, Any]], out: Path) -> str:
+def overview_table(entries: Sequence[Mapping[str, Any]], out: Path | None) -> str:
+    """Every organization's row; with ``out``, each assessed one's label links into its own
+    report.html there (report.pdf has no links: ``out`` None)."""
     rows = ["<table><tr><th>organization</th><th>id</th><th>management account</th>"
             "<th>status</th><th>accounts</th><th>assessed</th><th>partial</th>"
             "<th>not assessed</th><th>using root</th><th>compliance</th><th>FAIL</th></tr>"]
     for e in entries:
-        own = out / e["directory"] / "report.html"
+        own = None if out is None else out / e["directory"] / "report.html"
         label = (f"<a href=\"{h(e['directory'])}/report.html\">{h(e['label'])}</a>"
-                 if e["status"] != "NOT_ASSESSED" and own.is_file() else h(e["label"]))
+                 if e["status"] != "NOT_ASSESSED" and own is not None and own.is_file()
+                 else h(e["label"]))
         reason = f"<div class=\"reason\">{h(e['reason'])}</div>" if e["reason"] else ""
         pct = e["compliance"]["percent"]
         rows.append(
@@ -84,7 +90,7 @@ def _table(entries: Sequence[Mapping[str, Any]], out: Path) -> str:
     return "\n".join(rows)
 
 
-def _chart(entries: Sequence[Mapping[str, Any]]) -> str:
+def overview_chart(entries: Sequence[Mapping[str, Any]]) -> str:
     """Two bars per organization: accounts using root (of its accounts) and compliance %."""
     height = ROW_H * 2 * len(entries) + 30
     width = LABEL_W + BAR_W + 120
@@ -114,7 +120,7 @@ def _chart(entries: Sequence[Mapping[str, Any]]) -> str:
     return "".join(parts)
 
 
-def _root_users(orgs: Sequence[OrgReport]) -> str:
+def root_users_table(orgs: Sequence[OrgReport]) -> str:
     rows = ["<table><tr><th>organization</th><th>account</th><th>name</th><th>OU</th>"
             "<th>last used</th><th>channels</th></tr>"]
     count = 0

@@ -13,11 +13,8 @@ view only, and the print stylesheet shows all of them.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -28,19 +25,11 @@ from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report.charts import control_compliance, findings_by_ou, root_timeline
 from scanner.report.files import write_text
 from scanner.report.markdown import regions_statement, when
-from scanner.report.markup import h
+from scanner.report.markup import asset, csp_hash, h
 
 HTML_NAME = "report.html"
 STATUS_ORDER = {s: i for i, s in enumerate((Status.FAIL, Status.ERROR, Status.NOT_ASSESSED,
                                             Status.MUTED, Status.PASS, Status.NOT_APPLICABLE))}
-
-
-def _asset(name: str) -> str:
-    return resources.files("scanner.report").joinpath("templates", name).read_text("utf-8")
-
-
-def _sha256(text: str) -> str:
-    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode()
 
 
 def script_json(data: Any) -> str:
@@ -187,7 +176,7 @@ def _tree(report: AuditReport) -> str:
             f'<div class="pad tree" id="org-tree"><ul>{roots}</ul></div></section>')
 
 
-# The root-usage table's header row; its rows are ``_used_tr``'s.
+# The root-usage table's header row; its rows are ``root_usage_tr``'s.
 ROOT_USAGE_HEAD = (
     "<tr><th>Last used</th><th>Account</th><th>OU</th><th>Channels</th>"
     '<th class="num" title="successful root console sign-ins (without MFA)">'
@@ -197,7 +186,7 @@ ROOT_USAGE_HEAD = (
     '<th class="num">Active keys</th></tr>')
 
 
-def _used_tr(row: RootUseRow) -> str:
+def root_usage_tr(row: RootUseRow) -> str:
     r = row.record
     chips = "".join(f'<span class="chip {h(c)}">{h(c)}</span>' for c in r.get("channels") or [])
     if r.get("use_basis") and not any(e.get("counted_as_use") for e in r.get("events") or []):
@@ -225,7 +214,7 @@ def _root_usage(report: AuditReport) -> tuple[str, str]:
     used, unknown = report.root_use.used, report.root_use.unknown
     timeline = "".join(root_timeline(report.root_use))
     head = ROOT_USAGE_HEAD
-    body = [_used_tr(r) for r in used]
+    body = [root_usage_tr(r) for r in used]
     for r in unknown:
         body.append(
             f'<tr data-account="{h(r.account.id)}" class="unknown"><td>unknown</td>'
@@ -380,8 +369,8 @@ def page_data(result: ScanResult) -> dict[str, Any]:
 
 def render_html(report: AuditReport) -> str:
     result = report.result
-    css, js = _asset("report.css"), _asset("report.js")
-    csp = (f"default-src 'none'; script-src '{_sha256(js)}'; style-src '{_sha256(css)}'; "
+    css, js = asset("report.css"), asset("report.js")
+    csp = (f"default-src 'none'; script-src '{csp_hash(js)}'; style-src '{csp_hash(css)}'; "
            "img-src data:; base-uri 'none'; form-action 'none'")
     toc = "".join(f'<a href="#{i}">{h(t)}</a>' for i, t in (
         ("root-usage", "Root usage"), ("tree", "Organization"), ("ous", "Per OU"),
@@ -394,7 +383,7 @@ def render_html(report: AuditReport) -> str:
         f"<div>{by_ou_panel}{_coverage(result)}</div></div>",
         _per_ou(report.units), _findings_panel(), _frameworks(report),
     ])
-    return Template(_asset("report.html")).substitute(
+    return Template(asset("report.html")).substitute(
         csp=csp, version=h(result.tool_version), scan_id=h(result.scan_id),
         title=h(f"orgscan · {result.org.id} · {when(result.started)}"), css=css,
         header=_header(result), body=body, data=script_json(page_data(result)), js=js)

@@ -12,8 +12,9 @@ and this keeps a 1,000-account organization's report to a few minutes' reading o
 and well under a minute to render (benchmarks/report_render.py).
 
 WeasyPrint is an optional extra (``orgscan[pdf]``) that needs the Pango system library;
-``pdf_problem`` says what is missing, and ``--format pdf`` checks it before any scan
-(``require_pdf``), so a missing extra is one line and exit 2, never a traceback.
+``pdfextra.pdf_problem`` says what is missing, and ``--format pdf`` checks it before any scan
+(``pdfextra.require_pdf``, which imports none of this writer), so a missing extra is one line
+and exit 2, never a traceback.
 
 The cover cannot state the SHA-256 of the evidence bundle: the PDF is in the bundle, and its hash
 in the bundle's manifest. It states the digest of the evidence files instead
@@ -24,50 +25,23 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from scanner.core.audit_report import AuditReport, RootUseRow
-from scanner.core.errors import ConfigError
 from scanner.core.models import Finding, Severity, Status
 from scanner.core.results import AccountResult, Coverage, ScanResult
 from scanner.report.bundle import BUNDLE_NAME, MANIFEST, evidence_digest
 from scanner.report.charts import control_compliance, findings_by_ou, root_timeline
 from scanner.report.markdown import regions_statement, when
-from scanner.report.markup import clip, h
+from scanner.report.markup import asset, clip, h
+from scanner.report.pdfextra import INSTALL, pdf_problem, require_pdf
 
 PDF_NAME = "report.pdf"
-INSTALL = ("pip install 'orgscan[pdf]', and the Pango library it needs "
-           "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0; "
-           "macOS: brew install pango)")
 MESSAGE_LIMIT = 600  # characters of one finding's message in the PDF (findings.json has all)
 # Statuses written one finding per line, worst first; the others are listed by rule id.
 LINED = (Status.FAIL, Status.ERROR, Status.NOT_ASSESSED, Status.MUTED)
 LISTED = (Status.PASS, Status.NOT_APPLICABLE)
-
-
-# --- the optional extra ----------------------------------------------------------------------
-
-def pdf_problem() -> str | None:
-    """Why report.pdf cannot be written here (WeasyPrint or its system libraries missing), or
-    None when it can."""
-    try:
-        importlib.import_module("weasyprint")
-    except ImportError as exc:
-        return f"WeasyPrint is not installed ({exc})"
-    except OSError as exc:  # WeasyPrint is installed, Pango is not (or cannot be loaded)
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"WeasyPrint cannot load its system libraries ({first})"
-    return None
-
-
-def require_pdf() -> None:
-    """Raise a one-line ConfigError naming the install command when the extra is missing."""
-    problem = pdf_problem()
-    if problem is not None:
-        raise ConfigError("--format pdf", f"report.pdf needs WeasyPrint: {problem}",
-                          hint=f"install it: {INSTALL}")
 
 
 # --- page parts ------------------------------------------------------------------------------
@@ -398,22 +372,33 @@ def _appendix(report: AuditReport) -> str:
             f"error, event id.</p>{body}</section>")
 
 
+def pdf_css() -> str:
+    return asset("report-pdf.css")
+
+
+def pdf_body(report: AuditReport) -> str:
+    """Every section of one organization's report, from its cover to the appendix (the
+    combined report of several organizations puts one after another: report/combinedpdf.py)."""
+    return (_cover(report) + _root_use(report) + _charts(report) + _per_ou(report.units)
+            + _not_assessed(report.result) + _findings(report) + _appendix(report))
+
+
+def running_header(report: AuditReport) -> str:
+    result = report.result
+    return (f'<div class="running">'
+            f'{h(f"orgscan · {result.org.id} · scan {result.scan_id}")}</div>')
+
+
 def render_pdf_html(report: AuditReport) -> str:
     """The HTML WeasyPrint lays out (print only: no script, no interaction)."""
     result = report.result
-    css = resources.files("scanner.report").joinpath("templates", "report-pdf.css") \
-        .read_text("utf-8")
-    running = h(f"orgscan · {result.org.id} · scan {result.scan_id}")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>orgscan report · {h(result.org.id)} · {h(when(result.started))}</title>"
         f'<meta name="author" content="{h(result.caller_arn)}">'
         f'<meta name="generator" content="orgscan {h(result.tool_version)}">'
-        f"<style>{css}</style></head><body>"
-        f'<div class="running">{running}</div>'
-        + _cover(report) + _root_use(report) + _charts(report) + _per_ou(report.units)
-        + _not_assessed(result) + _findings(report) + _appendix(report)
-        + "</body></html>")
+        f"<style>{pdf_css()}</style></head><body>"
+        + running_header(report) + pdf_body(report) + "</body></html>")
 
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
@@ -422,13 +407,19 @@ def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, Any]:
 
 
 def write_pdf(report: AuditReport, out: Path) -> list[Path]:
+    return [write_pdf_document(render_pdf_html(report), out / PDF_NAME)]
+
+
+def write_pdf_document(html: str, path: Path) -> Path:
+    """``html`` laid out by WeasyPrint into ``path`` (written whole or not at all; nothing
+    fetched)."""
     require_pdf()
     weasyprint: Any = importlib.import_module("weasyprint")
-    path = out / PDF_NAME
     tmp = path.with_suffix(".pdf.tmp")
-    weasyprint.HTML(string=render_pdf_html(report), url_fetcher=_no_fetch).write_pdf(str(tmp))
+    weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf(str(tmp))
     tmp.replace(path)
-    return [path]
+    return path
 
 
-__all__ = ["INSTALL", "PDF_NAME", "pdf_problem", "render_pdf_html", "require_pdf", "write_pdf"]
+__all__ = ["INSTALL", "PDF_NAME", "pdf_body", "pdf_css", "pdf_problem", "render_pdf_html",
+           "require_pdf", "running_header", "write_pdf", "write_pdf_document"]

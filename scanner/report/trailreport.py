@@ -18,9 +18,9 @@ from scanner.core.audit_report import RootUseRow
 from scanner.core.models import JSON, Account, AccountState
 from scanner.core.results import Coverage
 from scanner.core.rootusage import ORG_TRAIL, RootUsage
-from scanner.report.html import ROOT_USAGE_HEAD, _asset, _sha256, _used_tr, account_cell
+from scanner.report.html import ROOT_USAGE_HEAD, account_cell, root_usage_tr
 from scanner.report.markdown import when
-from scanner.report.markup import h
+from scanner.report.markup import asset, csp_hash, h
 from scanner.report.rootusage_writer import render_json, root_usage_document, write_root_usage_csv
 
 HTML_NAME = "root-usage.html"
@@ -49,7 +49,7 @@ def _rows(records: Sequence[RootUsage]) -> tuple[list[str], list[str], list[str]
         row = RootUseRow(_account(rec.account_id), Coverage.ASSESSED, data,
                          "; ".join(s.detail for s in rec.sources if not s.complete))
         if rec.used_in_window is True:
-            used.append(_used_tr(row))
+            used.append(root_usage_tr(row))
         elif rec.used_in_window is None:
             unknown.append(
                 f'<tr data-account="{h(rec.account_id)}" class="unknown"><td>unknown</td>'
@@ -63,9 +63,9 @@ def _rows(records: Sequence[RootUsage]) -> tuple[list[str], list[str], list[str]
 
 def render_page(records: Sequence[RootUsage], log_files: Mapping[str, Any], *,
                 version: str) -> str:
-    css = _asset("report.css")
+    css = asset("report.css")
     # The HTML report's page, with no script to run (the empty one is allowed by its hash).
-    csp = (f"default-src 'none'; script-src '{_sha256('')}'; style-src '{_sha256(css)}'; "
+    csp = (f"default-src 'none'; script-src '{csp_hash('')}'; style-src '{csp_hash(css)}'; "
            "img-src data:; base-uri 'none'; form-action 'none'")
     window = log_files.get("window") or {}
     used, unknown, not_used = _rows(records)
@@ -105,7 +105,7 @@ def render_page(records: Sequence[RootUsage], log_files: Mapping[str, Any], *,
         f"{len(not_used)} account(s)</span></h2>"
         f'<div class="pad"><ul>{"".join(not_used)}</ul></div></section>' if not_used else "",
     ]
-    return Template(_asset("report.html")).substitute(
+    return Template(asset("report.html")).substitute(
         csp=csp, version=h(version), scan_id="trail-report", title=h("orgscan · trail report"),
         css=css, header=header, body="".join(sections), data="{}", js="")
 

@@ -96,7 +96,7 @@ def load_config(path: Path | None = None, *, defaults_name: str = "<defaults>",
     _check_regions(config, doc, from_flag=bool(overrides.get("regions")))
     if "pdf" in config.formats:
         # The optional extra is checked before any scan, not found missing after one.
-        from scanner.report.pdf import require_pdf
+        from scanner.report.pdfextra import require_pdf
         require_pdf()
     return config
 

@@ -6,8 +6,9 @@ its own output directory, journal and evidence bundle. The scans share one event
 concurrency budget (``fairshare.FairShare``: a freed slot goes to the organization holding the
 fewest; ``budget``: the sum of the organizations' ``scan.concurrency``). An organization whose
 credentials or walk fail is NOT_ASSESSED as a whole, with the reason; the others complete.
-Ctrl-C stops every scan; what each journaled stands, and ``--resume`` continues each from its
-own journal.
+An organization's outputs are written as soon as its scan ends, in a worker process
+(``outputpool``), while the others are still scanned. Ctrl-C stops every scan; what each
+journaled stands, and ``--resume`` continues each from its own journal.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import contextlib
 import io
 import sys
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from scanner.aws.session import utcnow
 from scanner.aws.tasks import task_group
@@ -30,7 +32,6 @@ from scanner.core.mutelist import Exception_
 from scanner.core.results import ScanResult
 from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
-from scanner.report.bundle import BundleError
 from scanner.report.combined import write_combined, write_combined_manifest
 from scanner.report.combinedhtml import write_combined_html
 from scanner.run.fairshare import FairShare
@@ -38,8 +39,9 @@ from scanner.run.inputs import load_exceptions
 from scanner.run.interrupts import Stop
 from scanner.run.orgconfig import OrgConfig
 from scanner.run.outlock import locked_output
+from scanner.run.outputpool import OutputPool, collect, finish_named, workers_for
 from scanner.run.progress import Progress
-from scanner.run.runner import RunOptions, RunOutcome, finish, load_selected_rules
+from scanner.run.runner import RunOptions, RunOutcome, load_selected_rules
 
 INTERRUPTED_EARLY = "interrupted before any account was scanned (rerun with --resume)"
 
@@ -69,19 +71,36 @@ class MultiOutcome:
     signum: int | None = None  # the signal that interrupted the run (SIGINT or SIGTERM)
 
 
-def check_options(opts: RunOptions, shard: object = None, frameworks: Sequence[str] = ()) -> None:
-    """What a multi-organization run cannot do yet, refused before any call."""
+def check_options(opts: RunOptions, shard: object = None) -> None:
+    """What a multi-organization run cannot do, refused before any call."""
     if opts.ou is not None:
-        raise ConfigError("--ou", "an OU path belongs to one organization; not available "
-                          "with organizations:")
-    if opts.baseline is not None:
-        raise ConfigError("--baseline", "not available with organizations: (compare each "
-                          "organization's directory with `orgscan report diff`)")
+        raise ConfigError("--ou", "an OU path names a unit of one organization and this run "
+                          "scans several: limit that organization with `scope:` "
+                          "(include/exclude ous) in its organizations: entry")
     if shard is not None:
-        raise ConfigError("--shard", "not available with organizations:")
-    if frameworks:
-        raise ConfigError("--framework", "not available with organizations: (each "
-                          "organization's ou-summary.json lists its framework controls)")
+        raise ConfigError("--shard", "a shard splits one organization's accounts across runs "
+                          "and this run scans several: limit each organization with `scope:` "
+                          "in its organizations: entry, or run some with --organization")
+
+
+def baselines(opts: RunOptions, orgs: Sequence[OrgConfig]) -> dict[str, RunOptions]:
+    """Each organization's options: with ``--baseline`` (an earlier multi-organization run's
+    directory), its own directory there, read and checked now, before any call; an
+    organization the baseline lacks (or did not assess) has none, and the combined diff says
+    it was added."""
+    if opts.baseline is None:
+        return {o.label: opts for o in orgs}
+    from scanner.report.combineddiff import earlier_directories
+    from scanner.report.diffload import load_snapshot
+
+    try:
+        earlier = earlier_directories(opts.baseline)
+        for org in orgs:
+            if org.label in earlier:
+                load_snapshot(earlier[org.label])
+    except ConfigError as exc:
+        raise ConfigError("--baseline", str(exc)) from None
+    return {o.label: replace(opts, baseline=earlier.get(o.label)) for o in orgs}
 
 
 def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
@@ -90,6 +109,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     own directory and the combined outputs into ``base.output_dir``. ``now``: where a
     window must end, by label (a simulator's clock); else the time each scan starts."""
     check_options(opts)
+    org_opts = baselines(opts, orgs)
     rules = load_selected_rules(base)
     exceptions = load_exceptions(Path(base.exceptions_file)) if base.exceptions_file else None
     stop = Stop()
@@ -99,38 +119,84 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
         locks.enter_context(locked_output(Path(base.output_dir)))
         for org in orgs:
             locks.enter_context(locked_output(Path(org.config.output_dir)))
+        pool = OutputPool(workers_for(len(orgs)))
+        pool.start()  # its start-up overlaps the walks, not the first organization's outputs
+        writing: dict[str, Future[Any]] = {}
         try:
-            results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {}, stop))
+            try:
+                results = asyncio.run(_scan_all(orgs, rules, opts, budget(orgs), now or {},
+                                                stop, _Writer(pool, writing, org_opts, rules,
+                                                              exceptions, stop)))
+            finally:
+                stop.detach()  # from here a signal is recorded; the reports are finished
+            with stop.deferring():
+                return _write_all(base, orgs, results, writing, org_opts, opts.baseline, rules,
+                                  exceptions, stop)
         finally:
-            stop.detach()  # from here a signal is recorded; the reports are finished
-        with stop.deferring():
-            return _write_all(base, orgs, results, opts, rules, exceptions, stop)
+            pool.close()
+
+
+@dataclass(frozen=True)
+class _Writer:
+    """Hands an organization whose scan is complete to a worker, to write its outputs while
+    the others are scanned."""
+
+    pool: OutputPool
+    writing: dict[str, Future[Any]]
+    opts: Mapping[str, RunOptions]  # by label
+    rules: list[Rule]
+    exceptions: list[Exception_] | None
+    stop: Stop
+
+    def scanned(self, org: OrgConfig, result: ScanResult) -> None:
+        # An interrupted scan (or any after a signal) is written by the run's process, marked
+        # interrupted, as a one-organization run writes it (runner.finish with its Stop).
+        if (self.pool.idle(self.writing.values()) and not result.interrupted
+                and self.stop.signum is None):
+            self.writing[org.label] = self.pool.submit(result, org.config,
+                                                       self.opts[org.label], self.rules,
+                                                       self.exceptions)
 
 
 def _write_all(base: ScanConfig, orgs: Sequence[OrgConfig],
-               results: Mapping[str, ScanResult | str], opts: RunOptions,
-               rules: list[Rule], exceptions: list[Exception_] | None,
-               stop: Stop) -> MultiOutcome:
+               results: Mapping[str, ScanResult | str], writing: Mapping[str, Future[Any]],
+               opts: Mapping[str, RunOptions], baseline: Path | None, rules: list[Rule],
+               exceptions: list[Exception_] | None, stop: Stop) -> MultiOutcome:
+    if writing and stop.signum is not None:
+        wait(writing.values())  # no directory is written by two processes at once
+        # A signal during the run marks every organization's outputs interrupted, as a
+        # one-organization run's (runner.finish): a worker's are written again, marked.
+        writing = {}
+    done: dict[str, tuple[RunOutcome, str]] = {}
+    for org in orgs:
+        got = results[org.label]
+        if not isinstance(got, str) and org.label not in writing:
+            done[org.label] = finish_named(org.label, got, org.config, opts[org.label], rules,
+                                           exceptions, stop)
+    for label, future in writing.items():  # its error raised here, naming it
+        done[label] = collect(label, future)
     runs: list[OrgRun] = []
     for org in orgs:
         got = results[org.label]
         if isinstance(got, str):
             runs.append(OrgRun(org.label, org.config, None, got))
-            continue
-        try:
-            runs.append(OrgRun(org.label, org.config,
-                               finish(got, org.config, opts, rules, exceptions, stop=stop)))
-        except BundleError as exc:
-            # Its reports stand without the bundle; the other organizations go on.
-            runs.append(OrgRun(org.label, org.config, finish(
-                got, org.config, replace(opts, bundle=False), rules, exceptions, stop=stop),
-                bundle_error=str(exc)))
+        else:
+            outcome, bundle_error = done[org.label]
+            runs.append(OrgRun(org.label, org.config, outcome, bundle_error=bundle_error))
     out = Path(base.output_dir)
     generated = utcnow().isoformat()
     reports = [r.report for r in runs]
     written = write_combined(reports, out, generated_at=generated)
     if "html" in base.formats:
         written.append(write_combined_html(reports, out, generated_at=generated))
+    if "pdf" in base.formats:
+        from scanner.report.combinedpdf import write_combined_pdf
+
+        written.append(write_combined_pdf(reports, out, generated_at=generated))
+    if baseline is not None:
+        from scanner.report.combineddiff import write_combined_diff
+
+        written += write_combined_diff(baseline, out)
     written.append(write_combined_manifest(reports, out, written, generated_at=generated))
     interrupted = any(r.reason == INTERRUPTED_EARLY
                       or (r.outcome is not None and r.outcome.result.interrupted) for r in runs)
@@ -148,7 +214,7 @@ def budget(orgs: Sequence[OrgConfig]) -> int:
 
 async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunOptions,
                     budget: int, now: Mapping[str, datetime],
-                    stop: Stop) -> dict[str, ScanResult | str]:
+                    stop: Stop, writer: _Writer) -> dict[str, ScanResult | str]:
     """Each organization's result, or the reason it has none (its AwsError)."""
     stop.attach()  # a signal cancels this task: every organization's scan with it
     share = FairShare(budget)
@@ -157,8 +223,9 @@ async def _scan_all(orgs: Sequence[OrgConfig], rules: Sequence[Rule], opts: RunO
     async def one(org: OrgConfig) -> None:
         progress = Progress(total=0, quiet=opts.quiet, stream=_labelled(org.label))
         try:
-            results[org.label] = await _scan(org, rules, opts, progress, share,
-                                             now.get(org.label))
+            result = await _scan(org, rules, opts, progress, share, now.get(org.label))
+            results[org.label] = result
+            writer.scanned(org, result)
         except AwsError as exc:
             results[org.label] = _reason(exc)
             progress.note(f"not assessed: {results[org.label]}")

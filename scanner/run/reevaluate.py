@@ -33,7 +33,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -58,8 +58,10 @@ from scanner.report.bundleverify import (
     ManifestInvalid,
     MemberError,
     Mismatch,
+    Verification,
     load_manifest,
     open_bundle,
+    verify,
 )
 from scanner.report.jsonstream import JsonStreamError, iter_array
 from scanner.run.inputs import MAX_RULE_BYTES
@@ -93,6 +95,16 @@ def reevaluate(path: Path) -> Reevaluation:
         except (MemberError, ManifestInvalid):
             return Reevaluation(0, (), ("findings not re-evaluated: no valid manifest",))
         return _Check(reader, manifest).run()
+
+
+def verify_bundle(path: Path) -> Verification:
+    """``orgscan verify`` of one bundle: every file against its manifest
+    (``bundleverify.verify``), then every finding re-evaluated. Raises ConfigError when
+    ``path`` is not a readable bundle."""
+    result = verify(path)
+    again = reevaluate(path)
+    return replace(result, findings_checked=again.checked, not_following=again.mismatches,
+                   problems=(*result.problems, *again.problems))
 
 
 class _Check:

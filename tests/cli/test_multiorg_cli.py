@@ -38,9 +38,13 @@ def test_an_unknown_organization_is_one_line_listing_the_labels(tmp_path: Path) 
 @pytest.mark.parametrize(("flags", "expected"), [
     (["--organization", "x"], "--organization: the config (no --config given) lists no "
                               "organizations"),
-    (["--ou", "Root/Prod"], "--ou: an OU path belongs to one organization"),
-    (["--shard", "1/2"], "--shard: not available with organizations:"),
-    (["--framework", "cis-aws-foundations-5.0"], "--framework: not available with organizations:"),
+    (["--ou", "Root/Prod"], "--ou: an OU path names a unit of one organization and this run "
+                            "scans several: limit that organization with `scope:`"),
+    (["--shard", "1/2"], "--shard: a shard splits one organization's accounts across runs and "
+                         "this run scans several: limit each organization with `scope:`"),
+    (["--framework", "no-such-framework"], "--framework: unknown framework"),
+    (["--baseline", "."], "--baseline: .: not an earlier multi-organization run (no "
+                          "organizations.json)"),
 ])
 def test_flags_a_multi_organization_run_cannot_take(tmp_path: Path, flags: list[str],
                                                     expected: str) -> None:

@@ -269,7 +269,8 @@ def test_the_combined_manifest_verifies_and_names_what_was_changed(
     shutil.copytree(run.out, out)
     clean = verify_combined(out)
     assert clean.ok, clean.text()
-    assert len(clean.bundles) == 2 and all(b.ok for b in clean.bundles)
+    assert [b.label for b in clean.bundles] == ["acme", "globex"]
+    assert all(b.ok for b in clean.bundles)
     with (out / "root-usage.csv").open("a", encoding="utf-8") as fh:
         fh.write("acme,o-forged,999999999999\r\n")
     (out / "globex" / "evidence-bundle" / MANIFEST_NAME).write_text("{}", "utf-8")
@@ -280,6 +281,50 @@ def test_the_combined_manifest_verifies_and_names_what_was_changed(
 
 
 MANIFEST_NAME = "manifest.json"
+
+
+def test_verify_re_evaluates_each_bundle_and_names_the_organization_whose_finding_was_forged(
+        run: Run, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A careful forger turns one of globex's FAILs into a PASS and writes every hash again:
+    its bundle's manifest, its zip, the combined manifest. Only re-evaluating the findings
+    over the bundled evidence sees it, and verify names the organization."""
+    from scanner.cli.main import main
+
+    from ..reliability.test_verify import rehash, set_status, zip_dir
+
+    out = tmp_path / "package"
+    shutil.copytree(run.out, out)
+    assert main(["verify", str(out)]) == 0, capsys.readouterr().out
+    clean = capsys.readouterr().out
+    assert "organization acme: OK" in clean and "organization globex: OK" in clean
+    bundle = out / "globex" / "evidence-bundle"
+    fail = next(f for f in _json(bundle / "reports" / "findings.json")["findings"]
+                if f["status"] == "FAIL" and f["account_id"]
+                and (bundle / "evidence" / f"{f['account_id']}.json").is_file())
+    set_status(bundle, fail["account_id"], fail["rule_id"], "PASS")
+    rehash(bundle)
+    (out / "globex" / "evidence-bundle.zip").unlink()
+    zip_dir(bundle, out / "globex" / "evidence-bundle.zip")
+    manifest = _json(out / "organizations-manifest.json")
+    for entry in manifest["organizations"]:
+        if entry["label"] == "globex":
+            entry["bundle"].update(
+                manifest_sha256=sha256_file(bundle / MANIFEST_NAME),
+                zip_sha256=sha256_file(out / "globex" / "evidence-bundle.zip"))
+    (out / "organizations-manifest.json").write_text(json.dumps(manifest), "utf-8")
+
+    assert main(["verify", str(out)]) == 1
+    text = capsys.readouterr().out
+    assert "TAMPERED" not in text  # every hash is right: only re-evaluation sees it
+    assert "organization acme: OK" in text and "organization globex: FAILED" in text
+    assert (f"DOES NOT FOLLOW reports/findings.json: account {fail['account_id']} rule "
+            f"{fail['rule_id']}: bundled PASS, re-evaluated FAIL") in text
+    assert text.rstrip().endswith("1 organization(s) whose bundle does not verify: globex")
+    assert main(["verify", str(out), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["failed_organizations"] == ["globex"]
+    globex = next(b for b in doc["bundles"] if b["organization"] == "globex")
+    assert globex["findings_checked"] > 0 and globex["not_following"]
 
 
 def test_diff_of_two_runs_names_organizations_added_removed_and_each_ones_changes(
@@ -304,3 +349,81 @@ def test_diff_of_two_runs_names_organizations_added_removed_and_each_ones_change
     assert main(["diff", str(run.out), str(new)]) == 0
     text = capsys.readouterr().out
     assert "Organizations added: newco" in text and "## acme" in text
+
+
+def test_an_error_writing_one_organizations_outputs_names_it_and_fails_the_run(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each organization's outputs are written by a worker process as soon as its scan ends:
+    an error there reaches the run, naming the organization, never a pass."""
+    from scanner.core.errors import OutputError
+    from scanner.run.outputpool import workers_for
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(run.config.parent / "credentials"))
+    out = tmp_path / "blocked"
+    (out / "globex" / "findings.json" / "a directory").mkdir(parents=True)
+    base, orgs = load_organizations(run.config, out=str(out))
+    with pytest.raises(OutputError) as caught:
+        run_many(base, orgs, RunOptions(quiet=True),
+                 now={label: run.fleet[label].now for label in run.fleet})
+    assert "(organization globex)" in str(caught.value)
+    assert str(out / "globex" / "findings.json") in str(caught.value)
+    if workers_for(len(orgs)):  # acme's outputs were written meanwhile, in its worker
+        assert (out / "acme" / "findings.json").is_file()
+
+
+FRAMEWORK = "cis-aws-foundations-5.0"
+
+
+def test_baseline_and_framework_over_several_organizations(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`orgscan scan --baseline PREVIOUS --framework F` with an organizations: config: each
+    organization diffed against its own directory of the previous run (one the previous run
+    did not have is said to be added, one it had and this run lacks removed), each one's
+    framework summary and the combined one over the organizations assessed."""
+    from scanner.cli.main import main
+
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(run.config.parent / "credentials"))
+    previous = tmp_path / "previous"
+    shutil.copytree(run.out, previous)
+    doc = _json(previous / "organizations.json")  # globex was "oldco" in the previous run
+    for e in doc["organizations"]:
+        if e["label"] == "globex":
+            e.update(label="oldco", directory="oldco")
+    (previous / "globex").rename(previous / "oldco")
+    (previous / "organizations.json").write_text(json.dumps(doc), "utf-8")
+    out = tmp_path / "now"
+    code = main(["scan", "--config", str(run.config), "--out", str(out), "--quiet",
+                 "--baseline", str(previous), "--framework", FRAMEWORK])
+    text = capsys.readouterr().out
+    assert code == EXIT_PARTIAL, text
+
+    d = _json(out / "diff.json")
+    assert d["organizations_added"] == ["globex"] and d["organizations_removed"] == ["oldco"]
+    assert list(d["organizations"]) == ["acme"]
+    assert "1 organization(s) added (globex), 1 removed (oldco)" in text
+    # acme against its own earlier directory: the same organization, nothing resolved.
+    own = _json(out / "acme" / "diff.json")
+    assert own["summary"] == d["organizations"]["acme"]["summary"]
+    assert own["old"]["scan_id"] == _org(run, "acme").outcome.result.scan_id
+    assert own["summary"]["resolved"] == 0
+    assert own["summary"]["unchanged"] > 0
+    assert not (out / "globex" / "diff.json").exists()  # nothing to compare it with
+    assert "## acme" in (out / "diff.md").read_text("utf-8")
+    manifest = _json(out / "organizations-manifest.json")
+    assert {"diff.json", "diff.md"} <= {f["path"] for f in manifest["files"]}
+
+    combined = _json(out / f"framework-{FRAMEWORK}.json")
+    assert combined["organizations"] == ["acme", "globex"]
+    assert combined["not_assessed"] == [FAILING]
+    per_org = {label: {c["control"]: c for c in _json(out / label / f"framework-{FRAMEWORK}.json")}
+               for label in ("acme", "globex")}
+    assert combined["controls"]
+    for control in combined["controls"]:
+        for status, n in control["counts"].items():
+            assert n == sum(o[control["control"]]["counts"].get(status, 0)
+                            for o in per_org.values() if control["control"] in o), control
+    for heading in (f"{FRAMEWORK}, acme:", f"{FRAMEWORK}, globex:",
+                    f"{FRAMEWORK}, {FAILING}: not assessed",
+                    f"{FRAMEWORK}, every organization assessed (acme, globex):"):
+        assert heading in text
