@@ -14,6 +14,13 @@ matches its hash and is refused by line number. The chain has no secret key: it 
 and damage, not a forger who recomputes every hash (against that, the record is the evidence
 bundle's checksum file, which an auditor keeps elsewhere).
 
+Evidence lives here during a run, not in memory: once an account's line is written, the
+AccountResult the scan keeps holds only its findings, coverage and the facts the rest of the run
+reads (``KEPT_FACTS``); its other facts are a ``JournalFacts``, read back from its line (checked
+against the line's SHA-256) when the evidence bundle or a merged journal writes them. Account
+lines keep each fact's keys in the order they were collected, so evidence read back is
+written as it was collected.
+
 A last line cut short by a kill or a full disk (no newline) is cut back before anything is
 appended, so one torn write never damages the records after it; any other undecodable line
 (bad bytes, bad JSON) is a refusal naming the file and the line.
@@ -26,13 +33,16 @@ import dataclasses
 import hashlib
 import json
 import os
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
 from scanner.core.errors import ConfigError
-from scanner.core.results import AccountResult
+from scanner.core.models import JSON, FactError
+from scanner.core.results import AccountResult, fact_from_json
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.report.files import os_error
@@ -78,6 +88,73 @@ def _flatten(value: Mapping[str, Any], prefix: str, into: dict[str, Any]) -> Non
             into[f"{prefix}{k}"] = v
 
 
+# The facts the run reads after an account is journaled: root usage (the reports' root-usage
+# records) and the root MFA state (the organization summary's member credentials). Every other
+# fact is read back from the journal by the evidence bundle.
+KEPT_FACTS = frozenset({"root.usage", "root.mfa"})
+
+
+@dataclass(frozen=True, eq=False)  # equal as mappings are: by content
+class JournalFacts(Mapping[str, JSON | FactError]):
+    """An account's facts as its journal line holds them: ``KEPT_FACTS`` in memory, the others
+    read back from the line (the whole line at once: read ``items()``, not key by key)."""
+
+    path: Path
+    offset: int
+    length: int
+    sha256: bytes  # of the line, checked on every read
+    names: tuple[str, ...]
+    kept: Mapping[str, JSON | FactError]
+
+    def __getitem__(self, name: str) -> JSON | FactError:
+        if name in self.kept:
+            return self.kept[name]
+        if name not in self.names:
+            raise KeyError(name)
+        return self.load()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def items(self) -> ItemsView[str, JSON | FactError]:
+        return self.load().items()
+
+    def values(self) -> ValuesView[JSON | FactError]:
+        return self.load().values()
+
+    def load(self) -> dict[str, JSON | FactError]:
+        """Every fact of the account, from its journal line."""
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                raw = fh.read(self.length)
+        except OSError as exc:
+            raise ConfigError(str(self.path), f"cannot read back an account's evidence: "
+                              f"{exc.strerror or exc}") from None
+        if hashlib.sha256(raw).digest() != self.sha256:
+            raise ConfigError(str(self.path), f"the line at byte {self.offset} changed while "
+                              "the run was using it: its evidence cannot be read back",
+                              hint="scan again into a new --out directory")
+        facts = json.loads(raw)["account"].get("facts", {})
+        return {k: fact_from_json(v) for k, v in facts.items()}
+
+
+def held(result: AccountResult, path: Path, offset: int, line: bytes) -> AccountResult:
+    """``result`` as the run keeps it once its journal line (``line``, at ``offset`` of
+    ``path``) is written: raw facts left in the journal."""
+    facts = result.facts
+    kept = {k: facts[k] for k in KEPT_FACTS if k in facts}
+    return replace(result, facts=JournalFacts(path, offset, len(line),
+                                              hashlib.sha256(line).digest(),
+                                              tuple(sys.intern(k) for k in facts), kept))
+
+
 def options_digest(options: Mapping[str, Any]) -> str:
     return hashlib.sha256(_canonical(dict(options)).encode()).hexdigest()
 
@@ -85,6 +162,12 @@ def options_digest(options: Mapping[str, Any]) -> str:
 def _canonical(payload: Any) -> str:
     # ASCII only: a line is then valid UTF-8 whatever the account names hold.
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _line_text(payload: Any) -> str:
+    """A journal line's payload: compact ASCII JSON, keys in their order. Re-encoding the
+    decoded payload gives the same text (also for the key-sorted lines of earlier versions)."""
+    return json.dumps(payload, separators=(",", ":"), default=str)
 
 
 def _chain(prev: str, kind: str, text: str) -> str:
@@ -121,11 +204,12 @@ class Journal:
         self.path = path
         self.header = header
         self._resume = resume
-        self._fh: IO[str] | None = None
+        self._fh: IO[bytes] | None = None
         self._prev = _GENESIS
         self.done: dict[str, AccountResult] = {}
         self.cut_bytes = 0  # a torn last line removed on opening (--resume)
         self._synced = 0.0
+        self._size = 0  # bytes in the file: where the next line starts
 
     def __enter__(self) -> Journal:
         try:
@@ -135,12 +219,12 @@ class Journal:
                                       f"({self.path.name} is missing)",
                                       hint="drop --resume to start a new scan")
                 self.done = self._read()
-                self._fh = self.path.open("a", encoding="ascii")
+                self._fh = self.path.open("ab")
                 if self._prev == _GENESIS:  # nothing was left, not even the header
                     self._write("header", self.header)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = self.path.open("w", encoding="ascii")
+                self._fh = self.path.open("wb")
                 self._write("header", self.header)
         except OSError as exc:
             self._abandon()
@@ -161,8 +245,9 @@ class Journal:
         self._fh = None
 
     def record(self, result: AccountResult) -> None:
-        self._write("account", result.to_json())
-        self.done[result.account.id] = result
+        offset = self._size
+        line = self._write("account", result.to_json())
+        self.done[result.account.id] = held(result, self.path, offset, line)
 
     def _abandon(self) -> None:
         """Close after a failed write without flushing again (the next --resume cuts back
@@ -172,13 +257,15 @@ class Journal:
                 self._fh.close()  # closes the file even when its last flush fails
             self._fh = None
 
-    def _write(self, kind: str, payload: Mapping[str, Any]) -> None:
+    def _write(self, kind: str, payload: Mapping[str, Any]) -> bytes:
+        """Append one line; returns it."""
         if self._fh is None:
             raise RuntimeError(f"journal {self.path} written outside its with-block")
-        text = _canonical(payload)
+        text = _line_text(payload)
         chain = _chain(self._prev, kind, text)
+        line = f'{{"{kind}":{text},"prev":"{self._prev}","chain":"{chain}"}}\n'.encode("ascii")
         try:
-            self._fh.write(f'{{"{kind}":{text},"prev":"{self._prev}","chain":"{chain}"}}\n')
+            self._fh.write(line)
             self._fh.flush()
             now = time.monotonic()
             if now - self._synced >= FSYNC_INTERVAL_S:
@@ -188,6 +275,8 @@ class Journal:
             self._abandon()
             raise os_error(self.path, exc) from None
         self._prev = chain
+        self._size += len(line)
+        return line
 
     # --- reading (--resume, merge) ---------------------------------------------------------
 
@@ -196,30 +285,41 @@ class Journal:
                            hint=hint or "use a new --out directory, or drop --resume")
 
     def _read(self) -> dict[str, AccountResult]:
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
+        """Every account of the journal, line by line (one line in memory at a time), each
+        held as ``record`` holds it."""
         done: dict[str, AccountResult] = {}
-        for n, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
-            kind, payload = self._line(n, raw)
-            if n == 1:
-                if kind != "header":
-                    raise self._refuse("line 1 is not a journal header")
-                self._check_header(payload)
-            elif kind != "account":
-                raise self._refuse(f"line {n} is a second header")
-            else:
-                try:
-                    result = AccountResult.from_json(payload)
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise self._refuse(f"line {n} is not an account record ({exc})") from None
-                done[result.account.id] = result
-        if end < len(data):
+        end = 0  # where the last whole line ends
+        with self.path.open("rb") as fh:
+            for n, raw in enumerate(iter(fh.readline, b""), start=1):
+                if not raw.endswith(b"\n"):
+                    break  # a torn last line
+                done.update(self._account_line(n, raw, end))
+                end += len(raw)
+            size = fh.seek(0, os.SEEK_END)
+        if end < size:
             # A line cut short by a kill or a full disk: that account is simply scanned again,
             # and the next line must not be appended to the fragment. Cut only once the rest
             # was accepted: a refused journal is left as it was.
             os.truncate(self.path, end)
-            self.cut_bytes = len(data) - end
+            self.cut_bytes = size - end
+        self._size = end
         return done
+
+    def _account_line(self, n: int, raw: bytes, offset: int) -> dict[str, AccountResult]:
+        """Line ``n`` checked: its account (none for the header)."""
+        kind, payload = self._line(n, raw[:-1])
+        if n == 1:
+            if kind != "header":
+                raise self._refuse("line 1 is not a journal header")
+            self._check_header(payload)
+            return {}
+        if kind != "account":
+            raise self._refuse(f"line {n} is a second header")
+        try:
+            result = AccountResult.from_json(payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._refuse(f"line {n} is not an account record ({exc})") from None
+        return {result.account.id: held(result, self.path, offset, raw)}
 
     def _line(self, n: int, raw: bytes) -> tuple[str, Any]:
         try:
@@ -239,7 +339,7 @@ class Journal:
             raise self._refuse(f"line {n} does not follow line {n - 1} (the hash chain "
                                f"breaks: one of them was changed, removed or moved after it "
                                f"was written)")
-        if _chain(self._prev, kind, _canonical(obj[kind])) != obj["chain"]:
+        if _chain(self._prev, kind, _line_text(obj[kind])) != obj["chain"]:
             raise self._refuse(f"line {n} was changed after it was written (its content does "
                                f"not match its hash)")
         self._prev = obj["chain"]
