@@ -5,8 +5,8 @@ process, then measured by kind and by stage (README.md, "Default configuration",
         --config benchmarks/configs/default.yaml --out benchmarks/results/memory-200.json
 
 After the scan returns: the bytes the ScanResult holds per account, by kind (each object
-counted once, in the first kind that reaches it: findings, then the account facts still held,
-then the rest). Then the stages after the scan, each with the peak of what it allocated
+counted once, in the first kind that reaches it: the findings' evidence, the rest of the
+findings, then the account facts still held, then the rest). Then the stages after the scan, each with the peak of what it allocated
 (tracemalloc, started once the scan has returned): the report model, the reports, the
 evidence bundle. The simulator runs without latency faults (this measures bytes, not time).
 """
@@ -95,6 +95,8 @@ def main() -> int:
     gc.collect()
     seen: set[int] = set()
     kinds = {
+        "findings_evidence": deep_size([f.evidence for r in result.accounts
+                                        for f in r.findings], seen),
         "findings": deep_size([r.findings for r in result.accounts], seen),
         "account_facts_held": deep_size([r.facts for r in result.accounts], seen),
         "account_rest": deep_size(list(result.accounts), seen),
