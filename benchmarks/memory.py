@@ -6,9 +6,10 @@ process, then measured by kind and by stage (README.md, "Default configuration",
 
 After the scan returns: the bytes the ScanResult holds per account, by kind (each object
 counted once, in the first kind that reaches it: the findings' evidence, the rest of the
-findings, then the account facts still held, then the rest). Then the stages after the scan, each with the peak of what it allocated
-(tracemalloc, started once the scan has returned): the report model, the reports, the
-evidence bundle. The simulator runs without latency faults (this measures bytes, not time).
+findings, then the account facts still held, then the rest). Then the stages after the scan,
+each with the peak of what it allocated (tracemalloc, started once the scan has returned): the
+report model, the reports, the evidence bundle. The simulator runs without latency faults (this
+measures bytes, not time).
 """
 
 from __future__ import annotations

@@ -14,12 +14,10 @@ matches its hash and is refused by line number. The chain has no secret key: it 
 and damage, not a forger who recomputes every hash (against that, the record is the evidence
 bundle's checksum file, which an auditor keeps elsewhere).
 
-Evidence lives here during a run, not in memory: once an account's line is written, the
-AccountResult the scan keeps holds only its findings, coverage and the facts the rest of the run
-reads (``KEPT_FACTS``); its other facts are a ``JournalFacts``, read back from its line (checked
-against the line's SHA-256) when the evidence bundle or a merged journal writes them. Account
-lines keep each fact's keys in the order they were collected, so evidence read back is
-written as it was collected.
+Evidence lives here during a run, not in memory: the AccountResult kept for each account
+written reads its raw facts and its findings' evidence back from its line (``run.spool``).
+Account lines keep each fact's keys in the order they were collected, so evidence read back
+is written as it was collected.
 
 A last line cut short by a kill or a full disk (no newline) is cut back before anything is
 appended, so one torn write never damages the records after it; any other undecodable line
@@ -33,19 +31,17 @@ import dataclasses
 import hashlib
 import json
 import os
-import sys
 import time
-from collections.abc import ItemsView, Iterator, Mapping, Sequence, ValuesView
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from scanner.core.errors import ConfigError
-from scanner.core.models import JSON, FactError
-from scanner.core.results import AccountResult, fact_from_json
+from scanner.core.results import AccountResult
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.report.files import os_error
+from scanner.run.spool import held
 
 FSYNC_INTERVAL_S = 1.0  # the most a power loss can take back of an interrupted scan
 JOURNAL_FORMAT = 2  # 2: hash-chained lines, options in the header
@@ -86,73 +82,6 @@ def _flatten(value: Mapping[str, Any], prefix: str, into: dict[str, Any]) -> Non
             _flatten(v, f"{prefix}{k}.", into)
         else:
             into[f"{prefix}{k}"] = v
-
-
-# The facts the run reads after an account is journaled: root usage (the reports' root-usage
-# records) and the root MFA state (the organization summary's member credentials). Every other
-# fact is read back from the journal by the evidence bundle.
-KEPT_FACTS = frozenset({"root.usage", "root.mfa"})
-
-
-@dataclass(frozen=True, eq=False)  # equal as mappings are: by content
-class JournalFacts(Mapping[str, JSON | FactError]):
-    """An account's facts as its journal line holds them: ``KEPT_FACTS`` in memory, the others
-    read back from the line (the whole line at once: read ``items()``, not key by key)."""
-
-    path: Path
-    offset: int
-    length: int
-    sha256: bytes  # of the line, checked on every read
-    names: tuple[str, ...]
-    kept: Mapping[str, JSON | FactError]
-
-    def __getitem__(self, name: str) -> JSON | FactError:
-        if name in self.kept:
-            return self.kept[name]
-        if name not in self.names:
-            raise KeyError(name)
-        return self.load()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.names
-
-    def items(self) -> ItemsView[str, JSON | FactError]:
-        return self.load().items()
-
-    def values(self) -> ValuesView[JSON | FactError]:
-        return self.load().values()
-
-    def load(self) -> dict[str, JSON | FactError]:
-        """Every fact of the account, from its journal line."""
-        try:
-            with self.path.open("rb") as fh:
-                fh.seek(self.offset)
-                raw = fh.read(self.length)
-        except OSError as exc:
-            raise ConfigError(str(self.path), f"cannot read back an account's evidence: "
-                              f"{exc.strerror or exc}") from None
-        if hashlib.sha256(raw).digest() != self.sha256:
-            raise ConfigError(str(self.path), f"the line at byte {self.offset} changed while "
-                              "the run was using it: its evidence cannot be read back",
-                              hint="scan again into a new --out directory")
-        facts = json.loads(raw)["account"].get("facts", {})
-        return {k: fact_from_json(v) for k, v in facts.items()}
-
-
-def held(result: AccountResult, path: Path, offset: int, line: bytes) -> AccountResult:
-    """``result`` as the run keeps it once its journal line (``line``, at ``offset`` of
-    ``path``) is written: raw facts left in the journal."""
-    facts = result.facts
-    kept = {k: facts[k] for k in KEPT_FACTS if k in facts}
-    return replace(result, facts=JournalFacts(path, offset, len(line),
-                                              hashlib.sha256(line).digest(),
-                                              tuple(sys.intern(k) for k in facts), kept))
 
 
 def options_digest(options: Mapping[str, Any]) -> str:
@@ -200,8 +129,12 @@ def differences(journal: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
 
 
 class Journal:
-    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool,
+                 final_path: Path | None = None) -> None:
+        """``final_path``: where the file will be once renamed (the kept results read their
+        evidence there)."""
         self.path = path
+        self._held_at = final_path or path
         self.header = header
         self._resume = resume
         self._fh: IO[bytes] | None = None
@@ -247,7 +180,7 @@ class Journal:
     def record(self, result: AccountResult) -> None:
         offset = self._size
         line = self._write("account", result.to_json())
-        self.done[result.account.id] = held(result, self.path, offset, line)
+        self.done[result.account.id] = held(result, self._held_at, offset, line)
 
     def _abandon(self) -> None:
         """Close after a failed write without flushing again (the next --resume cuts back
@@ -319,7 +252,7 @@ class Journal:
             result = AccountResult.from_json(payload)
         except (ValueError, KeyError, TypeError) as exc:
             raise self._refuse(f"line {n} is not an account record ({exc})") from None
-        return {result.account.id: held(result, self.path, offset, raw)}
+        return {result.account.id: held(result, self._held_at, offset, raw)}
 
     def _line(self, n: int, raw: bytes) -> tuple[str, Any]:
         try:

@@ -37,7 +37,7 @@ from scanner.core.rules import Rule
 from scanner.core.unassessed import unassessed_account
 from scanner.report.files import os_error
 from scanner.run.inputs import MIB, read_bounded
-from scanner.run.journal import JOURNAL_FORMAT, Journal, JournalFacts
+from scanner.run.journal import JOURNAL_FORMAT, Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
 
 MAX_SHARD_BYTES = 256 * MIB  # the walk and organization facts of a very large organization
@@ -176,7 +176,7 @@ def write_merged_journal(result: ScanResult, out_dir: Path, digest: str) -> Scan
               "tool_version": result.tool_version}
     path = out_dir / JOURNAL_NAME
     tmp = out_dir / f".{JOURNAL_NAME}.merging"
-    with Journal(tmp, header, resume=False) as journal:
+    with Journal(tmp, header, resume=False, final_path=path) as journal:
         for r in result.accounts:
             if r.started:  # scanned by a shard (not a placeholder for a missing one)
                 journal.record(r)
@@ -184,13 +184,8 @@ def write_merged_journal(result: ScanResult, out_dir: Path, digest: str) -> Scan
         os.replace(tmp, path)
     except OSError as exc:
         raise os_error(path, exc) from None
-    accounts = []
-    for r in result.accounts:
-        got = journal.done.get(r.account.id) if r.started else None
-        if got is not None and isinstance(got.facts, JournalFacts):
-            got = replace(got, facts=replace(got.facts, path=path))
-        accounts.append(got or r)
-    return replace(result, accounts=tuple(accounts))
+    return replace(result, accounts=tuple(
+        journal.done.get(r.account.id, r) if r.started else r for r in result.accounts))
 
 
 __all__ = ["ShardOutput", "load_shard", "merge",

@@ -15,10 +15,10 @@ from scanner.aws.collectors.normalize import parse_credential_report
 from scanner.core.errors import ConfigError
 from scanner.core.results import Coverage
 from scanner.run.config import load_config
-from scanner.run.journal import KEPT_FACTS, JournalFacts
 from scanner.run.orchestrator import scan
 from scanner.run.rulepack import load_rules
 from scanner.run.runner import RunOptions, finish
+from scanner.run.spool import KEPT_FACTS, JournalEvidence, JournalFacts
 from scanner.sim import SimServer
 from tests.conftest import MGMT, settings_for
 
@@ -35,7 +35,9 @@ async def test_raw_facts_stay_in_the_journal(walk_sim: SimServer, tmp_path: Path
         # In memory: only what the reports and the organization summary read.
         assert set(facts.kept) <= KEPT_FACTS
         assert "iam.credential_report" in facts and "iam.credential_report" not in facts.kept
-        assert facts.path == tmp_path / "journal.jsonl"
+        assert facts.line.path == tmp_path / "journal.jsonl"
+        # Each finding's evidence is read from the same line.
+        assert all(isinstance(f.evidence, JournalEvidence) for f in r.findings if f.evidence)
 
     bundle = finish(result, config, RunOptions(quiet=True), rules, None).bundle_dir
     assert bundle is not None
@@ -64,7 +66,7 @@ async def test_a_journal_line_changed_during_the_run_is_refused(walk_sim: SimSer
     facts = next(r.facts for r in result.accounts if isinstance(r.facts, JournalFacts))
     journal = tmp_path / "journal.jsonl"
     data = bytearray(journal.read_bytes())
-    data[facts.offset + facts.length - 10] ^= 1  # one byte inside the account's line
+    data[facts.line.offset + facts.line.length - 10] ^= 1  # one byte inside the account's line
     journal.write_bytes(bytes(data))
     with pytest.raises(ConfigError, match="changed while the run was using it"):
         dict(facts.items())
