@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,20 @@ def deep_size(roots: Iterable[Any], seen: set[int]) -> int:
         size += sys.getsizeof(obj)
         stack.extend(gc.get_referents(obj))
     return size
+
+
+def _gc_timer() -> Callable[[], float]:
+    """Seconds the garbage collector runs from now on (read with the returned function)."""
+    total = [0.0, 0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            total[1] = time.perf_counter()
+        else:
+            total[0] += time.perf_counter() - total[1]
+
+    gc.callbacks.append(callback)
+    return lambda: total[0]
 
 
 def rss_mb() -> float:
@@ -86,9 +100,11 @@ def main() -> int:
         os.environ.update(sim_env(sim))
         config = load_config(config_path, endpoint_url=sim.endpoint, out=str(out))
         rules = load_selected_rules(config)
+        gc_time = _gc_timer()
         t0 = time.monotonic()
         result = asyncio.run(scan(config, rules, out_dir=out))
         scan_s = time.monotonic() - t0
+        gc_s = gc_time()
     finally:
         sim.stop()
     rss_after_scan = rss_mb()
@@ -124,6 +140,7 @@ def main() -> int:
     stage("bundle")
     tracemalloc.stop()
     doc = {"accounts": n, "config": str(config_path), "scan_s": round(scan_s, 1),
+           "gc_during_scan_s": round(gc_s, 2),
            "rss_after_scan_mb": round(rss_after_scan, 1), "peak_rss_mb": round(rss_mb(), 1),
            "held_after_scan_bytes_per_account": per_account,
            "held_after_scan_mb": {k: round(v / MIB, 1) for k, v in kinds.items()},
