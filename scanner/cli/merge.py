@@ -51,7 +51,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     out = Path(config.output_dir)
     try:
         with locked_output(out):
-            write_merged_journal(result, out, rules_digest(rules))
+            result = write_merged_journal(result, out, rules_digest(rules))
             outcome = finish(result, config, RunOptions(bundle=not args.no_bundle), rules,
                              exceptions)
     except OutputLocked as exc:

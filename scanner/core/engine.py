@@ -354,5 +354,6 @@ def _finding(rule: Rule, account: Account, status: Status, message: str,
         account_id=account.id, account_name=account.name, ou_path=account.ou_path,
         region=_render(rule.region, names), message=" ".join(message.split()),
         resource=_render(rule.resource_id, names), evidence=dict(evidence),
-        compliance=dict(rule.compliance), remediation=rule.remediation, scope=rule.scope,
+        # The rule's own mapping, shared by all its findings (read, never changed).
+        compliance=rule.compliance, remediation=rule.remediation, scope=rule.scope,
     )

@@ -30,7 +30,7 @@ _SPELLED = re.compile(r"^(?:(?P<call>\S+:\S+) )?(?:in \S+ )?failed: (?P<code>[^:
                       re.DOTALL)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FailedFact:
     """One fact an account's verdicts needed and did not get, and why."""
 

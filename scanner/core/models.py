@@ -85,7 +85,7 @@ class OrgUnit:
         return self.parent_id is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Account:
     id: str
     name: str
@@ -133,7 +133,7 @@ class FactError:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     rule_id: str
     title: str

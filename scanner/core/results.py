@@ -29,7 +29,7 @@ class Coverage(StrEnum):
     NOT_ASSESSED = "not_assessed"  # nothing could be collected (role, suspended, ...)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # thousands are held until the reports are written
 class AccountResult:
     account: Account
     coverage: Coverage

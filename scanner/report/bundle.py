@@ -322,8 +322,8 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
     _copy_rules(result, rules, root)
 
     files = sorted(p for p in root.rglob("*") if p.is_file())
-    _refuse_secrets(root, files, _secret_values(config, secrets))
-    listed = [{"path": p.relative_to(root).as_posix(), "sha256": sha256_file(p),
+    needles = _secret_values(config, secrets)
+    listed = [{"path": p.relative_to(root).as_posix(), "sha256": _checked(root, p, needles),
                "size": p.stat().st_size} for p in files]
     manifest: dict[str, Any] = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
@@ -355,15 +355,28 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
     return sha256_file(root / MANIFEST), len(files) + 1
 
 
-def _refuse_secrets(root: Path, files: Sequence[Path], secrets: Sequence[str]) -> None:
+def _checked(root: Path, path: Path, secrets: Sequence[str]) -> str:
+    """The file's SHA-256, read once in chunks (a 5,000-account findings.json is never whole in
+    memory) and searched for every secret value on the way; BundleError on a hit."""
     needles = [s.encode() for s in secrets]
-    for p in files:
-        data = p.read_bytes()
-        for s in needles:
-            if s in data:
+    keep = max((len(n) for n in needles), default=1) - 1  # a value split across two chunks
+    h = hashlib.sha256()
+    tail = b""
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+            data = tail + chunk
+            if any(n in data for n in needles):
                 shutil.rmtree(root, ignore_errors=True)
                 raise BundleError(f"refusing to write the evidence bundle: "
-                                  f"{p.relative_to(root)} contains a credential")
+                                  f"{path.relative_to(root)} contains a credential")
+            tail = data[len(data) - keep:] if keep else b""
+    return h.hexdigest()
+
+
+def _refuse_secrets(root: Path, files: Sequence[Path], secrets: Sequence[str]) -> None:
+    for p in files:
+        _checked(root, p, secrets)
 
 
 def _zip(root: Path, zip_path: Path, name: str) -> Path:

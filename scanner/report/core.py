@@ -14,7 +14,7 @@ from scanner.core.audit_report import AuditReport
 from scanner.core.models import Organization
 from scanner.core.results import ScanResult, account_to_json
 from scanner.report.coverage import coverage_json
-from scanner.report.files import write_json
+from scanner.report.files import write_json, write_json_streamed
 from scanner.report.graphfile import write_org_graph
 from scanner.report.rollup import write_ou_summary
 from scanner.report.rootusage_writer import write_root_usage
@@ -38,6 +38,11 @@ def inventory_json(org: Organization) -> dict[str, Any]:
 
 
 def findings_json(result: ScanResult) -> dict[str, Any]:
+    return {**findings_head(result), "findings": [f.to_json() for f in result.findings]}
+
+
+def findings_head(result: ScanResult) -> dict[str, Any]:
+    """findings.json without its last key, the findings."""
     return {
         "schema_version": FINDINGS_SCHEMA_VERSION,
         "scan": {"scan_id": result.scan_id, "started": result.started,
@@ -46,7 +51,6 @@ def findings_json(result: ScanResult) -> dict[str, Any]:
                  "complete": result.complete, "interrupted": result.interrupted,
                  "regions": list(result.regions) if result.regions else "all enabled",
                  "lookback_days": result.lookback_days, "rules": list(result.rule_ids)},
-        "findings": [f.to_json() for f in result.findings],
     }
 
 
@@ -55,7 +59,8 @@ def write_core(report: AuditReport, out: Path) -> list[Path]:
     return [
         write_json(out / "inventory.json", inventory_json(result.org)),
         write_json(out / "coverage.json", coverage_json(report)),
-        write_json(out / "findings.json", findings_json(result)),
+        write_json_streamed(out / "findings.json", findings_head(result), "findings",
+                            (f.to_json() for f in result.findings)),
         *write_root_usage(report, out),
         *write_ou_summary(report, out),
         *write_org_graph(report, out),

@@ -23,7 +23,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -114,6 +114,27 @@ def write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
 def write_json(path: Path, data: Any) -> Path:
     # ensure_ascii=False keeps non-ASCII names intact; default=str covers datetimes.
     return write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def write_json_streamed(path: Path, head: Mapping[str, Any], key: str,
+                        items: Iterable[Any]) -> Path:
+    """``write_json(path, {**head, key: list(items)})``, byte for byte, holding one item at a
+    time: the array under ``key`` (the document's last key) is encoded item by item, so a
+    5,000-account findings.json is never one list of dicts and one string in memory."""
+    opening = json.dumps({**head, key: []}, indent=2, ensure_ascii=False, default=str)
+    closing = "[]\n}"
+    if key in head or not opening.endswith(closing):
+        raise ValueError(f"{path.name}: the streamed array {key!r} must be the last key")
+    with atomic_open(path) as fh:
+        fh.write(opening[:-len(closing)] + "[")
+        sep = "\n    "
+        for item in items:
+            # Two levels deep: every line of the item's own encoding is indented by four.
+            fh.write(sep + json.dumps(item, indent=2, ensure_ascii=False,
+                                      default=str).replace("\n", "\n    "))
+            sep = ",\n    "
+        fh.write("\n  ]\n}\n" if sep != "\n    " else "]\n}\n")
+    return path
 
 
 def output_dir(out: Path) -> Path:

@@ -14,6 +14,11 @@ matches its hash and is refused by line number. The chain has no secret key: it 
 and damage, not a forger who recomputes every hash (against that, the record is the evidence
 bundle's checksum file, which an auditor keeps elsewhere).
 
+Evidence lives here during a run, not in memory: the AccountResult kept for each account
+written reads its raw facts and its findings' evidence back from its line (``run.spool``).
+Account lines keep each fact's keys in the order they were collected, so evidence read back
+is written as it was collected.
+
 A last line cut short by a kill or a full disk (no newline) is cut back before anything is
 appended, so one torn write never damages the records after it; any other undecodable line
 (bad bytes, bad JSON) is a refusal naming the file and the line.
@@ -36,6 +41,7 @@ from scanner.core.results import AccountResult
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.report.files import os_error
+from scanner.run.spool import held
 
 FSYNC_INTERVAL_S = 1.0  # the most a power loss can take back of an interrupted scan
 JOURNAL_FORMAT = 2  # 2: hash-chained lines, options in the header
@@ -87,6 +93,12 @@ def _canonical(payload: Any) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def _line_text(payload: Any) -> str:
+    """A journal line's payload: compact ASCII JSON, keys in their order. Re-encoding the
+    decoded payload gives the same text (also for the key-sorted lines of earlier versions)."""
+    return json.dumps(payload, separators=(",", ":"), default=str)
+
+
 def _chain(prev: str, kind: str, text: str) -> str:
     return hashlib.sha256(f"{prev}\n{kind}\n{text}".encode()).hexdigest()
 
@@ -117,15 +129,20 @@ def differences(journal: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]
 
 
 class Journal:
-    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], *, resume: bool,
+                 final_path: Path | None = None) -> None:
+        """``final_path``: where the file will be once renamed (the kept results read their
+        evidence there)."""
         self.path = path
+        self._held_at = final_path or path
         self.header = header
         self._resume = resume
-        self._fh: IO[str] | None = None
+        self._fh: IO[bytes] | None = None
         self._prev = _GENESIS
         self.done: dict[str, AccountResult] = {}
         self.cut_bytes = 0  # a torn last line removed on opening (--resume)
         self._synced = 0.0
+        self._size = 0  # bytes in the file: where the next line starts
 
     def __enter__(self) -> Journal:
         try:
@@ -135,12 +152,12 @@ class Journal:
                                       f"({self.path.name} is missing)",
                                       hint="drop --resume to start a new scan")
                 self.done = self._read()
-                self._fh = self.path.open("a", encoding="ascii")
+                self._fh = self.path.open("ab")
                 if self._prev == _GENESIS:  # nothing was left, not even the header
                     self._write("header", self.header)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = self.path.open("w", encoding="ascii")
+                self._fh = self.path.open("wb")
                 self._write("header", self.header)
         except OSError as exc:
             self._abandon()
@@ -161,8 +178,9 @@ class Journal:
         self._fh = None
 
     def record(self, result: AccountResult) -> None:
-        self._write("account", result.to_json())
-        self.done[result.account.id] = result
+        offset = self._size
+        line = self._write("account", result.to_json())
+        self.done[result.account.id] = held(result, self._held_at, offset, line)
 
     def _abandon(self) -> None:
         """Close after a failed write without flushing again (the next --resume cuts back
@@ -172,13 +190,15 @@ class Journal:
                 self._fh.close()  # closes the file even when its last flush fails
             self._fh = None
 
-    def _write(self, kind: str, payload: Mapping[str, Any]) -> None:
+    def _write(self, kind: str, payload: Mapping[str, Any]) -> bytes:
+        """Append one line; returns it."""
         if self._fh is None:
             raise RuntimeError(f"journal {self.path} written outside its with-block")
-        text = _canonical(payload)
+        text = _line_text(payload)
         chain = _chain(self._prev, kind, text)
+        line = f'{{"{kind}":{text},"prev":"{self._prev}","chain":"{chain}"}}\n'.encode("ascii")
         try:
-            self._fh.write(f'{{"{kind}":{text},"prev":"{self._prev}","chain":"{chain}"}}\n')
+            self._fh.write(line)
             self._fh.flush()
             now = time.monotonic()
             if now - self._synced >= FSYNC_INTERVAL_S:
@@ -188,6 +208,8 @@ class Journal:
             self._abandon()
             raise os_error(self.path, exc) from None
         self._prev = chain
+        self._size += len(line)
+        return line
 
     # --- reading (--resume, merge) ---------------------------------------------------------
 
@@ -196,30 +218,41 @@ class Journal:
                            hint=hint or "use a new --out directory, or drop --resume")
 
     def _read(self) -> dict[str, AccountResult]:
-        data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1
+        """Every account of the journal, line by line (one line in memory at a time), each
+        held as ``record`` holds it."""
         done: dict[str, AccountResult] = {}
-        for n, raw in enumerate(data[:end].split(b"\n")[:-1], start=1):
-            kind, payload = self._line(n, raw)
-            if n == 1:
-                if kind != "header":
-                    raise self._refuse("line 1 is not a journal header")
-                self._check_header(payload)
-            elif kind != "account":
-                raise self._refuse(f"line {n} is a second header")
-            else:
-                try:
-                    result = AccountResult.from_json(payload)
-                except (ValueError, KeyError, TypeError) as exc:
-                    raise self._refuse(f"line {n} is not an account record ({exc})") from None
-                done[result.account.id] = result
-        if end < len(data):
+        end = 0  # where the last whole line ends
+        with self.path.open("rb") as fh:
+            for n, raw in enumerate(iter(fh.readline, b""), start=1):
+                if not raw.endswith(b"\n"):
+                    break  # a torn last line
+                done.update(self._account_line(n, raw, end))
+                end += len(raw)
+            size = fh.seek(0, os.SEEK_END)
+        if end < size:
             # A line cut short by a kill or a full disk: that account is simply scanned again,
             # and the next line must not be appended to the fragment. Cut only once the rest
             # was accepted: a refused journal is left as it was.
             os.truncate(self.path, end)
-            self.cut_bytes = len(data) - end
+            self.cut_bytes = size - end
+        self._size = end
         return done
+
+    def _account_line(self, n: int, raw: bytes, offset: int) -> dict[str, AccountResult]:
+        """Line ``n`` checked: its account (none for the header)."""
+        kind, payload = self._line(n, raw[:-1])
+        if n == 1:
+            if kind != "header":
+                raise self._refuse("line 1 is not a journal header")
+            self._check_header(payload)
+            return {}
+        if kind != "account":
+            raise self._refuse(f"line {n} is a second header")
+        try:
+            result = AccountResult.from_json(payload)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise self._refuse(f"line {n} is not an account record ({exc})") from None
+        return {result.account.id: held(result, self._held_at, offset, raw)}
 
     def _line(self, n: int, raw: bytes) -> tuple[str, Any]:
         try:
@@ -239,7 +272,7 @@ class Journal:
             raise self._refuse(f"line {n} does not follow line {n - 1} (the hash chain "
                                f"breaks: one of them was changed, removed or moved after it "
                                f"was written)")
-        if _chain(self._prev, kind, _canonical(obj[kind])) != obj["chain"]:
+        if _chain(self._prev, kind, _line_text(obj[kind])) != obj["chain"]:
             raise self._refuse(f"line {n} was changed after it was written (its content does "
                                f"not match its hash)")
         self._prev = obj["chain"]

@@ -13,9 +13,10 @@ MFA state), and evaluates the organization rules once, over the whole organizati
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from scanner.core.results import (
 from scanner.core.rootusage import DEFAULT_LOOKBACK_DAYS
 from scanner.core.rules import Rule
 from scanner.core.unassessed import unassessed_account
+from scanner.report.files import os_error
 from scanner.run.inputs import MIB, read_bounded
 from scanner.run.journal import JOURNAL_FORMAT, Journal
 from scanner.run.shard import SHARD_FILE, SHARD_SCHEMA, Shard, label, shard_of
@@ -163,18 +165,27 @@ def merge(shards: Sequence[ShardOutput], rules: Sequence[Rule]) -> ScanResult:
     )
 
 
-def write_merged_journal(result: ScanResult, out_dir: Path, digest: str) -> Path:
-    """The merged output directory gets a journal like a scan's (diff --baseline reads it)."""
+def write_merged_journal(result: ScanResult, out_dir: Path, digest: str) -> ScanResult:
+    """The merged output directory gets a journal like a scan's (diff --baseline reads it).
+    Returns ``result`` with its accounts' evidence read from that journal from now on.
+
+    The accounts' facts are read from the shards' journals while it is written, so it is
+    written beside its place and renamed into it (``out_dir`` may be a shard's directory)."""
     header = {"format": JOURNAL_FORMAT, "scan_id": result.scan_id, "started": result.started,
               "organization_id": result.org.id, "rules_digest": digest,
               "tool_version": result.tool_version}
     path = out_dir / JOURNAL_NAME
-    path.unlink(missing_ok=True)
-    with Journal(path, header, resume=False) as journal:
+    tmp = out_dir / f".{JOURNAL_NAME}.merging"
+    with Journal(tmp, header, resume=False, final_path=path) as journal:
         for r in result.accounts:
             if r.started:  # scanned by a shard (not a placeholder for a missing one)
                 journal.record(r)
-    return path
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise os_error(path, exc) from None
+    return replace(result, accounts=tuple(
+        journal.done.get(r.account.id, r) if r.started else r for r in result.accounts))
 
 
 __all__ = ["ShardOutput", "load_shard", "merge",

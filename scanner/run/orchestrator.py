@@ -17,6 +17,7 @@ reported with the refused call, never read from the caller's own account instead
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -75,6 +76,7 @@ class _Scan:
     tags: _Tags | None = None
     # Accounts the scan gave up on (their endpoint stopped answering): reported, not journaled.
     given_up: dict[str, AccountResult] = field(default_factory=dict)
+    frozen: bool = False  # gc.freeze() done (see _fan_out)
 
 
 # Organization facts whose data lives in the management account itself (its event history,
@@ -240,7 +242,11 @@ async def scan(config: ScanConfig, rules: Sequence[Rule] | Callable[[], Sequence
             if not tags_first:
                 state.tags = _Tags(org, targets)
             org_facts = state.org_facts = await _org_facts(state)
-            interrupted = await _fan_out(state, targets)
+            try:
+                interrupted = await _fan_out(state, targets)
+            finally:
+                if state.frozen:
+                    gc.unfreeze()  # what was frozen may be garbage in cycles by now
             # A signal from here on is recorded, not obeyed: the scan has ended.
             if stop is not None and stop.detach():
                 interrupted = True
@@ -332,6 +338,12 @@ async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
             result = await _scan_account(s, account)
         if account.id not in s.given_up:
             s.journal.record(result)
+        if not s.frozen:
+            # Once one account is done, the SDK's service models and the rules are loaded:
+            # long-lived objects the collector would otherwise walk at every full collection
+            # (benchmarks/README.md, "Memory"). Unfrozen when the fan-out ends.
+            s.frozen = True
+            gc.freeze()
         errors = sum(f.status is Status.ERROR for f in result.findings)
         s.progress.account_done(
             f"{account.id} {account.name}", result.reason or "assessed",

@@ -109,10 +109,10 @@ def test_edited_fail_to_pass_line_is_refused_by_line(sim: SimServer, finished: P
     # Even with the hash recomputed by someone who knows the format, the next line's link to
     # it breaks (when the edited line is not the last).
     if n + 1 < len(lines):
-        from scanner.run.journal import _canonical, _chain
+        from scanner.run.journal import _chain, _line_text
 
         obj = json.loads(_fail_to_pass(lines[n]))
-        obj["chain"] = _chain(obj["prev"], "account", _canonical(obj["account"]))
+        obj["chain"] = _chain(obj["prev"], "account", _line_text(obj["account"]))
         forged = (json.dumps(obj, separators=(",", ":")) + "\n").encode()
         out2 = tmp_path / "forged"
         journal2 = copy_with(finished, out2, lambda ls: [*ls[:n], forged, *ls[n + 1:]])
