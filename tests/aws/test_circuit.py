@@ -95,5 +95,7 @@ async def test_a_refused_endpoint_gives_up_and_then_fails_fast() -> None:
             t0 = time.monotonic()
             with pytest.raises(EndpointDown):
                 await (await aws.client("iam")).get_account_summary()
-            assert time.monotonic() - t0 < 1
+            # No backoff (the attempt count below proves nothing was sent); the bound leaves
+            # room for a machine loaded by parallel tests.
+            assert time.monotonic() - t0 < 5
             assert aws.stats.attempts[("111111111111", "IAM:GetAccountSummary")] == 0

@@ -180,18 +180,20 @@ def test_hung_endpoint_hits_the_account_deadline(tmp_path: Path) -> None:
     hung_call, hung_role = "333333333333", "444444444444"
     faults = {"rules": [
         {"kind": "hang", "service": "iam", "action": "GetAccountSummary", "account": hung_call,
-         "hang_s": 60},
+         "hang_s": 120},
         {"kind": "hang", "service": "sts", "action": "AssumeRole", "account": hung_role,
-         "hang_s": 60},
+         "hang_s": 120},
     ]}
-    deadline = 4.0
+    # Long enough for the other accounts on a machine loaded by parallel tests, far below the
+    # hang: a scan that waited on it would take 120s.
+    deadline = 15.0
     with SimServer("minimal", faults=faults) as sim:
         t0 = time.monotonic()
         # Two regions: the deadline under test is the hung call's, not a busy machine's.
         result = run_scan(sim, tmp_path, account_deadline_seconds=deadline,
                           regions=REGIONS)
         wall = time.monotonic() - t0
-    assert wall < deadline + 20, f"the scan waited on a hung endpoint ({wall:.1f}s)"
+    assert wall < deadline + 45, f"the scan waited on a hung endpoint ({wall:.1f}s)"
     by_id = {r.account.id: r for r in result.accounts}
     call = by_id[hung_call]
     assert call.coverage is Coverage.PARTIAL

@@ -10,12 +10,13 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from scanner.cli.exits import EXIT_INTERRUPTED, EXIT_LOCKED, signal_code
-from scanner.sim import SimFleet
+from scanner.sim import SimFleet, SimServer
 from scanner.sim.generate import generate
 
 from .conftest import cli
@@ -49,12 +50,22 @@ def _setup(fleet: SimFleet, tmp: Path) -> tuple[Path, Path, dict[str, str]]:
     return config, out, {"AWS_SHARED_CREDENTIALS_FILE": str(tmp / "credentials")}
 
 
+def _held(sim: SimServer) -> dict[str, Any]:
+    """SLOW, and one member account's role held until the signal: neither organization can
+    finish first, however long a loaded machine takes to start the second run."""
+    member = next(a["id"] for a in sim.scenario["accounts"]
+                  if a["id"] != sim.management_account_id and not a.get("role_missing")
+                  and a.get("status", "ACTIVE") == "ACTIVE")
+    return {"rules": [*SLOW["rules"], {"kind": "hang", "service": "sts", "action": "AssumeRole",
+                                       "account": member, "hang_s": 600}]}
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupt_and_resume_across_organizations(fleet: SimFleet, tmp_path: Path,
                                                    signum: signal.Signals) -> None:
     config, out, env = _setup(fleet, tmp_path)
     for label in fleet:
-        fleet[label].set_faults(SLOW)
+        fleet[label].set_faults(_held(fleet[label]))
     proc = cli(["scan", "--config", str(config), "--quiet", "--no-bundle"], env)
     deadline = time.monotonic() + 180
     while not all(len(journaled(out / label)) >= 1 for label in LABELS):

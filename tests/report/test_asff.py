@@ -4,6 +4,7 @@ simulator's Security Hub with BatchImportFindings through boto3, read back with 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import replace
@@ -102,6 +103,7 @@ def test_asff_limits_and_hostile_text(hostile_result: ScanResult, hostile_out: P
 # --- botocore's own model of BatchImportFindings, offline, plus the limits AWS documents in
 # prose (the model carries only the 100-finding maximum and a "not blank" pattern).
 
+@functools.cache  # one model load (a large JSON document), not one per finding checked
 def _input_shape() -> Any:
     model = botocore.session.Session().get_service_model("securityhub")
     return model.operation_model("BatchImportFindings").input_shape
