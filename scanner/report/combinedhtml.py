@@ -23,7 +23,8 @@ body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1b1f24}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
 table{border-collapse:collapse;margin:.5rem 0}
 th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa}td.n{text-align:right}
+th{background:#f6f8fa;overflow-wrap:normal;word-break:normal}td.n{text-align:right}
+td.id{white-space:nowrap}
 .NOT_ASSESSED{color:#a40e26;font-weight:600}.incomplete{color:#9a6700;font-weight:600}
 .ASSESSED{color:#1a7f37;font-weight:600}.reason{color:#57606a;font-size:.9em}
 svg text{font:12px system-ui,sans-serif}
@@ -75,8 +76,8 @@ def overview_table(entries: Sequence[Mapping[str, Any]], out: Path | None) -> st
         reason = f"<div class=\"reason\">{h(e['reason'])}</div>" if e["reason"] else ""
         pct = e["compliance"]["percent"]
         rows.append(
-            f"<tr><td>{label}</td><td>{h(e['organization_id'] or '-')}</td>"
-            f"<td>{h(e['management_account_id'] or '-')}</td>"
+            f"<tr><td>{label}</td><td class=\"id\">{h(e['organization_id'] or '-')}</td>"
+            f"<td class=\"id\">{h(e['management_account_id'] or '-')}</td>"
             f"<td><span class=\"{h(e['status'])}\">{h(e['status'])}</span>"
             + ("" if e["complete"] or e["status"] == "NOT_ASSESSED" else
                " <span class=\"incomplete\">(incomplete)</span>")
@@ -130,7 +131,7 @@ def root_users_table(orgs: Sequence[OrgReport]) -> str:
         for row in org.report.root_use.used:
             count += 1
             channels = ", ".join(row.record.get("channels") or []) or "-"
-            rows.append(f"<tr><td>{h(org.label)}</td><td>{h(row.account.id)}</td>"
+            rows.append(f"<tr><td>{h(org.label)}</td><td class=\"id\">{h(row.account.id)}</td>"
                         f"<td>{h(row.account.name)}</td><td>{h(row.account.ou_path)}</td>"
                         f"<td>{h(when(row.record.get('last_used')))}</td>"
                         f"<td>{h(channels)}</td></tr>")

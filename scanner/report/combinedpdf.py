@@ -25,20 +25,19 @@ from scanner.report.pdf import PDF_NAME, pdf_body, pdf_css, running_header, writ
 
 # The overview's classes (combinedhtml's) in the PDF's look.
 CSS = """
-.overview table { border-collapse: collapse; width: 100%; table-layout: fixed; font-size: 7pt;
+.overview table { border-collapse: collapse; width: 100%; font-size: 7pt;
   margin-bottom: 4mm; }
 .overview th { text-align: left; font-size: 6pt; text-transform: uppercase; color: #5b6470;
-  border-bottom: 1pt solid #bfc6ce; padding: 1mm 1mm; overflow-wrap: break-word; }
+  border-bottom: 1pt solid #bfc6ce; padding: 1mm 0.8mm; overflow-wrap: normal; }
 .overview td { border-bottom: 0.5pt solid #e3e7ec; padding: 1mm 1mm; vertical-align: top;
   overflow-wrap: anywhere; }
-.overview td.n { text-align: right; }
+.overview td.n { text-align: right; white-space: nowrap; }
+.overview td.id { white-space: nowrap; overflow-wrap: normal; }
 .overview .NOT_ASSESSED { color: #b42318; font-weight: bold; }
 .overview .ASSESSED { color: #067647; font-weight: bold; }
 .overview .incomplete { color: #b54708; font-weight: bold; }
 .overview .reason { color: #5b6470; font-size: 6.5pt; }
 .overview svg { display: block; width: 130mm; height: auto; margin: 2mm 0 4mm; }
-.overview table:first-of-type th:nth-child(-n+3) { width: 11%; }
-.overview table:first-of-type th:nth-child(4) { width: 22%; }
 .org-part { break-before: page; }
 .org-part > h1.org { font-size: 11pt; color: #1f4e8c; margin: 0; }
 """
