@@ -35,7 +35,7 @@ from scanner.report.bundle import BUNDLE_NAME, MANIFEST, evidence_digest
 from scanner.report.charts import control_compliance, findings_by_ou, root_timeline
 from scanner.report.markdown import regions_statement, when
 from scanner.report.markup import asset, clip, h
-from scanner.report.pdfextra import INSTALL, pdf_problem, require_pdf
+from scanner.report.pdfextra import require_pdf
 
 PDF_NAME = "report.pdf"
 MESSAGE_LIMIT = 600  # characters of one finding's message in the PDF (findings.json has all)
@@ -421,5 +421,5 @@ def write_pdf_document(html: str, path: Path) -> Path:
     return path
 
 
-__all__ = ["INSTALL", "PDF_NAME", "pdf_body", "pdf_css", "pdf_problem", "render_pdf_html",
+__all__ = ["PDF_NAME", "pdf_body", "pdf_css", "render_pdf_html",
            "require_pdf", "running_header", "write_pdf", "write_pdf_document"]

@@ -7,17 +7,14 @@ pages render (pdftoppm) and none is blank; the combined manifest lists it."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scanner.report.bundle import sha256_file
-from scanner.report.pdf import pdf_problem
 
-from .test_pdf import PDFTOPPM, page_ink, pdf_text, render_pages
+from .test_pdf import PDFTOPPM, page_ink, pdf_text, render_pages, run_demo
 
 pypdf = pytest.importorskip("pypdf")
 pytestmark = pytest.mark.slow
@@ -25,13 +22,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if pdf_problem() is not None:
-        pytest.skip(f"WeasyPrint unusable: {pdf_problem()}")
-    out = tmp_path_factory.mktemp("combined-pdf") / "demo"
-    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "demo", "--quiet",
-                           "--organizations", "3", "--out", str(out)], capture_output=True,
-                          text=True, timeout=900, cwd=out.parent)
-    assert proc.returncode == 0, proc.stderr
+    out = run_demo(tmp_path_factory, "combined-pdf", "--organizations", "3")
     yield out
 
 

@@ -23,7 +23,8 @@ import pytest
 from scanner.core.audit_report import build_audit_report
 from scanner.core.results import ScanResult
 from scanner.core.rules import rules_digest
-from scanner.report.pdf import pdf_problem, write_pdf
+from scanner.report.pdf import write_pdf
+from scanner.report.pdfextra import pdf_problem
 from scanner.run.rulepack import load_rules
 
 pypdf = pytest.importorskip("pypdf")
@@ -61,15 +62,22 @@ def render_pages(pdf: Path, out: Path, prefix: str, fmt: str, dpi: int) -> list[
     return sorted(out.glob(f"{prefix}-*.{fmt}"))
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def run_demo(tmp_path_factory: pytest.TempPathFactory, name: str, *extra: str) -> Path:
+    """``orgscan demo`` (with ``extra`` arguments) into a fresh directory; skipped when the
+    pdf extra cannot render."""
     if pdf_problem() is not None:
         pytest.skip(f"WeasyPrint unusable: {pdf_problem()}")
-    out = tmp_path_factory.mktemp("pdf-demo") / "demo"
-    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "demo", "--quiet",
+    out = tmp_path_factory.mktemp(name) / "demo"
+    proc = subprocess.run([sys.executable, "-m", "scanner.cli.main", "demo", "--quiet", *extra,
                            "--out", str(out)], capture_output=True, text=True, timeout=900,
                           cwd=out.parent)
     assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    out = run_demo(tmp_path_factory, "pdf-demo")
     yield out
 
 
