@@ -38,6 +38,7 @@ from scanner import __version__
 from scanner.aws.circuit import Circuits
 from scanner.aws.errors import is_throttle, raise_classified
 from scanner.aws.ratelimit import CallStats, RateLimiter
+from scanner.aws.signing import sign_faster
 from scanner.core.errors import AccessDenied, ReadOnlyViolation, ScopeError
 from scanner.core.settings import AwsSettings
 from scanner.core.timefmt import iso
@@ -303,6 +304,7 @@ class Aws:
                 ))
                 self._hook(client)
                 cache_user_agent(client)
+                sign_faster(client)
                 self._clients[key] = client
         return client
 
