@@ -18,6 +18,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,8 +43,10 @@ class _Streak:
     down: str | None = None  # the open circuit's message
 
 
+@lru_cache(maxsize=4096)
 def endpoint_of(url: str) -> str:
-    """``scheme://host:port`` of a request or endpoint URL."""
+    """``scheme://host:port`` of a request or endpoint URL (asked three times a request, of a
+    few URLs: remembered)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
 

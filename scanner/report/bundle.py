@@ -57,6 +57,7 @@ from scanner.core.rules import Rule
 from scanner.core.settings import ScanConfig
 from scanner.report.core import inventory_json
 from scanner.report.files import atomic_directory, atomic_open_binary, copy_file, write_text
+from scanner.report.jsontext import indented
 
 MANIFEST = "manifest.json"
 EVIDENCE_DIR = "evidence"
@@ -123,7 +124,7 @@ def sha256_file(path: Path) -> str:
 
 
 def _json_bytes(data: Any) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    return (indented(data) + "\n").encode("utf-8")
 
 
 def _dump(path: Path, data: Any) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import json
 import os
 import shutil
 import tempfile
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from scanner.core.errors import OutputError
+from scanner.report.jsontext import indented
 
 TEST_HOOK = "ORGSCAN_TEST_WRITE"
 TMP_SUFFIX = ".tmp"
@@ -112,8 +112,9 @@ def write_text(path: Path, text: str, *, encoding: str = "utf-8") -> Path:
 
 
 def write_json(path: Path, data: Any) -> Path:
-    # ensure_ascii=False keeps non-ASCII names intact; default=str covers datetimes.
-    return write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    # json.dumps(indent=2, ensure_ascii=False, default=str): non-ASCII names kept intact,
+    # datetimes as text.
+    return write_text(path, indented(data) + "\n")
 
 
 def write_json_streamed(path: Path, head: Mapping[str, Any], key: str,
@@ -121,7 +122,7 @@ def write_json_streamed(path: Path, head: Mapping[str, Any], key: str,
     """``write_json(path, {**head, key: list(items)})``, byte for byte, holding one item at a
     time: the array under ``key`` (the document's last key) is encoded item by item, so a
     5,000-account findings.json is never one list of dicts and one string in memory."""
-    opening = json.dumps({**head, key: []}, indent=2, ensure_ascii=False, default=str)
+    opening = indented({**head, key: []})
     closing = "[]\n}"
     if key in head or not opening.endswith(closing):
         raise ValueError(f"{path.name}: the streamed array {key!r} must be the last key")
@@ -129,9 +130,7 @@ def write_json_streamed(path: Path, head: Mapping[str, Any], key: str,
         fh.write(opening[:-len(closing)] + "[")
         sep = "\n    "
         for item in items:
-            # Two levels deep: every line of the item's own encoding is indented by four.
-            fh.write(sep + json.dumps(item, indent=2, ensure_ascii=False,
-                                      default=str).replace("\n", "\n    "))
+            fh.write(sep + indented(item, level=2))  # two levels deep
             sep = ",\n    "
         fh.write("\n  ]\n}\n" if sep != "\n    " else "]\n}\n")
     return path
