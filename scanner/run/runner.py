@@ -24,6 +24,7 @@ from scanner.core.results import JOURNAL_NAME, ScanResult
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.report import write_reports
+from scanner.run.gctune import rarer_young_collections
 from scanner.run.inputs import load_exceptions
 from scanner.run.interrupts import Interrupted, Stop
 from scanner.run.outlock import locked_output
@@ -94,7 +95,7 @@ def run(config: ScanConfig, opts: RunOptions) -> RunOutcome:
         if opts.resume and not (out / JOURNAL_NAME).is_file():
             raise ConfigError(str(out), f"no journal to resume ({JOURNAL_NAME} is missing)",
                               hint="drop --resume to start a new scan")
-        with locked_output(out):
+        with locked_output(out), rarer_young_collections():
             progress = Progress(total=0, quiet=opts.quiet)
             try:
                 result = asyncio.run(scan(config, rules, out_dir=out, resume=opts.resume,
