@@ -26,6 +26,7 @@ appended, so one torn write never damages the records after it; any other undeco
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import hashlib
@@ -33,6 +34,7 @@ import json
 import os
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -143,6 +145,7 @@ class Journal:
         self.cut_bytes = 0  # a torn last line removed on opening (--resume)
         self._synced = 0.0
         self._size = 0  # bytes in the file: where the next line starts
+        self._writer: ThreadPoolExecutor | None = None  # record_async's one thread
 
     def __enter__(self) -> Journal:
         try:
@@ -165,6 +168,10 @@ class Journal:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
+        if self._writer is not None:
+            # Lines handed to the writer before an interrupt are written before the close.
+            self._writer.shutdown(wait=True)
+            self._writer = None
         if self._fh is None:
             return
         try:
@@ -176,6 +183,15 @@ class Journal:
             if exc_type is None:
                 raise os_error(self.path, err) from None
         self._fh = None
+
+    async def record_async(self, result: AccountResult) -> None:
+        """``record`` on the journal's own thread: the line's encoding and hashes, its write
+        and the periodic fsync wait on the disk there, not on the event loop. One thread, so
+        lines keep the order of the hash chain; a write error is raised here, as ``record``
+        raises it."""
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orgscan-journal")
+        await asyncio.wrap_future(self._writer.submit(self.record, result))
 
     def record(self, result: AccountResult) -> None:
         offset = self._size

@@ -339,7 +339,7 @@ async def _fan_out(s: _Scan, targets: Sequence[Account]) -> bool:
         async with sem:
             result = await _scan_account(s, account)
         if account.id not in s.given_up:
-            s.journal.record(result)
+            await s.journal.record_async(result)
         if not s.frozen:
             # Once one account is done, the SDK's service models and the rules are loaded:
             # long-lived objects the collector would otherwise walk at every full collection
