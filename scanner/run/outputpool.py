@@ -13,12 +13,20 @@ writes every organization's (``multiorg.run_many``).
 A worker's error is never lost and never a pass: ``collect`` raises it in the run's process
 with the organization named (an OutputError or ConfigError as such; anything else, a defect,
 and a worker that died, as an OutputError for that organization: one line, exit 5).
+
+A worker hands its outcome back pickled, as bytes, and ``collect`` unpickles it on the run's
+main thread. Unpickled by the pool, on its own result thread, the outcome imported what it
+holds (networkx, for the report's organization graph, imported on first use) while the main
+thread could be importing the same package to write another organization's outputs; two
+threads importing one package with circular imports fail in either ("cannot import name ...
+from partially initialized module"), and the run ended with a traceback and no combined outputs.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import signal
 from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -61,9 +69,12 @@ class _Failed:
 
 
 def _in_worker(result: ScanResult, config: ScanConfig, opts: RunOptions, rules: list[Rule],
-               exceptions: list[Exception_] | None) -> tuple[RunOutcome, str] | _Failed:
+               exceptions: list[Exception_] | None) -> bytes | _Failed:
+    """The outcome pickled here, unpickled by ``collect`` on the run's main thread (see the
+    module docstring): the pool's result thread then imports nothing."""
     try:
-        return finish_org(result, config, opts, rules, exceptions)
+        return pickle.dumps(finish_org(result, config, opts, rules, exceptions),
+                            protocol=pickle.HIGHEST_PROTOCOL)
     except OutputError as exc:
         return _Failed("output", exc.path, exc.reason)
     except ConfigError as exc:
@@ -114,7 +125,7 @@ class OutputPool:
 
     def submit(self, result: ScanResult, config: ScanConfig, opts: RunOptions,
                rules: list[Rule], exceptions: list[Exception_] | None
-               ) -> Future[tuple[RunOutcome, str] | _Failed]:
+               ) -> Future[bytes | _Failed]:
         self.start()
         assert self._pool is not None
         return self._pool.submit(_in_worker, result, config, replace(opts, quiet=True), rules,
@@ -126,17 +137,18 @@ class OutputPool:
             self._pool = None
 
 
-def collect(label: str, future: Future[tuple[RunOutcome, str] | _Failed]
-            ) -> tuple[RunOutcome, str]:
-    """The organization's outcome from its worker, or its error raised here, naming it."""
+def collect(label: str, future: Future[bytes | _Failed]) -> tuple[RunOutcome, str]:
+    """The organization's outcome from its worker, or its error raised here, naming it.
+    Called on the run's main thread, which alone unpickles (and so imports) the outcome."""
     try:
         got = future.result()
     except BrokenProcessPool as exc:
         raise OutputError(f"organization {label}",
                           f"the process writing its outputs died ({exc})") from None
-    if not isinstance(got, _Failed):
-        return got
-    raise _named(label, got)
+    if isinstance(got, _Failed):
+        raise _named(label, got)
+    outcome: tuple[RunOutcome, str] = pickle.loads(got)  # noqa: S301  (our own worker's)
+    return outcome
 
 
 def finish_named(label: str, result: ScanResult, config: ScanConfig, opts: RunOptions,
