@@ -40,16 +40,22 @@ LATENCY_FAULTS: dict[str, Any] = {
 PEER_VENVS = Path(os.environ.get("BENCH_PEER_VENVS") or HERE / ".venvs").absolute()
 
 # `orgscan` run by an interpreter given on the command line rather than by the console script
-# next to it, so that --orgscan-src can run a checkout whose entry point has moved (before the
-# layered packages it was scanner/cli.py; PYTHONPATH puts that checkout first on sys.path).
+# next to it, so that --orgscan-src can run a checkout whose entry point has moved (the console
+# script's scanner.cli.entry; before it scanner.cli.main, and before the layered packages
+# scanner/cli.py; PYTHONPATH puts that checkout first on sys.path).
 # -P: the working directory is not put on sys.path (a checkout's scanner/ there would win).
 _LAUNCH = """import sys
 try:
-    from scanner.cli.main import main
+    from scanner.cli.entry import main
 except ModuleNotFoundError as exc:
-    if exc.name not in ("scanner.cli.main", "scanner.cli"):
+    if exc.name not in ("scanner.cli.entry", "scanner.cli"):
         raise
-    from scanner.cli import main
+    try:
+        from scanner.cli.main import main
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("scanner.cli.main", "scanner.cli"):
+            raise
+        from scanner.cli import main
 sys.argv[0] = "orgscan"
 sys.exit(main())
 """

@@ -11,6 +11,7 @@ from scanner import __version__
 from scanner.cli.exits import DEMO_EXIT_CODES, EXIT_CODES, EXIT_INTERRUPTED, EXIT_OUTPUT, EXIT_USAGE
 from scanner.cli.scan import _scan_options, cmd_scan
 from scanner.core.errors import ConfigError, OutputError
+from scanner.run.gctune import resume_collections
 
 
 # The demo and permissions commands import the run layer: only when they run.
@@ -72,8 +73,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose runs turn the collector back on themselves, once the scan's modules are loaded
+# (run.gctune); every other command turns it on before it starts.
+_RESUME_IN_RUN = frozenset({"scan", "demo"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command not in _RESUME_IN_RUN:
+            resume_collections()
+        return _dispatch(args)
+    finally:
+        resume_collections()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         code: int = args.func(args)
     except ConfigError as exc:

@@ -35,6 +35,7 @@ from scanner.core.settings import ScanConfig
 from scanner.report.combined import write_combined, write_combined_manifest
 from scanner.report.combinedhtml import write_combined_html
 from scanner.run.fairshare import FairShare
+from scanner.run.gctune import rarer_young_collections
 from scanner.run.inputs import load_exceptions
 from scanner.run.interrupts import Stop
 from scanner.run.orgconfig import OrgConfig
@@ -116,6 +117,7 @@ def run_many(base: ScanConfig, orgs: Sequence[OrgConfig], opts: RunOptions, *,
     # SIGINT and SIGTERM as in a one-organization run (run.interrupts); each directory, the
     # combined one and every organization's, is held by this run alone (run.outlock).
     with stop.installed(), contextlib.ExitStack() as locks:
+        locks.enter_context(rarer_young_collections())  # the scans' collector (run.gctune)
         locks.enter_context(locked_output(Path(base.output_dir)))
         for org in orgs:
             locks.enter_context(locked_output(Path(org.config.output_dir)))
