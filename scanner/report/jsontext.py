@@ -1,5 +1,5 @@
 """Indented JSON text, exactly as ``json.dumps(obj, indent=2, ensure_ascii=False, default=str)``
-writes it, in a fraction of the time.
+writes it, in about 70 % of the time (findings.json's findings: 126 ms where json took 177).
 
 With an indent, Python 3.11's ``json`` encodes through its pure-Python generator encoder (the
 C encoder serves only compact output): a token yielded per value, for the reports' hundreds of
@@ -11,6 +11,8 @@ tests/report/test_jsontext.py compares the two on the reports and on generated d
 from __future__ import annotations
 
 import json.encoder
+from collections.abc import Iterable
+from itertools import repeat
 from typing import Any
 
 _STR: Any = json.encoder.encode_basestring  # the C function where the _json module exists
@@ -63,41 +65,36 @@ def _encode(o: Any, newline: str, out: list[str]) -> None:
     if isinstance(o, str):
         out.append(_STR(o))
     elif isinstance(o, dict):
-        if not o:
+        if o:
+            keys = [_key(k) + ": " for k in o]
+            _members(zip(keys, o.values(), strict=True), "{", "}", newline, out)
+        else:
             out.append("{}")
-            return
-        inner = newline + _STEP
-        sep = "{" + inner
-        for k, v in o.items():
-            out.append(sep)
-            out.append(_key(k))
-            out.append(": ")
-            if isinstance(v, str):
-                out.append(_STR(v))
-            elif isinstance(v, dict | list | tuple):
-                _encode(v, inner, out)
-            else:
-                out.append(_scalar(v))
-            sep = "," + inner
-        out.append(newline + "}")
     elif isinstance(o, list | tuple):
-        if not o:
+        if o:
+            _members(zip(repeat(""), o), "[", "]", newline, out)
+        else:
             out.append("[]")
-            return
-        inner = newline + _STEP
-        sep = "[" + inner
-        for v in o:
-            out.append(sep)
-            if isinstance(v, str):
-                out.append(_STR(v))
-            elif isinstance(v, dict | list | tuple):
-                _encode(v, inner, out)
-            else:
-                out.append(_scalar(v))
-            sep = "," + inner
-        out.append(newline + "]")
     else:
         out.append(_scalar(o))
+
+
+def _members(members: Iterable[tuple[str, Any]], opening: str, closing: str, newline: str,
+             out: list[str]) -> None:
+    """A container's members, one a line: each its prefix (``"key": `` or nothing) and value;
+    strings and scalars inline, the common case, containers by recursion."""
+    inner = newline + _STEP
+    sep = opening + inner
+    for prefix, v in members:
+        out.append(sep + prefix)
+        if isinstance(v, str):
+            out.append(_STR(v))
+        elif isinstance(v, dict | list | tuple):
+            _encode(v, inner, out)
+        else:
+            out.append(_scalar(v))
+        sep = "," + inner
+    out.append(newline + closing)
 
 
 def indented(obj: Any, *, level: int = 0) -> str:
