@@ -23,10 +23,21 @@ def add_parser(subparsers: Any) -> None:
     serve.set_defaults(func=serve_command)
 
     gen = sub.add_parser("generate", help="write a large generated scenario and its ground truth")
-    gen.add_argument("--accounts", type=int, default=500)
+    gen.add_argument("--accounts", type=_members, default=500,
+                     help="member accounts, 1 or more (default 500)")
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--out", type=Path, required=True)
     gen.set_defaults(func=generate_command)
+
+
+def _members(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 member account, not {n}")
+    return n
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ DENY_ROOT = {
         "Condition": {"StringLike": {"aws:PrincipalArn": "arn:aws:iam::*:root"}},
     }],
 }
+SCP_TARGETS = ("Root/Workloads", "Root/Sandbox")  # where DenyRootUser is attached
 OU_PATHS = [
     "Root/Security", "Root/Infrastructure/Network", "Root/Infrastructure/Shared",
     "Root/Workloads/Prod/Payments", "Root/Workloads/Prod/Retail", "Root/Workloads/Prod/Data",
@@ -108,8 +109,12 @@ def _spread(rng: random.Random, events: list[dict[str, Any]], opted: list[str]) 
 
 def generate(accounts: int, seed: int, *,
              management_account_id: str = "111111111111") -> tuple[dict[str, Any], dict[str, Any]]:
-    """(scenario dict, ground truth) for an organization of ``accounts`` member accounts
-    (several organizations served at once each take a management account id of their own)."""
+    """(scenario dict, ground truth) for an organization of ``accounts`` member accounts, one
+    at least (the first is the organization trail's log archive; several organizations served
+    at once each take a management account id of their own)."""
+    if accounts < 1:
+        raise ValueError(f"a generated organization needs 1 member account or more, not "
+                         f"{accounts}")
     rng = random.Random(seed)
     # A generator of its own, so the rest of an organization stays what it was for a seed.
     regions_rng = random.Random(f"{seed}:opt-in-regions")
@@ -141,6 +146,9 @@ def generate(accounts: int, seed: int, *,
         if i >= len(fixed) and rng.random() < 0.01:
             acct["status"], acct["ou"] = "SUSPENDED", "Root/Suspended"
         members.append(acct)
+    # Only OUs that hold accounts exist: a small organization may have neither of these.
+    targets = [ou for ou in SCP_TARGETS
+               if any(a["ou"] == ou or a["ou"].startswith(ou + "/") for a in members)]
     raw: dict[str, Any] = {
         "name": f"generated-{accounts}-{seed}",
         "seed": seed,
@@ -152,8 +160,8 @@ def generate(accounts: int, seed: int, *,
             "features": {"root_credentials_management": True, "root_sessions": True},
             "trail": {"name": "org-trail", "log_archive_account": "log-archive"},
         },
-        "scps": [{"name": "DenyRootUser", "content": DENY_ROOT,
-                  "targets": ["Root/Workloads", "Root/Sandbox"]}],
+        "scps": [{"name": "DenyRootUser", "content": DENY_ROOT, "targets": targets}]
+        if targets else [],
         "accounts": members,
     }
     return raw, ground_truth(normalise(raw), now_utc())
