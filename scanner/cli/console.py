@@ -3,6 +3,7 @@ read from the same AuditReport the report files render."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from scanner.report.markdown import when
 
 if TYPE_CHECKING:
     from scanner.core.audit_report import AuditReport
+    from scanner.core.models import Finding
     from scanner.run.runner import RunOutcome
 
 
@@ -54,3 +56,19 @@ def _print_root_use(report: AuditReport) -> None:
         # In UTC, saying so: the terminal's reader may be in any time zone.
         print(f"  {row.account.id} {row.account.name:24} {row.account.ou_path:32} "
               f"last {when(row.record.get('last_used'))} via {channels}")
+
+
+def print_framework_summary(findings: Sequence[Finding], framework: str, out: Path, *,
+                            title: str) -> None:
+    """``--framework``: the control summary of ``findings``, printed under ``title`` and
+    written as ``out/framework-<name>.json``."""
+    import json
+
+    from scanner.core.frameworks import format_summary, summarize
+    from scanner.report.files import write_text
+
+    summaries = summarize(findings, framework)
+    print(f"\n{title}:")
+    print(format_summary(summaries))
+    write_text(out / f"framework-{framework}.json",
+               json.dumps([s.to_json() for s in summaries], indent=2) + "\n")

@@ -50,28 +50,23 @@ def print_framework_summaries(outcome: MultiOutcome, framework: str) -> None:
     ``framework-<name>.json`` as a one-organization scan writes it), then the combined one over
     every organization assessed (the combined ``framework-<name>.json`` names them and those
     not assessed, whose controls it does not cover)."""
-    import json
-
+    from scanner.cli.console import print_framework_summary
     from scanner.core.frameworks import format_summary, summarize
-    from scanner.report.files import write_json, write_text
+    from scanner.report.files import write_json
 
-    name = f"framework-{framework}.json"
     findings = []
     for r in outcome.orgs:
         if r.outcome is None:
             print(f"\n{framework}, {r.label}: not assessed ({r.reason})")
             continue
-        own = summarize(r.outcome.result.findings, framework)
-        print(f"\n{framework}, {r.label}:")
-        print(format_summary(own))
-        write_text(outcome.out_dir / r.label / name,
-                   json.dumps([s.to_json() for s in own], indent=2) + "\n")
+        print_framework_summary(r.outcome.result.findings, framework,
+                                outcome.out_dir / r.label, title=f"{framework}, {r.label}")
         findings += r.outcome.result.findings
     combined = summarize(findings, framework)
     assessed = [r.label for r in outcome.orgs if r.outcome is not None]
     print(f"\n{framework}, every organization assessed ({', '.join(assessed) or 'none'}):")
     print(format_summary(combined))
-    write_json(outcome.out_dir / name, {
+    write_json(outcome.out_dir / f"framework-{framework}.json", {
         "framework": framework, "organizations": assessed,
         "not_assessed": [r.label for r in outcome.orgs if r.outcome is None],
         "controls": [s.to_json() for s in combined]})

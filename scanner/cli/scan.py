@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from scanner.cli.exits import (
     EXIT_AWS,
@@ -20,9 +20,6 @@ from scanner.cli.exits import (
 )
 from scanner.core.errors import AwsError, ConfigError, OutputError
 from scanner.core.models import Severity
-
-if TYPE_CHECKING:
-    from scanner.core.results import ScanResult
 
 
 def _scan_options(p: argparse.ArgumentParser) -> None:
@@ -87,7 +84,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
             return _failed(exc, Path(args.out or "."))
     # Imported here, not at module level: building the parser (``orgscan --help``, every other
     # subcommand) must not pay for the SDK, networkx and the report writers.
-    from scanner.cli.console import print_summary
+    from scanner.cli.console import print_framework_summary, print_summary
     from scanner.report.bundle import BundleError
     from scanner.run.config import load_config
     from scanner.run.interrupts import Interrupted, Stop
@@ -112,7 +109,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         try:
             print_summary(outcome, out)
             for framework in args.frameworks or ():
-                _framework_summary(result, framework, out)
+                print_framework_summary(result.findings, framework, out, title=framework)
         except Interrupted as exc:
             print(f"orgscan: interrupted ({exc}) after the reports were written to {out}/; "
                   "the summary printed here (and any --framework file) may be incomplete",
@@ -161,16 +158,3 @@ def check_frameworks(frameworks: Sequence[str]) -> None:
         if framework not in KNOWN_FRAMEWORKS:
             raise ConfigError("--framework", f"unknown framework {framework!r}",
                               hint=f"known: {', '.join(sorted(KNOWN_FRAMEWORKS))}")
-
-
-def _framework_summary(result: ScanResult, framework: str, out: Path) -> None:
-    import json
-
-    from scanner.core.frameworks import format_summary, summarize
-    from scanner.report.files import write_text
-
-    summaries = summarize(result.findings, framework)
-    print(f"\n{framework}:")
-    print(format_summary(summaries))
-    write_text(out / f"framework-{framework}.json",
-               json.dumps([s.to_json() for s in summaries], indent=2) + "\n")

@@ -170,9 +170,13 @@ def evidence_digest(result: ScanResult) -> str:
     Known before any report is written, so report.pdf can state it although the PDF itself is
     in the bundle (a file cannot carry the hash of a bundle that holds it); the manifest
     records it too."""
-    listing = sorted((path, hashlib.sha256(data).hexdigest())
-                     for path, data in evidence_files(result))
-    text = "".join(f"{digest}  {path}\n" for path, digest in listing)
+    return _listing_sha256((path, hashlib.sha256(data).hexdigest())
+                           for path, data in evidence_files(result))
+
+
+def _listing_sha256(files: Iterable[tuple[str, str]]) -> str:
+    """SHA-256 of ``<sha256>  <path>`` lines, one per (path, sha256), sorted by path."""
+    text = "".join(f"{digest}  {path}\n" for path, digest in sorted(files))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -387,16 +391,14 @@ def _fill(root: Path, result: ScanResult, out: Path, name: str, *, rules: Sequen
             k: exceptions_report.to_json()[k] for k in ("source", "counts", "expired", "stale")},
         "files": listed,
     }
-    listing = "".join(f"{f['sha256']}  {f['path']}\n" for f in listed
-                      if str(f["path"]).startswith(f"{EVIDENCE_DIR}/"))
     manifest["evidence_sha256"] = {
-        "sha256": hashlib.sha256(listing.encode("utf-8")).hexdigest(),
+        "sha256": _listing_sha256((str(f["path"]), str(f["sha256"])) for f in listed
+                                  if str(f["path"]).startswith(f"{EVIDENCE_DIR}/")),
         "statement": "SHA-256 of the evidence files' listing ('<sha256>  <path>' per file "
                      "under evidence/, sorted by path), the digest report.pdf states on its "
                      "cover"}
     _dump(root / MANIFEST, manifest)
-    _refuse_secrets(root, [root / MANIFEST], _secret_values(config, secrets))
-    return sha256_file(root / MANIFEST), len(files) + 1
+    return _checked(root, root / MANIFEST, needles), len(files) + 1
 
 
 def _checked(root: Path, path: Path, secrets: Sequence[str]) -> str:
@@ -416,11 +418,6 @@ def _checked(root: Path, path: Path, secrets: Sequence[str]) -> str:
                                   f"{path.relative_to(root)} contains a credential")
             tail = data[len(data) - keep:] if keep else b""
     return h.hexdigest()
-
-
-def _refuse_secrets(root: Path, files: Sequence[Path], secrets: Sequence[str]) -> None:
-    for p in files:
-        _checked(root, p, secrets)
 
 
 def _zip(root: Path, zip_path: Path, name: str) -> Path:

@@ -37,10 +37,6 @@ def inventory_json(org: Organization) -> dict[str, Any]:
     }
 
 
-def findings_json(result: ScanResult) -> dict[str, Any]:
-    return {**findings_head(result), "findings": [f.to_json() for f in result.findings]}
-
-
 def findings_head(result: ScanResult) -> dict[str, Any]:
     """findings.json without its last key, the findings."""
     return {

@@ -29,7 +29,7 @@ from typing import Any
 
 from scanner.core.audit_report import root_used
 from scanner.core.results import ScanResult
-from scanner.report.core import findings_json
+from scanner.report.core import findings_head
 
 DIFF_SCHEMA_VERSION = "1.0"
 CLASSES = ("new", "resolved", "changed", "removed", "added")
@@ -52,7 +52,7 @@ class Snapshot:
 def snapshot_of(result: ScanResult, source: str = "this scan") -> Snapshot:
     return Snapshot(
         source=source,
-        scan=findings_json(result)["scan"] | {"organization_id": result.org.id},
+        scan=findings_head(result)["scan"] | {"organization_id": result.org.id},
         findings=tuple(f.to_json() for f in result.findings),
         accounts={r.account.id: {"name": r.account.name, "ou_path": r.account.ou_path,
                                  "coverage": r.coverage.value, "reason": r.reason}

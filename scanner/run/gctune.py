@@ -17,8 +17,9 @@ collection"). With the young threshold at 50,000 the same scan makes about ten, 
 objects that do form cycles (exceptions with their tracebacks, mostly) wait a little longer
 to be freed. The other thresholds are kept.
 
-Several scans can run at once in one event loop (several organizations): the first to start
-sets the threshold, the last to end puts back what it found.
+A run enters it once (``runner.run``; ``multiorg.run_many`` for all its organizations' scans);
+runs that overlap in one process (a library caller's) share it: the first to start sets the
+threshold, the last to end puts back what it found.
 """
 
 from __future__ import annotations

@@ -52,7 +52,6 @@ from scanner.core.results import JOURNAL_NAME, AccountResult, Coverage, ScanResu
 from scanner.core.rules import Rule, rules_digest
 from scanner.core.settings import ScanConfig
 from scanner.core.unassessed import unassessed_account
-from scanner.run.gctune import rarer_young_collections
 from scanner.run.interrupts import Stop
 from scanner.run.journal import JOURNAL_FORMAT, Journal, options_digest, scan_options
 from scanner.run.progress import Progress
@@ -244,8 +243,7 @@ async def scan(config: ScanConfig, rules: Sequence[Rule] | Callable[[], Sequence
                 state.tags = _Tags(org, targets)
             org_facts = state.org_facts = await _org_facts(state)
             try:
-                with rarer_young_collections():
-                    interrupted = await _fan_out(state, targets)
+                interrupted = await _fan_out(state, targets)
             finally:
                 if state.frozen:
                     gc.unfreeze()  # what was frozen may be garbage in cycles by now
