@@ -12,10 +12,10 @@ Each AWS request allocates a few hundred container objects (botocore's request a
 dicts, aiohttp's messages, asyncio's futures); almost all are freed by reference counting as
 soon as the request ends, yet every 700 allocations (CPython's default) the collector walked the
 young generation, and every tenth time the next one too: about 1,000 young and 90 middle
-collections for a 300-account default scan, a tenth of its CPU (benchmarks/README.md, "Garbage
-collection"). With the young threshold at 50,000 the same scan makes about ten, and the
-objects that do form cycles (exceptions with their tracebacks, mostly) wait a little longer
-to be freed. The other thresholds are kept.
+collections for a 300-account default scan, a tenth of its CPU (benchmarks/README.md, "CPU
+per account", its second round). With the young threshold at 50,000 the same scan makes about
+ten, and the objects that do form cycles (exceptions with their tracebacks, mostly) wait a
+little longer to be freed. The other thresholds are kept.
 
 A run enters it once (``runner.run``; ``multiorg.run_many`` for all its organizations' scans);
 runs that overlap in one process (a library caller's) share it: the first to start sets the
